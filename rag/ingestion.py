@@ -1,0 +1,323 @@
+"""Building the index: read the corpus, chunk, embed, store in Chroma (through llama-index).
+
+Incremental: a manifest of content hashes means only added or changed files are re-embedded, the
+chunks of deleted files go, and nothing is written when nothing changed. Every build that changes
+something writes a new generation and swaps ``CURRENT`` only at the end (see :mod:`rag.store`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from rag import store
+from rag.chunking import chunk_document
+from rag.config import Settings
+from rag.lexical import LexicalIndex
+from rag.loading import Document, FileStat, Skipped, check_corpus_dir, list_files, read_document
+from rag.schema import Chunk
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` with chunk counts while embedding."""
+
+COPY_BATCH = 2000
+
+
+class IndexLockedError(store.StoreError):
+    pass
+
+
+class EmptyCorpusError(store.StoreError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    """What one ``rag index`` did."""
+
+    generation: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    wrote: bool = False
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.chunks} chunks "
+            f"({self.chunks_embedded} embedded); {self.seconds:.1f} s"
+        )
+
+
+def index_lock(settings: Settings) -> FileLock:
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.index_dir / ".lock"))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _nodes(chunks: list[Chunk], embeddings: list[list[float]]) -> list[Any]:
+    """llama-index nodes carrying each chunk's text, embedding and location."""
+    from llama_index.core.schema import TextNode
+
+    return [
+        TextNode(
+            id_=c.id,
+            text=c.text,
+            embedding=e,
+            metadata={
+                "file": c.file,
+                "line_start": c.line_start,
+                "line_end": c.line_end,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+                "file_hash": c.file_hash,
+            },
+        )
+        for c, e in zip(chunks, embeddings, strict=True)
+    ]
+
+
+def _copy_records(old: Any, new: Any, ids: list[str]) -> None:
+    """Copy stored vectors unchanged from the live collection into the new one."""
+    for i in range(0, len(ids), COPY_BATCH):
+        got = old.get(ids=ids[i : i + COPY_BATCH], include=["embeddings", "documents", "metadatas"])
+        if len(got["ids"]) != len(ids[i : i + COPY_BATCH]):
+            raise store.StoreError("the live index is missing vectors: run `rag index --rebuild`")
+        new.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
+
+
+@dataclass
+class _Plan:
+    docs: list[Document]
+    stats: dict[str, FileStat]
+    keep: dict[str, store.FileEntry]
+    report: BuildReport
+    refreshed: bool = False
+
+
+def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: BuildReport) -> _Plan:
+    """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed."""
+    listing = list_files(root)
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    old_files = old.files if old else {}
+    plan = _Plan(docs=[], stats={}, keep={}, report=report)
+    for stat in listing.files:
+        plan.stats[stat.path] = stat
+        prev = old_files.get(stat.path)
+        if prev and prev.size == stat.size and prev.mtime_ns == stat.mtime_ns:
+            plan.keep[stat.path] = prev
+            report.unchanged.append(stat.path)
+            continue
+        doc = read_document(stat, max_bytes)
+        if isinstance(doc, Skipped):
+            report.skipped[doc.path] = doc.reason
+            continue
+        if prev and prev.sha256 == doc.sha256:  # touched, not changed
+            plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": doc.mtime_ns})
+            plan.refreshed = True
+            report.unchanged.append(stat.path)
+            continue
+        (report.changed if prev else report.added).append(stat.path)
+        plan.docs.append(doc)
+    report.removed = sorted(p for p in old_files if p not in plan.keep and p not in report.changed)
+    return plan
+
+
+def build_index(
+    settings: Settings,
+    corpus_dir: Path | None = None,
+    *,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+) -> BuildReport:
+    """Bring the index in ``settings.index_dir`` up to date with ``corpus_dir``.
+
+    Raises :class:`IndexLockedError` if another build holds the lock, :class:`EmptyCorpusError`
+    if the folder has no readable document, and :class:`rag.loading.CorpusError` for a bad path.
+    The live index is untouched by any failure.
+    """
+    t0 = time.perf_counter()
+    root = check_corpus_dir(corpus_dir or settings.corpus_dir)
+    index_dir = settings.index_dir
+    lock = index_lock(settings)
+    try:
+        lock.acquire(timeout=settings.lock_timeout)
+    except Timeout:
+        raise IndexLockedError(
+            f"another `rag index` is running on {index_dir} (lock {index_dir / '.lock'}); "
+            "wait for it to finish or set RAG_LOCK_TIMEOUT to wait"
+        ) from None
+    try:
+        return _build_locked(settings, root, rebuild, progress, t0)
+    finally:
+        lock.release()
+
+
+def _build_locked(
+    settings: Settings, root: Path, rebuild: bool, progress: ProgressFn | None, t0: float
+) -> BuildReport:
+    from rag.embeddings import resolve_model_path
+
+    index_dir = settings.index_dir
+    live = store.current_generation(index_dir)
+    store.prune_generations(settings, index_dir, keep={live} if live else set())
+    old = store.read_manifest(index_dir / live) if live and not rebuild else None
+    if old is not None:
+        resolve_model_path(settings.embed_model)  # a missing model fails before any work
+        store.check_model(old.embed_model, old.embed_dim, settings.embed_model, None)
+        same_layout = (
+            old.chunk_size == settings.chunk_size
+            and old.chunk_overlap == settings.chunk_overlap
+            and old.chroma_mode == ("server" if settings.chroma_host else "embedded")
+            and old.chroma_host == settings.chroma_host
+            and (old.chroma_port == settings.chroma_port or not settings.chroma_host)
+        )
+        if not same_layout:
+            log.warning("chunking or Chroma settings changed: re-embedding everything")
+            old = None
+    report = BuildReport(generation=live or "")
+    plan = _plan(settings, root, old, report)
+    if not plan.keep and not plan.docs:
+        raise EmptyCorpusError(
+            f"no readable .txt or .md files in {root}"
+            + (f" ({len(report.skipped)} skipped)" if report.skipped else "")
+            + "; the index was left as it was"
+        )
+    if live and old is not None and not (plan.docs or report.removed):
+        if plan.refreshed or old.skipped != report.skipped:
+            files = {p: plan.keep[p] for p in sorted(plan.keep)}
+            store.write_manifest(
+                index_dir / live, old.model_copy(update={"files": files, "skipped": report.skipped})
+            )
+        report.chunks = old.n_chunks
+        report.seconds = time.perf_counter() - t0
+        return report
+    return _write_generation(settings, root, live, old, plan, progress, t0)
+
+
+def _write_generation(
+    settings: Settings,
+    root: Path,
+    live: str | None,
+    old: store.Manifest | None,
+    plan: _Plan,
+    progress: ProgressFn | None,
+    t0: float,
+) -> BuildReport:
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from rag.embeddings import get_embedder
+
+    report = plan.report
+    index_dir = settings.index_dir
+    embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
+    generation = store.new_generation_name()
+    gen_dir = index_dir / generation
+    gen_dir.mkdir(parents=True)
+    try:
+        client = store.chroma_client(settings, gen_dir)
+        name = store.collection_name(settings, generation)
+        collection = client.create_collection(
+            name,
+            metadata=store.model_metadata(settings.embed_model, embedder.dim),
+            embedding_function=None,
+        )
+        vector_store = ChromaVectorStore(chroma_collection=collection)
+
+        kept_chunks: list[Chunk] = []
+        if old is not None and live is not None and plan.keep:
+            keep_ids = {cid for entry in plan.keep.values() for cid in entry.chunks}
+            kept_chunks = [c for c in store.read_chunks(index_dir / live) if c.id in keep_ids]
+            old_collection = store.open_collection(settings, index_dir / live, old)
+            _copy_records(old_collection, collection, [c.id for c in kept_chunks])
+
+        new_chunks: dict[str, list[Chunk]] = {
+            d.path: chunk_document(
+                d.path, d.text, d.sha256, settings.chunk_size, settings.chunk_overlap
+            )
+            for d in plan.docs
+        }
+        todo = [c for chunks in new_chunks.values() for c in chunks]
+        done = 0
+        if progress:
+            progress(0, len(todo))
+        batch = max(settings.embed_batch_size * 4, 64)
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            vector_store.add(_nodes(part, embedder.embed_texts([c.text for c in part])))
+            done += len(part)
+            if progress:
+                progress(done, len(todo))
+
+        files = dict(plan.keep)
+        for doc in plan.docs:
+            stat = plan.stats[doc.path]
+            try:
+                now = stat.abspath.stat()
+                if now.st_mtime_ns != doc.mtime_ns or now.st_size != doc.size:
+                    report.warnings.append(
+                        f"{doc.path} changed while it was being indexed; the version read first "
+                        "is indexed: run `rag index` again"
+                    )
+            except FileNotFoundError:
+                report.warnings.append(f"{doc.path} was deleted while it was being indexed")
+            files[doc.path] = store.FileEntry(
+                sha256=doc.sha256,
+                size=doc.size,
+                mtime_ns=doc.mtime_ns,
+                chunks=[c.id for c in new_chunks[doc.path]],
+            )
+        all_chunks = sorted(kept_chunks + todo, key=lambda c: (c.file, c.char_start, c.char_end))
+        store.write_chunks(gen_dir, all_chunks)
+        LexicalIndex.build([c.text for c in all_chunks]).save(gen_dir / "lexical")
+        report.chunks = len(all_chunks)
+        report.chunks_embedded = len(todo)
+        report.generation = generation
+        report.seconds = time.perf_counter() - t0
+        manifest = store.Manifest(
+            generation=generation,
+            built_at=_now(),
+            corpus_dir=str(root),
+            embed_model=settings.embed_model,
+            embed_dim=embedder.dim,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            chroma_mode="server" if settings.chroma_host else "embedded",
+            chroma_host=settings.chroma_host,
+            chroma_port=settings.chroma_port if settings.chroma_host else None,
+            collection=name,
+            files={p: files[p] for p in sorted(files)},
+            skipped=report.skipped,
+            n_chunks=len(all_chunks),
+            build_seconds=round(report.seconds, 3),
+        )
+        store.write_manifest(gen_dir, manifest)
+    except BaseException:
+        store.remove_generation(settings, index_dir, generation)
+        raise
+    store.set_current(index_dir, generation)
+    report.wrote = True
+    return report

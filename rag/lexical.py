@@ -1,0 +1,220 @@
+"""Lexical (BM25) search over chunk texts, with a tokenizer that handles Chinese.
+
+Latin-script text is split into lower-cased words (light plural/possessive stripping); CJK runs
+become overlapping character bigrams plus single characters, so ``阿里最年轻的P10是谁？`` matches
+the Chinese title line that the English embedding model cannot place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9]+(?:[.,][0-9]+)*|\w+")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "as",
+        "into",
+        "than",
+        "then",
+        "so",
+        "such",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "i",
+        "you",
+        "we",
+        "our",
+        "us",
+        "do",
+        "does",
+        "did",
+        "done",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "nor",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "about",
+        "after",
+        "again",
+        "against",
+        "also",
+        "am",
+        "because",
+        "before",
+        "between",
+        "during",
+        "if",
+        "just",
+        "only",
+        "own",
+        "same",
+        "too",
+        "very",
+        "s",
+        "t",
+        "don",
+        "ll",
+        "ve",
+        "re",
+        "over",
+        "under",
+        "up",
+        "down",
+        "out",
+        "off",
+    ]
+)
+
+
+def _normalise(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25: words (stop words dropped), numbers, CJK bigrams and characters."""
+    tokens: list[str] = []
+    for m in _TOKEN.finditer(text.replace("’", "'")):
+        tok = m.group(0)
+        if _CJK_RUN.fullmatch(tok):
+            tokens.extend(tok)
+            tokens.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+            continue
+        word = _normalise(tok)
+        if word and word not in STOPWORDS:
+            tokens.append(word.replace(",", ""))
+    return tokens
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of documents (chunk texts), addressed by position."""
+
+    def __init__(self, bm25: object, vocab: dict[str, int], doc_freq: dict[str, int], n_docs: int):
+        self._bm25 = bm25
+        self._vocab = vocab
+        self._doc_freq = doc_freq
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        import bm25s
+
+        corpus_tokens = [tokenize(t) for t in texts]
+        bm25 = bm25s.BM25()
+        bm25.index(corpus_tokens, show_progress=False)
+        doc_freq: Counter[str] = Counter()
+        for toks in corpus_tokens:
+            doc_freq.update(set(toks))
+        return cls(bm25, dict(bm25.vocab_dict), dict(doc_freq), len(texts))
+
+    def save(self, folder: Path) -> None:
+        import json
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
+        (folder / "doc_freq.json").write_text(
+            json.dumps({"n_docs": self.n_docs, "df": self._doc_freq}), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import json
+
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        meta = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        return cls(bm25, dict(bm25.vocab_dict), meta["df"], int(meta["n_docs"]))
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token (unknown tokens weigh the most)."""
+        df = self._doc_freq.get(token, 0)
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """``(document position, BM25 score)`` of the best ``k`` documents with a positive score."""
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or self.n_docs == 0:
+            return []
+        k = min(k, self.n_docs)
+        docs, scores = self._bm25.retrieve(  # type: ignore[attr-defined]
+            [tokens], k=k, show_progress=False, n_threads=1
+        )
+        out = [(int(d), float(s)) for d, s in zip(np.ravel(docs), np.ravel(scores), strict=True)]
+        return [(d, s) for d, s in out if s > 0]

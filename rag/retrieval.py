@@ -1,0 +1,279 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank, then the best
+sentences of the best chunks become the numbered evidence the model reads.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag import store
+from rag.config import Settings
+from rag.embeddings import Embedder, get_embedder
+from rag.lexical import LexicalIndex, tokenize
+from rag.schema import Chunk, Evidence, Sentence
+
+RRF_K = 60
+"""Reciprocal-rank-fusion constant (Cormack et al. 2009)."""
+
+BOILERPLATE = re.compile(
+    r"^(leave a reply|want to join the discussion|your email address will not be published"
+    r"|recent posts|tags?:|viral phrases|share this|related posts|comments?$|required fields)",
+    re.IGNORECASE,
+)
+_CONTEXT_OPENERS = re.compile(
+    r"^(he|she|it|they|his|her|its|their|this|that|these|those|the company|the team|but|yet|"
+    r"however|meanwhile)\b",
+    re.IGNORECASE,
+)
+_MIN_WORDS = 4
+QUESTION_PENALTY = 0.15
+"""Rhetorical questions and question titles rarely state a fact."""
+FILE_REPEAT_PENALTY = 0.03
+"""Per sentence already taken from the same file, when picking evidence."""
+
+
+@dataclass
+class Retrieved:
+    """A chunk found for a query, with its fused score and the ranks that made it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass
+class IndexHandle:
+    """A loaded generation of the index: chunks, lexical index and the Chroma collection."""
+
+    settings: Settings
+    generation: str
+    gen_dir: Path
+    manifest: store.Manifest
+    chunks: list[Chunk]
+    lexical: LexicalIndex
+    collection: Any
+    by_id: dict[str, Chunk] = field(default_factory=dict)
+    _vector_store: Any = None
+    _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: c for c in self.chunks}
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+
+    @property
+    def embedder(self) -> Embedder:
+        return get_embedder(self.settings.embed_model, self.settings.embed_batch_size)
+
+    def dense(self, query_embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """``(chunk id, similarity)`` of the ``k`` nearest chunks, through llama-index."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if not self.chunks:
+            return []
+        result = self._vector_store.query(
+            VectorStoreQuery(
+                query_embedding=query_embedding, similarity_top_k=min(k, len(self.chunks))
+            )
+        )
+        return list(zip(result.ids or [], result.similarities or [], strict=False))
+
+    def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
+        """Embeddings of sentences (cached per handle)."""
+        keys = [(s.file, s.char_start, s.char_end) for s in sentences]
+        missing = [s for s, k in zip(sentences, keys, strict=True) if k not in self._sentence_cache]
+        if missing:
+            vecs = self.embedder.encode([s.text for s in missing])
+            for s, v in zip(missing, vecs, strict=True):
+                self._sentence_cache[(s.file, s.char_start, s.char_end)] = np.asarray(v)
+        return np.stack([self._sentence_cache[k] for k in keys]) if keys else np.zeros((0, 1))
+
+
+_handles: dict[tuple[str, str, str | None], IndexHandle] = {}
+_handles_lock = threading.Lock()
+
+
+def open_index(settings: Settings) -> IndexHandle:
+    """The live generation of the index, loaded once per process (and again after a rebuild)."""
+    index_dir = settings.index_dir
+    generation = store.current_generation(index_dir)
+    if generation is None:
+        raise store.IndexMissingError(f"no index in {index_dir}: run `rag index` first")
+    key = (str(index_dir), generation, settings.chroma_host)
+    with _handles_lock:
+        if key in _handles:
+            return _handles[key]
+        gen_dir = index_dir / generation
+        manifest = store.read_manifest(gen_dir)
+        store.check_model(manifest.embed_model, manifest.embed_dim, settings.embed_model, None)
+        collection = store.open_collection(settings, gen_dir, manifest)
+        handle = IndexHandle(
+            settings=settings,
+            generation=generation,
+            gen_dir=gen_dir,
+            manifest=manifest,
+            chunks=store.read_chunks(gen_dir),
+            lexical=LexicalIndex.load(gen_dir / "lexical"),
+            collection=collection,
+        )
+        store.check_model(
+            manifest.embed_model, manifest.embed_dim, settings.embed_model, handle.embedder.dim
+        )
+        for old in [k for k in _handles if k[0] == key[0]]:
+            del _handles[old]
+        _handles[key] = handle
+        return handle
+
+
+def retrieve_chunks(
+    handle: IndexHandle, query: str, k: int, query_embedding: list[float] | None = None
+) -> list[Retrieved]:
+    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks."""
+    if query_embedding is None:
+        query_embedding = handle.embedder.embed_query(query)
+    depth = max(k * 3, 20)
+    fused: dict[str, Retrieved] = {}
+    for rank, (cid, _sim) in enumerate(handle.dense(query_embedding, depth), start=1):
+        if cid in handle.by_id:
+            r = fused.setdefault(cid, Retrieved(handle.by_id[cid], 0.0))
+            r.dense_rank = rank
+            r.score += 1.0 / (RRF_K + rank)
+    for rank, (pos, _score) in enumerate(handle.lexical.search(query, depth), start=1):
+        chunk = handle.chunks[pos]
+        r = fused.setdefault(chunk.id, Retrieved(chunk, 0.0))
+        r.lexical_rank = rank
+        r.score += 1.0 / (RRF_K + rank)
+    return sorted(fused.values(), key=lambda r: -r.score)[:k]
+
+
+def is_boilerplate(text: str) -> bool:
+    """Page furniture that is never evidence: comment prompts, tag lists, short list items."""
+    stripped = text.strip().lstrip("-*•# ").strip()
+    if BOILERPLATE.match(stripped):
+        return True
+    words = stripped.split()
+    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in stripped)
+    return not has_cjk and len(words) < _MIN_WORDS
+
+
+def lexical_coverage(lexical: LexicalIndex, query_tokens: list[str], text: str) -> float:
+    """Share of the query's IDF weight whose tokens appear in ``text`` (0..1)."""
+    if not query_tokens:
+        return 0.0
+    have = set(tokenize(text))
+    weights = {t: lexical.idf(t) for t in set(query_tokens)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
+
+
+def _with_context(chunk: Chunk, i: int) -> Sentence:
+    """The sentence, joined to the one before when it leans on it ("He ...", "This ...")."""
+    sentences = chunk.sentences
+    s = sentences[i]
+    if i == 0 or not _CONTEXT_OPENERS.match(s.text):
+        return s
+    prev = sentences[i - 1]
+    if is_boilerplate(prev.text) or s.char_end - prev.char_start > 700:
+        return s
+    a, b = prev.char_start - chunk.char_start, s.char_end - chunk.char_start
+    return Sentence(
+        file=s.file,
+        line_start=prev.line_start,
+        line_end=s.line_end,
+        char_start=prev.char_start,
+        char_end=s.char_end,
+        text=chunk.text[a:b],
+    )
+
+
+def select_evidence(
+    handle: IndexHandle,
+    query: str,
+    retrieved: list[Retrieved],
+    k: int,
+    query_embedding: list[float] | None = None,
+) -> list[Evidence]:
+    """The ``k`` sentences of the retrieved chunks that best answer ``query``, numbered from 1."""
+    if query_embedding is None:
+        query_embedding = handle.embedder.embed_query(query)
+    q = np.asarray(query_embedding)
+    q_tokens = tokenize(query)
+    seen: set[tuple[str, int]] = set()
+    candidates: list[tuple[Sentence, Chunk, float]] = []
+    for rank, r in enumerate(retrieved):
+        sentences = r.chunk.sentences
+        for i, s in enumerate(sentences):
+            if (s.file, s.char_start) in seen or is_boilerplate(s.text):
+                continue
+            seen.add((s.file, s.char_start))
+            prior = 0.05 * (1.0 - rank / max(len(retrieved), 1))
+            candidates.append((_with_context(r.chunk, i), r.chunk, prior))
+    if not candidates:
+        return []
+    vecs = handle.sentence_vectors([c[0] for c in candidates])
+    dense = vecs @ q
+    scored = []
+    for (sent, chunk, prior), sim in zip(candidates, dense, strict=True):
+        lex = lexical_coverage(handle.lexical, q_tokens, sent.text)
+        question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
+        scored.append((0.6 * float(sim) + 0.4 * lex + prior - question_penalty, sent, chunk))
+    return _diverse_top(scored, k)
+
+
+def _diverse_top(scored: list[tuple[float, Sentence, Chunk]], k: int) -> list[Evidence]:
+    """Greedy pick of the best sentences, without overlaps, nudged towards several files
+    (so that where sources disagree, each side is in the evidence)."""
+    picked: list[tuple[float, Sentence, Chunk]] = []
+    remaining = list(scored)
+    while remaining and len(picked) < k:
+        per_file: dict[str, int] = {}
+        for p in picked:
+            per_file[p[1].file] = per_file.get(p[1].file, 0) + 1
+        best_i, best_val = -1, -1e9
+        for i, (score, s, _chunk) in enumerate(remaining):
+            overlaps = any(
+                p[1].file == s.file
+                and p[1].char_start < s.char_end
+                and s.char_start < p[1].char_end
+                for p in picked
+            )
+            val = score - FILE_REPEAT_PENALTY * per_file.get(s.file, 0)
+            if not overlaps and val > best_val:
+                best_i, best_val = i, val
+        if best_i < 0:
+            break
+        picked.append(remaining.pop(best_i))
+    return [
+        Evidence(**s.model_dump(), n=i, score=round(score, 4), chunk_id=chunk.id)
+        for i, (score, s, chunk) in enumerate(picked, start=1)
+    ]
+
+
+@dataclass
+class RetrievalResult:
+    evidence: list[Evidence]
+    chunks: list[Retrieved]
+    timings_ms: dict[str, float]
+
+
+def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalResult:
+    """Chunks and evidence sentences for ``query`` from the live index."""
+    handle = open_index(settings)
+    t0 = time.perf_counter()
+    q = handle.embedder.embed_query(query)
+    chunks = retrieve_chunks(handle, query, settings.top_k, q)
+    t1 = time.perf_counter()
+    evidence = select_evidence(handle, query, chunks, k or settings.evidence_k, q)
+    t2 = time.perf_counter()
+    return RetrievalResult(
+        evidence, chunks, {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000}
+    )

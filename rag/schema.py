@@ -1,0 +1,110 @@
+"""The data that flows through the pipeline: corpus -> chunks -> evidence -> answer -> checks.
+
+Every located object carries the way back to its source: ``file`` (relative to the corpus root,
+POSIX separators), 1-based inclusive ``line_start``/``line_end`` and 0-based ``char_start``/
+``char_end`` such that ``file_text[char_start:char_end]`` is exactly its text.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["supported", "unsupported", "uncited"]
+
+
+class Span(BaseModel):
+    """A located piece of one source file."""
+
+    file: str
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+
+    @property
+    def lines(self) -> str:
+        """``12`` or ``12-14``."""
+        if self.line_end == self.line_start:
+            return str(self.line_start)
+        return f"{self.line_start}-{self.line_end}"
+
+    @property
+    def location(self) -> str:
+        """``file:12-14`` (with the character span when the span lies within one line)."""
+        return f"{self.file}:{self.lines}"
+
+
+class Sentence(Span):
+    """One sentence of a source file, verbatim."""
+
+    text: str
+
+
+class Chunk(Span):
+    """A run of whole sentences of one file: the unit that is embedded and stored."""
+
+    id: str
+    text: str
+    file_hash: str
+    sentences: list[Sentence]
+
+
+class Evidence(Sentence):
+    """A sentence shown to the model as a numbered passage ``[n]``."""
+
+    n: int = Field(ge=1)
+    score: float
+    chunk_id: str
+
+
+class Citation(Span):
+    """What an answer's ``[n]`` resolves to; ``quote == file_text[char_start:char_end]``."""
+
+    n: int = Field(ge=1)
+    quote: str
+
+
+class SentenceCheck(BaseModel):
+    """One answer (or draft) sentence and what the checker made of it."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    verdict: Verdict
+    score: float = Field(ge=0.0, le=1.0)
+    best_citation: int | None = None
+    reason: str = ""
+
+
+class ConflictSide(BaseModel):
+    """One side of a disagreement: what a source says, with its citation numbers."""
+
+    statement: str
+    files: list[str]
+    citations: list[int]
+
+
+class Conflict(BaseModel):
+    """Cited sources that disagree on the asked fact."""
+
+    claim: str
+    sides: list[ConflictSide]
+
+
+class Answer(BaseModel):
+    """The product of ``rag.ask``: text with ``[n]`` markers, citations, checks and timings."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+    faithfulness: float | None = None
+    conflicts: list[Conflict] = Field(default_factory=list)
+    closest: list[Citation] = Field(default_factory=list)
+    backend: str
+    model: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    notices: list[str] = Field(default_factory=list)
+    dropped_markers: list[str] = Field(default_factory=list)

@@ -1,0 +1,63 @@
+"""What the index holds, how it was built, and whether the corpus has moved on since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rag import store
+from rag.config import Settings
+from rag.loading import CorpusError, list_files, sha256_bytes
+
+
+def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
+    """Files added, changed or removed in the corpus since the build (by size, time, hash)."""
+    out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    try:
+        files = list_files(Path(manifest.corpus_dir)).files
+    except CorpusError:
+        out["removed"] = sorted(manifest.files)
+        return out
+    seen = set()
+    for f in files:
+        seen.add(f.path)
+        entry = manifest.files.get(f.path)
+        if entry is None:
+            if f.path not in manifest.skipped:
+                out["added"].append(f.path)
+        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns):
+            if sha256_bytes(f.abspath.read_bytes()) != entry.sha256:
+                out["changed"].append(f.path)
+    out["removed"] = sorted(p for p in manifest.files if p not in seen)
+    return out
+
+
+def index_status(settings: Settings) -> dict[str, Any]:
+    """A plain dict describing the live index (``exists: False`` when there is none)."""
+    generation = store.current_generation(settings.index_dir)
+    info: dict[str, Any] = {"index_dir": str(settings.index_dir), "exists": generation is not None}
+    if generation is None:
+        return info
+    m = store.read_manifest(settings.index_dir / generation)
+    chroma = (
+        f"server {m.chroma_host}:{m.chroma_port}, collection {m.collection}"
+        if m.chroma_mode == "server"
+        else f"embedded, {settings.index_dir / generation / 'chroma'}, collection {m.collection}"
+    )
+    info.update(
+        generation=generation,
+        corpus_dir=m.corpus_dir,
+        built_at=m.built_at,
+        build_seconds=m.build_seconds,
+        files=len(m.files),
+        chunks=m.n_chunks,
+        skipped=m.skipped,
+        embed_model=m.embed_model,
+        embed_dim=m.embed_dim,
+        chunk_size=m.chunk_size,
+        chunk_overlap=m.chunk_overlap,
+        chroma_mode=m.chroma_mode,
+        chroma=chroma,
+        stale=stale_files(m),
+    )
+    return info

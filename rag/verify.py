@@ -1,0 +1,383 @@
+"""Checking a sentence against what it cites: meaning, not topic.
+
+No NLI model ships offline, so the checker combines:
+
+1. deterministic rules: every number, date and proper name in the claim must appear in the cited
+   text (modulo formatting: ``262,000`` = ``262K``, ``March 3`` = ``3 March``), and enough of the
+   claim's content words must be there;
+2. an LLM judge (the embedded model, or a dedicated Ollama checker such as ``bespoke-minicheck``)
+   asked Yes/No, read from the first token's probabilities.
+
+A claim fails fast on the rules; the judge decides the rest. Without a judge, the rules and word
+coverage decide alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag import prompts
+from rag.lexical import tokenize
+from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck
+
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "hundred": 100,
+}  # fmt: skip
+_SCALES = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9,
+    "billion": 1e9, "t": 1e12, "trillion": 1e12,
+}  # fmt: skip
+_NUM = re.compile(
+    r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|percent|k|thousand|m|mn|million|b|bn|billion"
+    r"|t|trillion)?(?![a-z])",
+    re.I,
+)
+_NUM_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_DATE_MD = re.compile(r"\b(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
+_DATE_DM = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(MONTHS) + r")\b", re.I
+)
+_CAPITALISED = re.compile(r"\b([A-Z][\w'’-]*[\w])")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+COMMON_CAPITALISED = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "he",
+        "she",
+        "it",
+        "they",
+        "his",
+        "her",
+        "its",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "as",
+        "after",
+        "before",
+        "when",
+        "while",
+        "although",
+        "though",
+        "however",
+        "according",
+        "also",
+        "besides",
+        "yes",
+        "no",
+        "meanwhile",
+        "notably",
+        "dramatically",
+        "yet",
+        "still",
+        "then",
+        "there",
+        "here",
+        "some",
+        "many",
+        "several",
+        "both",
+        "each",
+        "other",
+        "what",
+        "who",
+        "which",
+        "where",
+        "why",
+        "how",
+        "if",
+        "so",
+        "not",
+        "we",
+        "i",
+        "you",
+        "our",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "first",
+        "second",
+        "third",
+        "new",
+        "under",
+        "over",
+        "more",
+        "most",
+        "less",
+        "despite",
+        "since",
+    ]
+)
+# Adjectives from names and weekday/month words are checked as dates or are not names.
+_NOT_NAMES = frozenset(MONTHS) | {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "chinese", "american", "english", "german", "ai",
+}  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+
+
+def numbers_in(text: str) -> set[float]:
+    """Every number in ``text`` as a value (``262,000`` and ``262K`` both give 262000)."""
+    values: set[float] = set()
+    text = _plain(text)
+    for m in _NUM.finditer(text):
+        value = float(m.group(1).replace(",", ""))
+        unit = (m.group(2) or "").lower()
+        if unit in _SCALES:
+            value *= _SCALES[unit]
+        values.add(round(value, 6))
+    for m in _NUM_WORD.finditer(text):
+        values.add(float(_NUMBER_WORDS[m.group(1).lower()]))
+    return values
+
+
+def dates_in(text: str) -> set[tuple[int, int]]:
+    """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``)."""
+    out = {(MONTHS[m.group(1).lower()], int(m.group(2))) for m in _DATE_MD.finditer(text)}
+    out |= {(MONTHS[m.group(2).lower()], int(m.group(1))) for m in _DATE_DM.finditer(text)}
+    return out
+
+
+def names_in(text: str) -> set[str]:
+    """Capitalised words that name something (people, places, products, weekdays)."""
+    out: set[str] = set()
+    for m in _CAPITALISED.finditer(_plain(text)):
+        word = m.group(1)
+        word = re.sub(r"'s$", "", word)
+        low = word.lower()
+        if low in COMMON_CAPITALISED or low in MONTHS:
+            continue
+        out.add(word)
+    return out
+
+
+@dataclass
+class RuleResult:
+    ok: bool
+    coverage: float
+    missing: list[str]
+
+
+def _date_days(dates: set[tuple[int, int]]) -> set[float]:
+    return {float(d) for _, d in dates}
+
+
+def check_rules(claim: str, cited_text: str) -> RuleResult:
+    """Numbers, dates and names of the claim must be in the cited text; words mostly too."""
+    missing: list[str] = []
+    claim_dates, cited_dates = dates_in(claim), dates_in(cited_text)
+    for d in claim_dates - cited_dates:
+        missing.append(f"date {d[0]}/{d[1]}")
+    cited_numbers = numbers_in(cited_text)
+    # numbers that are the day of a date in the claim are checked as dates
+    for value in numbers_in(claim) - _date_days(claim_dates):
+        if value not in cited_numbers:
+            missing.append(f"number {value:g}")
+    cited_plain = _plain(cited_text).lower()
+    for name in names_in(claim):
+        if name.lower() not in cited_plain:
+            missing.append(name)
+    for run in _CJK_RUN.findall(claim):
+        pairs = {run[i : i + 2] for i in range(len(run) - 1)}
+        if pairs and sum(p in cited_text for p in pairs) / len(pairs) < 0.5:
+            missing.append(run)
+    claim_tokens = set(tokenize(claim))
+    cited_tokens = set(tokenize(cited_text))
+    coverage = len(claim_tokens & cited_tokens) / len(claim_tokens) if claim_tokens else 0.0
+    return RuleResult(not missing, coverage, missing)
+
+
+def is_claim(sentence: str) -> bool:
+    """Whether an answer sentence states something (abstentions and fragments do not)."""
+    low = sentence.lower()
+    if any(m in low for m in prompts.CANNOT_ANSWER_MARKERS):
+        return False
+    return len(re.findall(r"\w+", sentence)) >= 3 or bool(_CJK_RUN.search(sentence))
+
+
+class Judge:
+    """Anything that can say how likely the answer to a chat is "Yes" (see rag.generation)."""
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+
+def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": prompts.JUDGE_SYSTEM},
+        {"role": "user", "content": prompts.JUDGE_USER.format(evidence=evidence, claim=claim)},
+    ]
+
+
+MIN_COVERAGE = 0.5
+"""Below this share of its content words in the cited text, a claim is not supported."""
+RULES_ONLY_COVERAGE = 0.75
+"""Without a judge, the share of content words the cited text must hold."""
+
+
+class Checker:
+    """Tests claims against cited text: rules first, then the judge (when there is one)."""
+
+    def __init__(self, judge: Judge | None = None, threshold: float = 0.5) -> None:
+        self.judge = judge
+        self.threshold = threshold
+
+    @property
+    def mode(self) -> str:
+        return "rules+llm" if self.judge is not None else "rules"
+
+    def support(self, claim: str, evidence: str) -> tuple[bool, float, str]:
+        """``(supported, score, reason)`` for one claim against one piece of text."""
+        rules = check_rules(claim, evidence)
+        if not rules.ok:
+            return (
+                False,
+                round(0.2 * rules.coverage, 3),
+                "not in the cited text: " + ", ".join(rules.missing[:4]),
+            )
+        if rules.coverage < MIN_COVERAGE:
+            return False, round(0.4 * rules.coverage, 3), "the cited text is about something else"
+        if self.judge is None:
+            ok = rules.coverage >= RULES_ONLY_COVERAGE
+            return (
+                ok,
+                round(rules.coverage, 3),
+                "words and names match" if ok else "few words match",
+            )
+        p = self.judge.yes_probability(judge_messages(claim, evidence))
+        ok = p >= self.threshold
+        return (
+            ok,
+            round(p, 3),
+            "the judge finds it stated" if ok else "the judge finds it not stated",
+        )
+
+    def check(self, claim: str, cited: Sequence[Citation]) -> SentenceCheck:
+        """The verdict on one sentence given the citations it carries."""
+        numbers = [c.n for c in cited]
+        if not cited:
+            return SentenceCheck(text=claim, verdict="uncited", score=0.0, reason="no citation")
+        best: tuple[bool, float, str, int | None] = (False, -1.0, "", None)
+        for c in cited[:3]:
+            ok, score, reason = self.support(claim, c.quote)
+            if (ok, score) > (best[0], best[1]):
+                best = (ok, score, reason, c.n)
+        if not best[0] and len(cited) > 1:
+            joined = " ".join(c.quote for c in cited[:3])
+            ok, score, reason = self.support(claim, joined)
+            if ok or score > best[1]:
+                best = (ok, score, reason + " (citations taken together)", best[3])
+        ok, score, reason, n = best
+        return SentenceCheck(
+            text=claim,
+            citations=numbers,
+            verdict="supported" if ok else "unsupported",
+            score=max(0.0, min(1.0, score)),
+            best_citation=n if ok else None,
+            reason=reason,
+        )
+
+
+def faithfulness(checks: Sequence[SentenceCheck]) -> float | None:
+    """Supported claim sentences over claim sentences (None when there is no claim)."""
+    claims = [c for c in checks if is_claim(c.text)]
+    if not claims:
+        return None
+    return round(sum(c.verdict == "supported" for c in claims) / len(claims), 4)
+
+
+_ASKS_WHO = re.compile(r"\b(who|whom|which (?:people|members|researchers))\b|谁", re.I)
+_ASKS_WHEN = re.compile(r"\b(when|what day|which day|what date|what time)\b|何时|哪天", re.I)
+_ASKS_HOW_MANY = re.compile(r"\b(how (?:many|much|long|old|soon))\b|多少|几", re.I)
+
+
+def _slot_values(question: str, text: str) -> set[str]:
+    """The values a sentence gives for the kind of fact the question asks."""
+    if _ASKS_WHEN.search(question):
+        days = {f"{m}/{d}" for m, d in dates_in(text)}
+        weekdays = {w for w in re.findall(r"\b(\w+day)\b", text.lower()) if w in _NOT_NAMES}
+        return days | weekdays
+    if _ASKS_HOW_MANY.search(question):
+        return {f"{v:g}" for v in numbers_in(text)}
+    if _ASKS_WHO.search(question):
+        asked = {w.lower() for w in names_in(question)}
+        return {n for n in names_in(text) if n.lower() not in asked}
+    return set()
+
+
+def find_conflicts(
+    question: str, checks: Sequence[SentenceCheck], citations: Sequence[Citation]
+) -> list[Conflict]:
+    """Supported sentences, citing different files, that give different values for the asked
+    fact (different people for "who", dates for "when", numbers for "how many")."""
+    by_n = {c.n: c for c in citations}
+    sides: list[tuple[set[str], ConflictSide]] = []
+    for check in checks:
+        if check.verdict != "supported":
+            continue
+        cited = [by_n[n] for n in check.citations if n in by_n]
+        values = _slot_values(question, " ".join(c.quote for c in cited))
+        if not values:
+            continue
+        files = sorted({c.file for c in cited})
+        sides.append(
+            (values, ConflictSide(statement=check.text, files=files, citations=check.citations))
+        )
+    out: list[ConflictSide] = []
+    for i, (values, side) in enumerate(sides):
+        for other_values, other in sides[:i] + sides[i + 1 :]:
+            if set(side.files) & set(other.files):
+                continue
+            if values - other_values and other_values - values and side not in out:
+                out.append(side)
+    if len(out) < 2:
+        return []
+    return [Conflict(claim=question.strip(), sides=out)]
