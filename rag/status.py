@@ -25,9 +25,10 @@ def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
         if entry is None:
             if f.path not in manifest.skipped:
                 out["added"].append(f.path)
-        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns):
-            if sha256_bytes(f.abspath.read_bytes()) != entry.sha256:
-                out["changed"].append(f.path)
+        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns) and sha256_bytes(
+            f.abspath.read_bytes()
+        ) != entry.sha256:
+            out["changed"].append(f.path)
     out["removed"] = sorted(p for p in manifest.files if p not in seen)
     return out
 
