@@ -70,7 +70,7 @@ class Embedder:
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
         )
-        self.dim = int(dim_of())
+        self.dim = int(dim_of() or 0)
         self.batch_size = batch_size
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
