@@ -161,10 +161,14 @@ def _boundaries(text: str, a: int, b: int) -> list[int]:
     return sorted(c for c in cuts if a < c < b)
 
 
+def _blank(ch: str) -> bool:
+    return ch.isspace() or ch in "\ufeff\u200b"
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
+    while a < b and _blank(text[a]):
         a += 1
-    while b > a and text[b - 1].isspace():
+    while b > a and _blank(text[b - 1]):
         b -= 1
     return a, b
 

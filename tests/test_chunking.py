@@ -1,0 +1,110 @@
+"""Sentence splitting and chunking keep exact offsets and lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import chunk_document, line_of, line_starts, split_sentences
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+FILES = sorted(p.name for p in CORPUS.iterdir())
+
+
+def _check_spans(text: str, items: list) -> None:  # type: ignore[type-arg]
+    starts = line_starts(text)
+    for s in items:
+        assert text[s.char_start : s.char_end] == s.text
+        assert s.line_start == line_of(starts, s.char_start)
+        assert s.line_end == line_of(starts, s.char_end - 1)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_corpus_offsets_are_exact(name: str) -> None:
+    text = (CORPUS / name).read_bytes().decode("utf-8")
+    sentences = split_sentences(name, text)
+    _check_spans(text, sentences)
+    chunks = chunk_document(name, text, "h", chunk_size=500, chunk_overlap=1)
+    _check_spans(text, chunks)
+    for c in chunks:
+        _check_spans(text, c.sentences)
+        assert c.file == name
+    # every sentence is in some chunk, in order
+    covered = {(s.char_start, s.char_end) for c in chunks for s in c.sentences}
+    assert covered == {(s.char_start, s.char_end) for s in sentences}
+
+
+def test_long_single_line_splits_into_sentences() -> None:
+    name = "000_254a468e52e5a6d3.txt"
+    text = (CORPUS / name).read_bytes().decode("utf-8")
+    line1 = text.split("\n")[0]
+    assert len(line1) == 2358
+    on_line1 = [s for s in split_sentences(name, text) if s.line_start == 1]
+    assert len(on_line1) >= 10
+    assert all(len(s.text) < 400 for s in on_line1)
+
+
+def test_chinese_title_line_is_its_own_sentence() -> None:
+    name = "000_254a468e52e5a6d3.txt"
+    text = (CORPUS / name).read_bytes().decode("utf-8")
+    last = split_sentences(name, text)[-1]
+    assert last.line_start == last.line_end == 2
+    assert last.text == "AI圈刷屏,阿里千问负责人林俊旸突然离职,曾是阿里最年轻P10"
+
+
+def test_chinese_sentences_split() -> None:
+    text = "林俊旸宣布离职。他曾是阿里最年轻的P10！为什么？\n第二行。"
+    got = [s.text for s in split_sentences("zh.txt", text)]
+    assert got == ["林俊旸宣布离职。", "他曾是阿里最年轻的P10！", "为什么？", "第二行。"]
+
+
+def test_hard_wrapped_sentence_spans_lines() -> None:
+    text = (
+        "The Qwen team released four small models on the evening of March 2, and the\n"
+        "technical lead announced his departure two days later. Musk praised the models.\n"
+        "\n"
+        "A Title Line\n"
+        "Next paragraph starts here.\n"
+    )
+    sents = split_sentences("wrap.txt", text)
+    _check_spans(text, sents)
+    first = sents[0]
+    assert (first.line_start, first.line_end) == (1, 2)
+    assert first.text.endswith("two days later.")
+    assert [s.text for s in sents[1:]] == [
+        "Musk praised the models.",
+        "A Title Line",
+        "Next paragraph starts here.",
+    ]
+
+
+def test_abbreviations_and_initials_do_not_split() -> None:
+    text = "Dr. Smith met J. Lin in the U.S. on Monday. They talked."
+    got = [s.text for s in split_sentences("a.txt", text)]
+    assert got == ["Dr. Smith met J. Lin in the U.S. on Monday.", "They talked."]
+
+
+def test_crlf_and_bom_keep_offsets() -> None:
+    text = "\ufeffFirst line here.\r\nSecond one, longer than the first.\r\n"
+    sents = split_sentences("crlf.txt", text)
+    _check_spans(text, sents)
+    assert [s.text for s in sents] == ["First line here.", "Second one, longer than the first."]
+
+
+def test_run_without_punctuation_is_capped() -> None:
+    text = " ".join(["word"] * 1000)
+    sents = split_sentences("long.txt", text)
+    _check_spans(text, sents)
+    assert len(sents) > 5 and max(len(s.text) for s in sents) <= 600
+
+
+def test_chunks_respect_size_and_overlap() -> None:
+    text = " ".join(f"Sentence number {i} says something." for i in range(60))
+    chunks = chunk_document("s.txt", text, "h", chunk_size=200, chunk_overlap=1)
+    assert len(chunks) > 5
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        assert a.sentences[-1] == b.sentences[0]  # one sentence of overlap
+    assert all(c.char_end - c.char_start <= 200 for c in chunks)
+    ids = [c.id for c in chunks]
+    assert len(set(ids)) == len(ids)
