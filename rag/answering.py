@@ -12,17 +12,19 @@ from dataclasses import dataclass
 
 from rag import prompts
 from rag.citations import (
+    MARKER,
     CitedSentence,
     ParsedAnswer,
     Renumberer,
     StreamRenumberer,
+    evidence_citation,
     parse_answer,
     strip_markers,
 )
 from rag.config import Settings, get_settings
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
-from rag.verify import Checker, faithfulness, find_conflicts, is_claim
+from rag.verify import MIN_COVERAGE, Checker, check_rules, faithfulness, find_conflicts, is_claim
 
 TokenFn = Callable[[str], None]
 
@@ -54,8 +56,14 @@ def clean_question(question: str) -> str:
     return cleaned
 
 
+def passage_text(text: str) -> str:
+    """Evidence text as the model reads it: one line, without list dashes or the document's own
+    bracketed reference numbers (``[2][12]``), which the model would take for passage numbers."""
+    return " ".join(MARKER.sub("", text).split()).lstrip("-*• ")
+
+
 def format_passages(evidence: list[Evidence]) -> str:
-    return "\n".join(prompts.PASSAGE.format(n=e.n, text=" ".join(e.text.split())) for e in evidence)
+    return "\n".join(prompts.PASSAGE.format(n=e.n, text=passage_text(e.text)) for e in evidence)
 
 
 def answer_messages(
@@ -156,42 +164,92 @@ def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -
     return answer
 
 
-def check_answer(
-    answer: Answer, parsed: ParsedAnswer, checker: Checker, strict: bool, evidence: list[Evidence]
-) -> Answer:
-    """Attach a verdict to every sentence, the faithfulness figure and any conflict;
-    in strict mode drop what is not supported; abstain when nothing is supported."""
-    by_n = {c.n: c for c in parsed.citations}
-    checks: list[SentenceCheck] = []
-    for s in parsed.sentences:
-        if not is_claim(s.text):
+REPAIR_CANDIDATES = 2
+"""Other passages tried (best word overlap first) for a sentence its own citation does not support."""
+
+
+def _key(c: Citation) -> tuple[str, int, int]:
+    return (c.file, c.char_start, c.char_end)
+
+
+def repair_citation(
+    checker: Checker, text: str, cited: list[Citation], evidence: list[Evidence]
+) -> tuple[SentenceCheck, list[Citation]] | None:
+    """The passage that supports a sentence its own markers do not: models often cite the
+    wrong number. Only passages that pass the name/number rules are put to the judge."""
+    have = {_key(c) for c in cited}
+    candidates = []
+    for e in evidence:
+        c = evidence_citation(e, e.n)
+        if _key(c) in have:
             continue
-        checks.append(checker.check(s.text, [by_n[n] for n in s.citations if n in by_n]))
-    answer.sentences = checks
+        rules = check_rules(text, c.quote)
+        if rules.ok and rules.coverage >= MIN_COVERAGE:
+            candidates.append((rules.coverage, c))
+    candidates.sort(key=lambda t: -t[0])
+    for _, c in candidates[:REPAIR_CANDIDATES]:
+        check = checker.check(text, [c])
+        if check.verdict == "supported":
+            was = "no citation" if not cited else "its own citation does not support it"
+            check.reason = f"{check.reason}; source found by the checker ({was})"
+            return check, [c]
+    return None
+
+
+def check_answer(
+    answer: Answer,
+    parsed: ParsedAnswer,
+    checker: Checker,
+    strict: bool,
+    evidence: list[Evidence],
+    repair: bool = True,
+) -> Answer:
+    """Attach a verdict to every sentence, the faithfulness figure and any conflict. A sentence
+    its own markers do not support is re-cited to the passage that does, when one does. In strict
+    mode what is still not supported is dropped; with nothing supported the answer abstains.
+    Citations are numbered from 1 in order of first appearance in what remains."""
+    by_n = {c.n: c for c in parsed.citations}
+    rows: list[tuple[CitedSentence, list[Citation], SentenceCheck | None]] = []
+    for s in parsed.sentences:
+        cited = [by_n[n] for n in s.citations if n in by_n]
+        if not is_claim(s.text):
+            rows.append((s, cited, None))
+            continue
+        check = checker.check(s.text, cited)
+        if check.verdict != "supported" and repair:
+            fixed = repair_citation(checker, s.text, cited, evidence)
+            if fixed is not None:
+                check, cited = fixed
+        rows.append((s, cited, check))
     if strict:
-        checks = [c for c in checks if c.verdict == "supported"]
-        kept = {c.text for c in checks}
-        sentences = [s for s in parsed.sentences if s.text in kept]
-        cited = {n for s in sentences for n in s.citations}
-        # renumber what is left so numbers still run from 1
-        mapping = {old: new for new, old in enumerate(sorted(cited), start=1)}
-        for s in sentences:
-            s.citations = [mapping[n] for n in s.citations]
-        for c in checks:
-            c.citations = [mapping[n] for n in c.citations if n in mapping]
-            c.best_citation = mapping.get(c.best_citation) if c.best_citation else None
-        answer.citations = [
-            c.model_copy(update={"n": mapping[c.n]}) for c in parsed.citations if c.n in mapping
-        ]
-        answer.sentences = checks
-        answer.answer = " ".join(s.render() for s in sentences)
-    answer.faithfulness = faithfulness(answer.sentences)
-    if not any(c.verdict == "supported" for c in answer.sentences):
+        rows = [r for r in rows if r[2] is not None and r[2].verdict == "supported"]
+    numbers: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    sentences: list[CitedSentence] = []
+    checks: list[SentenceCheck] = []
+    for s, cited, verdict in rows:
+        old_to_new: dict[int, int] = {}
+        for c in cited:
+            if _key(c) not in numbers:
+                numbers[_key(c)] = len(citations) + 1
+                citations.append(c.model_copy(update={"n": numbers[_key(c)]}))
+            old_to_new[c.n] = numbers[_key(c)]
+        nums = list(dict.fromkeys(old_to_new.values()))
+        sentences.append(CitedSentence(s.text, nums))
+        if verdict is not None:
+            verdict.citations = nums
+            verdict.best_citation = old_to_new.get(verdict.best_citation or -1)
+            checks.append(verdict)
+    answer.citations = citations
+    answer.sentences = checks
+    answer.answer = " ".join(s.render() for s in sentences)
+    answer.faithfulness = faithfulness(checks)
+    if not any(c.verdict == "supported" for c in checks):
         why = None
-        if answer.sentences:
+        if checks:
             why = "no sentence of the answer is supported by the passages it cites"
         return _abstain(answer, evidence, why)
-    answer.conflicts = find_conflicts(answer.question, answer.sentences, answer.citations)
+    answer.conflicts = find_conflicts(answer.question, checks, citations)
     return answer
 
 

@@ -219,6 +219,312 @@ def answer_json(answer: Any) -> dict[str, Any]:
     return data
 
 
+# --- rag eval -------------------------------------------------------------------------------
+
+
+@main.command("eval")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(["extractive", "embedded", "ollama", "auto"]),
+    help="Backend to evaluate (repeat to compare several). Default: extractive.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
+@click.option("--subset", help="A named subset from eval/subset.txt (ci: the fast CI subset).")
+@click.option("--id", "ids", multiple=True, help="Only this question id (repeatable).")
+@click.option("--max-seconds", type=click.FloatRange(min=1), help="Stop starting questions after this long per backend (questions interleaved by type).")  # fmt: skip
+@click.option("--judge", is_flag=True, help="Use the LLM judge even for extractive (RAG_CHECKER=llm).")  # fmt: skip
+@click.option("--claims", "claims_mode", is_flag=True, help="Evaluate the checker on eval/claims.jsonl instead.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure and record.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), help="Save the run as JSON (updated after every question).")  # fmt: skip
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Write report.md and plots into DIR.")  # fmt: skip
+@click.option("--html", "as_html", is_flag=True, help="Write report.html instead of report.md.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path), help="Compare two saved runs: A.json B.json.")  # fmt: skip
+@click.option("--load", "loads", multiple=True, type=click.Path(path_type=Path), help="Use saved run(s) instead of running (for --report/--gate; repeatable).")  # fmt: skip
+@click.option("--gate", type=click.Path(path_type=Path), help="Exit 1 if a metric is below its threshold in this file.")  # fmt: skip
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path), help="Question set (default eval/questions.jsonl).")  # fmt: skip
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly
+def eval_cmd(
+    backends: tuple[str, ...],
+    limit: int | None,
+    subset: str | None,
+    ids: tuple[str, ...],
+    max_seconds: float | None,
+    judge: bool,
+    claims_mode: bool,
+    as_json: bool,
+    out: Path | None,
+    report_dir: Path | None,
+    as_html: bool,
+    compare: tuple[Path, Path] | None,
+    loads: tuple[Path, ...],
+    gate: Path | None,
+    questions_file: Path | None,
+    index_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Evaluate answers, citations, abstention and latency on the question set (or, with
+    --claims, the checker on the claims set)."""
+    from tqdm import tqdm
+
+    from rag import evaluation as ev
+    from rag.report import write_report
+
+    bars: list[Any] = []
+
+    def progress_for(desc: str) -> Any:
+        if quiet:
+            return None
+
+        def progress(done: int, total: int, label: str) -> None:
+            if not bars or bars[-1].desc != desc:
+                bars.append(tqdm(total=total, desc=desc, unit="q", file=sys.stderr))
+            bars[-1].set_postfix_str(label)
+            bars[-1].update(done - bars[-1].n)
+            if done >= total:
+                bars[-1].close()
+
+        return progress
+
+    try:
+        if compare:
+            a, b = ev.read_eval_file(compare[0]), ev.read_eval_file(compare[1])
+            comparisons = [ev.compare_runs(ra, rb) for ra, rb in ev.pair_runs(a, b)]
+            if as_json:
+                click.echo(json.dumps([c.model_dump() for c in comparisons], indent=1))
+            else:
+                click.echo("\n\n".join(ev.format_comparison(c) for c in comparisons))
+            return
+        thresholds = ev.load_thresholds(gate) if gate else None
+        settings = load_settings(index_dir=index_dir)
+        if loads:
+            data = ev.merge_eval_files(loads)
+        elif claims_mode:
+            data = ev.EvalFile(
+                claims=ev.run_claims(
+                    settings,
+                    ev.load_claims(),
+                    judge=judge,
+                    backend=next((b for b in backends if b != "extractive"), "embedded"),
+                    progress_for=progress_for,
+                )
+            )
+        else:
+            questions = ev.select_questions(
+                ev.load_questions(questions_file), subset=subset, limit=limit, ids=ids or None
+            )
+            data = ev.run_backends(
+                settings,
+                questions,
+                backends or ("extractive",),
+                judge=judge,
+                subset=subset,
+                limit=limit,
+                max_seconds=max_seconds,
+                progress_for=progress_for,
+                on_update=(lambda d: ev.write_eval_file(d, out)) if out else None,
+                questions_file=questions_file,
+            )
+        passed, line = ev.gate_line(data, thresholds) if thresholds else (True, "")
+        data.gate = [line] if line else None
+    except ev.EvalError as exc:
+        fail(str(exc))
+        return
+    if out:
+        ev.write_eval_file(data, out)
+    if report_dir:
+        path = write_report(data, report_dir, "html" if as_html else "md", gate=line or None)
+        click.echo(f"report: {path}", err=True)
+    if as_json:
+        click.echo(data.model_dump_json(indent=1))
+    else:
+        for run in data.runs:
+            click.echo(ev.format_run(run))
+            click.echo("worst failures:\n" + ev.format_failures(run))
+        for claims in data.claims:
+            click.echo(ev.format_claims(claims))
+    if line:
+        click.echo(line, err=not passed or as_json)
+    if not passed:
+        sys.exit(EXIT_ERROR)
+
+
+# --- rag check ------------------------------------------------------------------------------
+
+EXIT_FLAGGED = 2
+
+
+@main.command("check")
+@click.argument("draft")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the report).")
+@click.option(
+    "--markdown",
+    "markdown_out",
+    metavar="OUT",
+    help="Write the draft with footnotes quoting its sources to OUT ('-': stdout).",
+)
+@click.option(
+    "--judge/--no-judge",
+    default=None,
+    help="Ask the LLM judge too (default: yes unless RAG_CHECKER=rules); --no-judge is fast.",
+)
+@click.option("--fail-on-flagged", is_flag=True, help="Exit 2 when any sentence is flagged.")
+@click.option(
+    "--corpus-dir", type=click.Path(path_type=Path), help="Folder the citations point into."
+)
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly
+def check_cmd(
+    draft: str,
+    as_json: bool,
+    markdown_out: str | None,
+    judge: bool | None,
+    fail_on_flagged: bool,
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Check the claims of DRAFT (.md/.txt, or - for stdin) against the documents.
+
+    Citations are written [file:line] or [file:line-line] (file relative to the corpus, or a
+    unique prefix of its name: [003:31]). Cited sentences are tested against those lines; uncited
+    ones get a proposed source, or are flagged. Exit 0 when the check ran (2 with
+    --fail-on-flagged and anything flagged)."""
+    import shutil
+
+    from tqdm import tqdm
+
+    from rag import draft as drafts
+
+    if as_json and markdown_out == "-":
+        fail("--json and --markdown - would both write to stdout: give --markdown a file")
+    if (
+        markdown_out not in (None, "-")
+        and draft != "-"
+        and Path(str(markdown_out)).resolve() == Path(draft).resolve()
+    ):
+        fail("--markdown would overwrite the draft: write to another file")
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    bar: tqdm | None = None
+    try:
+        if draft == "-":
+            text = drafts.decode_draft(sys.stdin.buffer.read(), "stdin")
+        else:
+            text = drafts.read_draft(Path(draft))
+        llm, notices = drafts.draft_judge(settings, judge)
+        for notice in notices:
+            click.echo(f"note: {notice}", err=True)
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if quiet or total < (3 if llm is not None else 40):
+                return
+            if bar is None:
+                bar = tqdm(total=total, unit="sentence", desc="checking", file=sys.stderr)
+            bar.update(done - bar.n)
+
+        report = drafts.check_draft(text, settings, judge=llm, progress=progress)
+    except drafts.DraftError as exc:
+        fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        width = shutil.get_terminal_size((110, 24)).columns
+        table = drafts.render_draft_table(report, width=width, color=sys.stdout.isatty())
+        click.echo(table, err=markdown_out == "-")
+    if markdown_out == "-":
+        click.echo(drafts.draft_markdown(text, report), nl=False)
+    elif markdown_out:
+        Path(markdown_out).write_text(drafts.draft_markdown(text, report), encoding="utf-8")
+        click.echo(f"wrote the footnoted draft to {markdown_out}", err=True)
+    if fail_on_flagged and report.flagged:
+        sys.exit(EXIT_FLAGGED)
+
+
+# --- rag bench ------------------------------------------------------------------------------
+
+
+def _bench_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+            click.option("--no-save", is_flag=True, help="Do not save the result JSON."),
+            click.option(
+                "--out",
+                type=click.Path(path_type=Path),
+                help="Folder for the result JSON (default bench/results/).",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="No progress lines."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _bench_say(quiet: bool) -> Callable[[str], None] | None:
+    return None if quiet else (lambda m: click.echo(f"bench: {m}", err=True))
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """Benchmarks printed as figures and ratios with their targets (PASS/MISS)."""
+
+
+@bench_group.command("index")
+@click.option("--files", default=2000, show_default=True, type=click.IntRange(1), help="Synthetic documents.")  # fmt: skip
+@click.option("--changed", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of files changed before the incremental run.")  # fmt: skip
+@click.option("--profile", is_flag=True, help="Profile one more full build with cProfile.")
+@click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
+@_bench_options
+@friendly
+def bench_index_cmd(files: int, changed: float, profile: bool, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Index build chunks/s vs raw encoding, no-op and incremental `rag index`."""
+    from rag import bench
+
+    result = bench.bench_index(load_settings(), files=files, seed=seed, changed_fraction=changed, profile=profile, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+
+
+@bench_group.command("answer")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["extractive", "embedded", "ollama"]), help="Repeatable. Default: extractive, embedded, and ollama if reachable.")  # fmt: skip
+@click.option("--questions", "ids", help="Comma-separated question ids from eval/questions.jsonl.")
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to index and ask.")
+@_bench_options
+@friendly
+def bench_answer_cmd(backends: tuple[str, ...], ids: str | None, corpus_dir: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Retrieval, first token, whole answer and check time per backend (p50/p95)."""
+    from rag import bench
+
+    question_ids = (
+        [i.strip() for i in ids.split(",") if i.strip()] if ids else bench.DEFAULT_QUESTIONS
+    )
+    result = bench.bench_answer(load_settings(corpus_dir=corpus_dir), backends=backends or None, question_ids=question_ids, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+
+
+@bench_group.command("retrieval")
+@click.option("--chunks", default=100_000, show_default=True, type=click.IntRange(1), help="Chunks in the synthetic index.")  # fmt: skip
+@click.option("--queries", default=50, show_default=True, type=click.IntRange(1, 190), help="Timed queries.")  # fmt: skip
+@click.option("--keep", type=click.Path(path_type=Path), help="Build the index in DIR and keep it; reused when run again with the same options.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
+@_bench_options
+@friendly
+def bench_retrieval_cmd(chunks: int, queries: int, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Retrieval p50/p95 over a synthetic index (synthetic vectors, real store layout)."""
+    from rag import bench
+
+    result = bench.bench_retrieval(load_settings(), chunks=chunks, queries=queries, seed=seed, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+
+
 # --- rag ui -----------------------------------------------------------------------------------
 
 

@@ -152,7 +152,7 @@ def _locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
         return cs, ce, "exact"
     if quote:
         # the nearest occurrence to the cited place
-        hits = []
+        hits: list[int] = []
         pos = text.find(quote)
         while pos != -1 and len(hits) < 50:
             hits.append(pos)
@@ -215,6 +215,8 @@ def source_view(
     cs, ce, found = _locate(text, citation, quote)
     starts = line_starts(text)
     n_lines = len(starts)
+    if n_lines > 1 and text.endswith("\n"):
+        n_lines -= 1  # the empty "line" after a final newline is not shown
     first = line_of(starts, cs)
     last = line_of(starts, max(ce - 1, cs))
     if context_lines is None:
@@ -228,7 +230,7 @@ def source_view(
     lines: list[SourceLine] = []
     for number in range(lo, hi + 1):
         a = starts[number - 1]
-        b = starts[number] - 1 if number < n_lines else len(text)  # without the "\n"
+        b = starts[number] - 1 if number < len(starts) else len(text)  # without the "\n"
         line = text[a:b]
         if line.endswith("\r"):
             line = line[:-1]

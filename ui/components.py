@@ -54,7 +54,7 @@ h1,h2,h3{font-family:"Source Serif 4","Source Serif Pro",Georgia,serif;letter-sp
 .rag-conflict{background:#fff4e0;border:1px solid #f0cf95;color:#5e3b00;}
 .rag-conflict ul{margin:.3rem 0 0 1.1rem;padding:0;}
 .rag-abstain{background:#eef2f7;border:1px solid #cdd7e4;color:#27364a;}
-.rag-q{font-family:"Source Serif 4",Georgia,serif;font-size:1.05rem;}
+[data-testid="stAppDeployButton"]{display:none;}
 """
 
 
@@ -231,7 +231,10 @@ def render_answer(answer: Answer, key: str, corpus_dir: Path) -> None:
             st.html(conflicts_html(answer))
         if answer.citations:
             citation_chips(
-                answer.citations, f"{key}-chips", "Sources · open one to read it in place", corpus_dir
+                answer.citations,
+                f"{key}-chips",
+                "Sources · open one to read it in place",
+                corpus_dir,
             )
     for notice in answer.notices:
         st.caption(f"ⓘ {esc_md(notice)}")
@@ -244,6 +247,57 @@ def one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def turn_payload(turn: dict[str, Any]) -> Answer | None:
-    answer = turn.get("answer")
-    return answer if isinstance(answer, Answer) else None
+# --- cached status and indexing ------------------------------------------------------------
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def ollama_up(host: str) -> bool:
+    from rag.generation import ollama_reachable
+
+    return ollama_reachable(host, timeout=0.5)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def cached_status(index_dir: str, _settings: Any) -> dict[str, Any]:
+    from rag.status import index_status
+
+    try:
+        return index_status(_settings)
+    except Exception as exc:
+        return {"exists": False, "index_dir": index_dir, "error": one_line(exc)}
+
+
+def build_index_ui(settings: Any, folder: Path, rebuild: bool, where: Any) -> None:
+    """Index ``folder`` with a progress bar in ``where``; the outcome is kept for the next run."""
+    from rag.ingestion import build_index
+
+    bar = where.progress(0.0, text="Reading the documents…")
+
+    def progress(done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        bar.progress(min(frac, 1.0), text=f"Embedding {done:,} of {total:,} chunks")
+
+    try:
+        report = build_index(settings, folder, rebuild=rebuild, progress=progress)
+    except Exception as exc:
+        bar.empty()
+        st.session_state["index_message"] = ("error", f"Indexing failed: {one_line(exc)}")
+    else:
+        bar.progress(1.0, text="Done")
+        notes = [f"skipped {p}: {r}" for p, r in sorted(report.skipped.items())]
+        notes += report.warnings
+        st.session_state["index_message"] = ("success", f"Index updated: {report.summary()}", notes)
+    cached_status.clear()
+    st.rerun()
+
+
+def index_message(where: Any) -> None:
+    msg = st.session_state.pop("index_message", None)
+    if not msg:
+        return
+    if msg[0] == "error":
+        where.error(msg[1])
+        return
+    where.success(msg[1])
+    for note in msg[2][:8]:
+        where.caption(f"⚠ {esc_md(note)}")

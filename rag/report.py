@@ -1,0 +1,485 @@
+"""The evaluation report: ``report.md`` (or ``report.html``) with PNG plots beside it.
+
+``write_report(data, out_dir)`` takes what ``rag eval`` measured (:class:`rag.evaluation.EvalFile`)
+and writes:
+
+- ``metrics.png``: the headline metrics per backend, with the project targets and ALCE anchors;
+- ``by_type.png``: retrieval recall and answer correctness per question type and backend;
+- ``latency.png``: per-stage latency box plots, and ``latency_hist.png``: total latency histogram;
+- ``claims.png``: per-kind accuracy of the checker (when the claims set was run);
+- the report itself: figures, anchors, the gate result, the worst failures with their answers,
+  and a per-question table with failures first.
+
+Plots use matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rag.evaluation import (
+    ANCHORS,
+    CLAIMS_TARGET,
+    HEADLINE,
+    LABELS,
+    STAGES,
+    TARGETS,
+    ClaimsRun,
+    EvalFile,
+    EvalRun,
+    QuestionRecord,
+    pct,
+    worst_records,
+)
+
+Format = Literal["md", "html"]
+_COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860"]
+
+
+# --- document blocks, rendered to Markdown or HTML ------------------------------------------------
+
+
+@dataclass
+class Doc:
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def h(self, level: int, text: str) -> None:
+        self.blocks.append(("h", (level, text)))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def bullets(self, items: Sequence[str]) -> None:
+        self.blocks.append(("ul", list(items)))
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.blocks.append(("table", (list(header), [[str(c) for c in r] for r in rows])))
+
+    def image(self, path: str, alt: str) -> None:
+        self.blocks.append(("img", (path, alt)))
+
+    def code(self, text: str) -> None:
+        self.blocks.append(("code", text))
+
+    def markdown(self) -> str:
+        out: list[str] = []
+        for kind, v in self.blocks:
+            if kind == "h":
+                out.append("#" * v[0] + " " + v[1])
+            elif kind == "p":
+                out.append(v)
+            elif kind == "ul":
+                out.append("\n".join(f"- {x}" for x in v))
+            elif kind == "table":
+                header, rows = v
+                out.append("| " + " | ".join(header) + " |")
+                out[-1] += "\n|" + "|".join("---" for _ in header) + "|"
+                for r in rows:
+                    out[-1] += "\n| " + " | ".join(_md_cell(c) for c in r) + " |"
+            elif kind == "img":
+                out.append(f"![{v[1]}]({v[0]})")
+            elif kind == "code":
+                out.append("```\n" + v + "\n```")
+        return "\n\n".join(out) + "\n"
+
+    def html(self, title: str) -> str:
+        e = html.escape
+        out = [
+            "<!doctype html><html><head><meta charset='utf-8'>",
+            f"<title>{e(title)}</title><style>",
+            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}",
+            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+            "padding:3px 6px;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}"
+            "pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}",
+            "</style></head><body>",
+        ]
+        for kind, v in self.blocks:
+            if kind == "h":
+                out.append(f"<h{v[0]}>{e(v[1])}</h{v[0]}>")
+            elif kind == "p":
+                out.append(f"<p>{e(v)}</p>")
+            elif kind == "ul":
+                out.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in v) + "</ul>")
+            elif kind == "table":
+                header, rows = v
+                out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+                for r in rows:
+                    out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>")
+                out.append("</table>")
+            elif kind == "img":
+                out.append(f"<p><img src='{e(v[0])}' alt='{e(v[1])}'></p>")
+            elif kind == "code":
+                out.append(f"<pre>{e(v)}</pre>")
+        out.append("</body></html>")
+        return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+# --- plots ----------------------------------------------------------------------------------
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metrics(runs: Sequence[EvalRun], path: Path) -> Path:
+    """Horizontal grouped bars: headline metrics per backend, targets as red ticks."""
+    plt = _plt()
+    names = list(HEADLINE)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) * max(1, len(runs)) + 1.5))
+    height = 0.8 / max(1, len(runs))
+    for j, run in enumerate(runs):
+        ys = [i + j * height for i in range(len(names))]
+        vals = [100 * (run.metric(n) or 0.0) for n in names]
+        bars = ax.barh(ys, vals, height=height, color=_COLORS[j % len(_COLORS)], label=_name(run))
+        for bar, n in zip(bars, names, strict=True):
+            v = run.metric(n)
+            ax.text(
+                bar.get_width() + 0.5,
+                bar.get_y() + bar.get_height() / 2,
+                "n/a" if v is None else f"{100 * v:.0f}",
+                va="center",
+                fontsize=8,
+            )
+    centre = (len(runs) - 1) * height / 2
+    for i, n in enumerate(names):
+        if n in TARGETS:
+            ax.plot(
+                [100 * TARGETS[n]] * 2,
+                [i - height / 2, i + len(runs) * height - height / 2],
+                color="red",
+                lw=2,
+            )
+    for k, (label, values) in enumerate(ANCHORS.items()):
+        for n, v in values.items():
+            i = names.index(n)
+            ax.plot(
+                [100 * v] * 2,
+                [i - height / 2, i + len(runs) * height - height / 2],
+                color="gray",
+                ls="--" if k == 0 else ":",
+                lw=1.5,
+                label=label if n == "citation_recall" else None,
+            )
+    ax.plot([], [], color="red", lw=2, label="target (embedded)")
+    ax.set_yticks([i + centre for i in range(len(names))])
+    ax.set_yticklabels([LABELS[n] for n in names])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("%")
+    ax.set_title("Evaluation metrics per backend")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_by_type(runs: Sequence[EvalRun], path: Path) -> Path:
+    """Retrieval recall and answer correctness per question type, per backend."""
+    plt = _plt()
+    types = sorted({t for r in runs for t in (r.metrics.get("by_type") or {})})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    width = 0.8 / max(1, len(runs))
+    for ax, metric in zip(axes, ("retrieval_recall", "answer_correctness"), strict=True):
+        for j, run in enumerate(runs):
+            by_type = run.metrics.get("by_type") or {}
+            vals = [100 * ((by_type.get(t) or {}).get(metric) or 0.0) for t in types]
+            ax.bar(
+                [i + j * width for i in range(len(types))],
+                vals,
+                width=width,
+                color=_COLORS[j % len(_COLORS)],
+                label=_name(run),
+            )
+        ax.set_xticks([i + (len(runs) - 1) * width / 2 for i in range(len(types))])
+        ax.set_xticklabels(types, rotation=20)
+        ax.set_title(LABELS[metric])
+        ax.set_ylim(0, 105)
+    axes[0].set_ylabel("%")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _stage_values(run: EvalRun, stage: str) -> list[float]:
+    return [r.timings_ms[stage] / 1000 for r in run.records if stage in r.timings_ms]
+
+
+def plot_latency(runs: Sequence[EvalRun], path: Path) -> Path:
+    """Box plots of each stage's latency (seconds, log scale), one panel per backend."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
+        stages = [s for s in STAGES if _stage_values(run, s)]
+        data = [[max(v, 1e-3) for v in _stage_values(run, s)] for s in stages]
+        if data:
+            ax.boxplot(data, orientation="horizontal", tick_labels=stages, showfliers=True)
+            ax.set_xscale("log")
+        ax.set_xlabel("seconds (log)")
+        ax.set_title(f"latency per stage: {_name(run)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_latency_hist(runs: Sequence[EvalRun], path: Path) -> Path:
+    """Histogram of the total time per question, per backend."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for j, run in enumerate(runs):
+        vals = _stage_values(run, "total")
+        if vals:
+            ax.hist(vals, bins=20, alpha=0.6, color=_COLORS[j % len(_COLORS)], label=_name(run))
+    ax.set_xlabel("total seconds per question")
+    ax.set_ylabel("questions")
+    ax.set_title("Answer latency")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_claims(claims: Sequence[ClaimsRun], path: Path) -> Path:
+    """Per-kind accuracy of each checker mode on the claims set."""
+    plt = _plt()
+    kinds = list(claims[0].per_kind)
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    width = 0.8 / len(claims)
+    for j, run in enumerate(claims):
+        vals = [100 * run.per_kind.get(k, {}).get("accuracy", 0.0) for k in kinds]
+        label = f"{run.checker} (balanced {pct(run.balanced_accuracy)})"
+        ax.bar(
+            [i + j * width for i in range(len(kinds))],
+            vals,
+            width=width,
+            color=_COLORS[j % len(_COLORS)],
+            label=label,
+        )
+    ax.set_xticks([i + (len(claims) - 1) * width / 2 for i in range(len(kinds))])
+    ax.set_xticklabels(kinds, rotation=25, ha="right")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("accuracy %")
+    ax.set_title("Checker accuracy per claim kind (left 4: supported, right: unsupported)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _name(run: EvalRun) -> str:
+    return f"{run.backend} ({run.checker})"
+
+
+# --- the document -----------------------------------------------------------------------------
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def _mark(x: bool | None) -> str:
+    return "–" if x is None else ("yes" if x else "NO")
+
+
+def question_rows(runs: Sequence[EvalRun]) -> list[list[str]]:
+    """One row per (backend, question), failures first (worst first), then the rest by id."""
+    rows: list[tuple[float, str, list[str]]] = []
+    for run in runs:
+        for r in run.records:
+            facts = (
+                f"{len(r.facts_found)}/{len(r.facts_found) + len(r.facts_missing)}"
+                if r.answerable
+                else "–"
+            )
+            rows.append(
+                (
+                    -r.severity if r.failures else 1.0,
+                    r.id,
+                    [
+                        r.id,
+                        r.type,
+                        run.backend,
+                        facts,
+                        _mark(r.recall_hit),
+                        _fmt(r.citation_recall),
+                        _fmt(r.citation_precision),
+                        _fmt(r.faithfulness),
+                        "yes" if r.abstained else "",
+                        f"{r.timings_ms.get('total', 0) / 1000:.1f}",
+                        "; ".join(r.failures) or "ok",
+                    ],
+                )
+            )
+    rows.sort(key=lambda t: (t[0], t[1]))
+    return [r for _, _, r in rows]
+
+
+def _answer_detail(r: QuestionRecord) -> str:
+    lines = [f"Q: {r.question}", f"A: {' '.join(r.answer.split())}"]
+    if r.facts_missing:
+        lines.append("missing facts: " + ", ".join(r.facts_missing))
+    for i, s in enumerate(r.sentences, 1):
+        prec = "".join("✓" if p else "✗" for p in s.precise)
+        lines.append(
+            f"  #{i} {s.verdict} ({s.score:.2f}, {s.reason}); ALCE "
+            f"{'supported' if s.alce_supported else 'unsupported'}, precise {prec or '–'}"
+        )
+    if r.evidence:
+        lines.append("evidence (* = gold): " + ", ".join(r.evidence))
+    for n in r.notices:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -> Doc:
+    doc = Doc()
+    doc.h(1, "rag evaluation report")
+    doc.p(f"Created {data.created}. Questions: {data.questions_file or 'eval/questions.jsonl'}.")
+    if data.runs:
+        doc.h(2, "Headline figures")
+        header = ["metric", *[_name(r) for r in data.runs], "target (embedded)"]
+        rows = []
+        for n in HEADLINE:
+            target = TARGETS.get(n)
+            rows.append(
+                [LABELS[n], *[pct(r.metric(n)) for r in data.runs], pct(target) if target else ""]
+            )
+        for n in ("chunk_recall", "answer_complete", "citation_recall_micro"):
+            rows.append([LABELS[n], *[pct(r.metric(n)) for r in data.runs], ""])
+        doc.table(header, rows)
+        doc.p(
+            "Anchors for the citation figures (ALCE, Gao et al. 2023, ASQA): ChatGPT "
+            "73.6 recall / 72.5 precision; best system 84.8 / 81.6. Project targets (embedded): "
+            "citation recall 90, precision 90, answer correctness 85%, unanswerable declined "
+            "100%, citation validity 100%."
+        )
+        if gate:
+            doc.p(gate)
+        doc.bullets([_run_line(r) for r in data.runs])
+        if "metrics" in images:
+            doc.image(images["metrics"], "metrics per backend")
+        if "by_type" in images:
+            doc.image(images["by_type"], "metrics per question type")
+        doc.h(2, "Latency (ms)")
+        lat_rows = []
+        for run in data.runs:
+            for stage, v in (run.metrics.get("latency_ms") or {}).items():
+                lat_rows.append(
+                    [run.backend, stage, f"{v['p50']:.0f}", f"{v['p95']:.0f}", f"{v['mean']:.0f}"]
+                )
+        doc.table(["backend", "stage", "p50", "p95", "mean"], lat_rows)
+        for key in ("latency", "latency_hist"):
+            if key in images:
+                doc.image(images[key], key)
+        doc.h(2, "Worst failures")
+        for run in data.runs:
+            worst = worst_records(run, 10)
+            doc.h(3, f"{_name(run)}: {len([r for r in run.records if r.failures])} questions "
+                  f"with a failure")  # fmt: skip
+            for r in worst:
+                doc.p(f"{r.id} ({r.type}): {'; '.join(r.failures)}")
+                doc.code(_answer_detail(r))
+        doc.h(2, "Per question (failures first)")
+        doc.table(
+            [
+                "id", "type", "backend", "facts", "retrieved", "cit.rec", "cit.prec",
+                "faithful", "abstained", "s", "failures",
+            ],
+            question_rows(data.runs),
+        )  # fmt: skip
+    if data.claims:
+        doc.h(2, "Checker on the claims set")
+        doc.table(
+            ["checker", "judge", "balanced acc.", "supported kept", "unsupported rejected", "s"],
+            [
+                [
+                    c.checker,
+                    c.model,
+                    pct(c.balanced_accuracy),
+                    pct(c.true_positive_rate),
+                    pct(c.true_negative_rate),
+                    f"{c.seconds:.0f}",
+                ]
+                for c in data.claims
+            ],
+        )
+        doc.p(f"Target: {pct(CLAIMS_TARGET)} balanced accuracy with the embedded judge.")
+        kinds = list(data.claims[0].per_kind)
+        doc.table(
+            ["kind", "label", *[c.checker for c in data.claims]],
+            [
+                [
+                    k,
+                    "supported" if data.claims[0].per_kind[k]["label_supported"] else "unsupported",
+                    *[pct(c.per_kind.get(k, {}).get("accuracy")) for c in data.claims],
+                ]
+                for k in kinds
+            ],
+        )
+        if "claims" in images:
+            doc.image(images["claims"], "checker accuracy per kind")
+        for c in data.claims:
+            wrong = [r for r in c.records if not r.correct]
+            if wrong:
+                doc.h(3, f"{c.checker}: {len(wrong)} wrong")
+                doc.table(
+                    ["id", "kind", "label", "score", "decided by", "reason", "claim"],
+                    [
+                        [r.id, r.kind, r.label, f"{r.score:.2f}", r.stage, r.reason, r.claim]
+                        for r in wrong
+                    ],
+                )
+    return doc
+
+
+def _run_line(run: EvalRun) -> str:
+    c = run.metrics.get("counts", {})
+    return (
+        f"{_name(run)}, model {run.model}: {c.get('questions', 0)} questions"
+        + (f" (subset {run.subset})" if run.subset else "")
+        + f" in {run.seconds:.0f} s"
+        + ("; stopped at the time limit" if run.stopped_early else "")
+        + f"; evidence_k {run.settings.get('evidence_k')}, top_k {run.settings.get('top_k')}, "
+        f"index {run.settings.get('index_generation')}"
+    )
+
+
+def write_report(
+    data: EvalFile, out_dir: Path, fmt: Format = "md", gate: str | None = None
+) -> Path:
+    """Write the plots and ``report.md`` (or ``report.html``) into ``out_dir``; return the
+    report's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images: dict[str, str] = {}
+    if data.runs:
+        images["metrics"] = plot_metrics(data.runs, out_dir / "metrics.png").name
+        images["by_type"] = plot_by_type(data.runs, out_dir / "by_type.png").name
+        if any(r.timings_ms for run in data.runs for r in run.records):
+            images["latency"] = plot_latency(data.runs, out_dir / "latency.png").name
+            images["latency_hist"] = plot_latency_hist(data.runs, out_dir / "latency_hist.png").name
+    if data.claims:
+        images["claims"] = plot_claims(data.claims, out_dir / "claims.png").name
+    doc = build_doc(data, images, gate)
+    path = out_dir / f"report.{fmt}"
+    text = doc.html("rag evaluation report") if fmt == "html" else doc.markdown()
+    path.write_text(text, encoding="utf-8")
+    return path

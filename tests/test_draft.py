@@ -1,0 +1,425 @@
+"""`rag check DRAFT`: a writer's draft checked sentence by sentence against the corpus."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.config import Settings
+from rag.draft import (
+    DraftError,
+    DraftReport,
+    DraftSentence,
+    check_draft,
+    draft_markdown,
+    parse_draft,
+    read_draft,
+    render_draft_table,
+)
+from rag.verify import Checker
+
+F003 = "003_485a1d3910fdc11f.txt"
+F001 = "001_71d083e565e71189.txt"
+
+
+def source_text(settings: Settings, file: str) -> str:
+    return (settings.corpus_dir / file).read_text(encoding="utf-8")
+
+
+def lines_of(settings: Settings, file: str, a: int, b: int) -> str:
+    return "\n".join(source_text(settings, file).split("\n")[a - 1 : b])
+
+
+def only(report: DraftReport) -> DraftSentence:
+    assert len(report.sentences) == 1, report.sentences
+    return report.sentences[0]
+
+
+def assert_exact(settings: Settings, s: DraftSentence) -> None:
+    """The citation is the file's exact text at its offsets, on its lines; the quote lies
+    within it."""
+    assert s.citation is not None and s.quote is not None
+    c = s.citation
+    text = source_text(settings, c.file)
+    assert text[c.char_start : c.char_end] == c.quote
+    assert text.count("\n", 0, c.char_start) + 1 == c.line_start
+    assert text.count("\n", 0, max(c.char_end - 1, c.char_start)) + 1 == c.line_end
+    assert s.quote in c.quote
+    assert s.source == c.location
+
+
+# --- cited sentences --------------------------------------------------------------------------
+
+
+def test_correct_cited_sentence_is_supported(corpus_index: Settings) -> None:
+    s = only(
+        check_draft(
+            "Junyang Lin was appointed technical lead of Tongyi Qwen at just 29 [003:27].",
+            corpus_index,
+        )
+    )
+    assert s.verdict == "supported"
+    assert s.citation_written == "[003:27]"
+    assert not s.proposed
+    assert s.text == "Junyang Lin was appointed technical lead of Tongyi Qwen at just 29."
+    assert s.citation is not None and s.citation.file == F003 and s.citation.line_start == 27
+    assert_exact(corpus_index, s)
+
+
+def test_wrong_number_with_citation_is_unsupported(corpus_index: Settings) -> None:
+    s = only(
+        check_draft(
+            f"Under his leadership the Qwen series passed 700 million global downloads [{F003}:31].",
+            corpus_index,
+        )
+    )
+    assert s.verdict == "unsupported"
+    assert "number" in s.reason
+    assert s.source is not None and s.source.startswith(F003 + ":31")
+    # the right figure with the same citation passes
+    right = only(
+        check_draft(
+            f"Under his leadership the Qwen series passed 600 million global downloads [{F003}:31].",
+            corpus_index,
+        )
+    )
+    assert right.verdict == "supported"
+
+
+def test_line_range_citation(corpus_index: Settings) -> None:
+    report = check_draft(
+        "The Alibaba Qwen team open-sourced four compact Qwen3.5 models [003:19-21].\n"
+        f"The 32-year-old tech prodigy chose to say goodbye two days later [{F003}: lines 19-21].\n",
+        corpus_index,
+    )
+    assert [s.verdict for s in report.sentences] == ["supported", "supported"]
+    for s in report.sentences:
+        assert s.citation is not None
+        assert 19 <= s.citation.line_start <= s.citation.line_end <= 21
+        assert_exact(corpus_index, s)
+        # the quote is the sentence of the cited lines that holds the claim, not all of them
+        assert len(s.quote or "") < len(lines_of(corpus_index, F003, 19, 21))
+    assert report.sentences[1].citation.line_start == 21  # type: ignore[union-attr]
+
+
+def test_missing_file_and_line_past_end_are_flagged(corpus_index: Settings) -> None:
+    n_lines = len(source_text(corpus_index, F001).splitlines())
+    report = check_draft(
+        "Elon Musk praised the Qwen models for their intelligence density [009_nope.txt:3].\n\n"
+        "Lin joined Alibaba in July 2019 [001:900].\n\n"
+        "Lin joined Alibaba in July 2019 [001:0].\n\n"
+        "Lin joined Alibaba in July 2019 [001:9-4].\n\n"
+        "Lin joined Alibaba in July 2019 [00:4].\n",
+        corpus_index,
+    )
+    verdicts = [s.verdict for s in report.sentences]
+    assert verdicts == ["bad_citation"] * 5
+    reasons = [s.reason for s in report.sentences]
+    assert "no such file: 009_nope.txt" in reasons[0]
+    assert f"line 900 is past the end ({F001} has {n_lines} lines)" in reasons[1]
+    assert "numbered from 1" in reasons[2]
+    assert "runs backwards" in reasons[3]
+    assert "ambiguous file name" in reasons[4]
+    assert report.flagged == 5 and report.supported == 0
+    # where the corpus does support the sentence, the report says where
+    alt = report.sentences[1].alternative
+    assert alt is not None and alt.file == F001
+
+
+def test_one_bad_citation_among_good_ones_is_flagged(corpus_index: Settings) -> None:
+    s = only(check_draft("Lin joined Alibaba in July 2019 [001:4; 001:999].", corpus_index))
+    assert s.verdict == "bad_citation"
+    assert "past the end" in s.reason and "supported" in s.reason
+    assert s.citation is not None and s.citation.line_start == 4
+
+
+def test_citation_after_the_full_stop_belongs_to_the_sentence_before(
+    corpus_index: Settings,
+) -> None:
+    report = check_draft(
+        "Binyuan Hui and Kaixin Li have also departed. [003:23] Lin was born in 1993.[003:25]\n",
+        corpus_index,
+    )
+    assert [(s.text, s.citation_written, s.verdict) for s in report.sentences] == [
+        ("Binyuan Hui and Kaixin Li have also departed.", "[003:23]", "supported"),
+        ("Lin was born in 1993.", "[003:25]", "supported"),
+    ]
+
+
+# --- uncited sentences ------------------------------------------------------------------------
+
+
+def test_uncited_true_sentence_gets_a_proposed_source(corpus_index: Settings) -> None:
+    s = only(check_draft("Qwen had 203 million monthly active users.", corpus_index))
+    assert s.verdict == "supported"
+    assert s.citation_written is None and s.proposed
+    assert s.citation is not None and s.citation.file == F003
+    assert "203 million monthly active users" in (s.quote or "")
+    assert_exact(corpus_index, s)
+
+
+def test_uncited_invented_sentence_is_not_found(corpus_index: Settings) -> None:
+    report = check_draft(
+        "Alibaba unveiled a quantum computer built from bamboo in Nairobi on Friday.", corpus_index
+    )
+    s = only(report)
+    assert s.verdict == "not_found"
+    assert s.citation is None and s.source is None and not s.proposed
+    assert report.flagged == 1
+
+
+def test_without_an_index_cited_sentences_are_checked_and_uncited_ones_say_so(
+    settings: Settings,
+) -> None:
+    report = check_draft(
+        "Lin was born in 1993 [003:25].\nQwen had 203 million monthly active users.\n", settings
+    )
+    assert [s.verdict for s in report.sentences] == ["supported", "uncited"]
+    assert "rag index" in report.sentences[1].reason
+    assert any("rag index" in n for n in report.notices)
+
+
+# --- parsing the draft ------------------------------------------------------------------------
+
+
+def test_markdown_structure_headings_questions_and_code_are_skipped(
+    corpus_index: Settings,
+) -> None:
+    draft = (
+        "---\ntitle: Qwen\n---\n"
+        "# Qwen loses its lead\n\n"
+        "Why did Lin leave?\n\n"
+        "```\nLin was born in 1993 [003:99999].\n```\n\n"
+        "| a | b |\n|---|---|\n\n"
+        "- **Lin** was born in *1993* [003:25].\n"
+        "> Binyuan Hui and Kaixin Li have also departed [003:23].\n"
+        "Yes.\n"
+    )
+    report = check_draft(draft, corpus_index)
+    assert [(s.line, s.text) for s in report.sentences] == [
+        (13, "Lin was born in 1993."),
+        (14, "Binyuan Hui and Kaixin Li have also departed."),
+    ]
+    assert all(s.verdict == "supported" for s in report.sentences)
+    # offsets point back into the draft
+    for s in report.sentences:
+        assert "[003:" in draft[s.char_start : s.char_end + 10]
+
+
+def test_non_citation_brackets_are_left_alone() -> None:
+    parsed = parse_draft("The team [sic] left in March [see notes]. Lin left [1].\n")
+    first, second = parsed.sentences
+    assert first.marks == [] and "[sic]" in first.text
+    assert second.marks[0].error and "names no file" in second.marks[0].error
+
+
+def test_progress_is_reported_per_sentence(corpus_index: Settings) -> None:
+    calls: list[tuple[int, int]] = []
+    check_draft(
+        "Lin was born in 1993 [003:25]. Binyuan Hui also departed [003:23].",
+        corpus_index,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(1, 2), (2, 2)]
+
+
+def test_a_long_draft_is_checked_in_linear_time(corpus_index: Settings) -> None:
+    unit = (
+        "Lin was born in 1993 [003:25]. Binyuan Hui and Kaixin Li have also departed [003:23]. "
+        "Qwen had 600 million downloads [003:900]. Lin left Alibaba in a bamboo rocket [001:4].\n\n"
+    )
+    check_draft(unit, corpus_index)  # warm up
+    t0 = time.perf_counter()
+    small = check_draft(unit * 50, corpus_index)
+    t_small = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    big = check_draft(unit * 500, corpus_index)  # 2,000 sentences
+    t_big = time.perf_counter() - t0
+    assert big.checked == 2000 and big.counts["bad_citation"] == 500
+    assert big.sentences[-1].line == 999
+    assert t_big < 60
+    assert t_big < 25 * max(t_small, 0.05), (t_small, t_big)  # 10x the draft, not 100x the time
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def test_read_draft_errors(tmp_path: Path) -> None:
+    with pytest.raises(DraftError, match="not found"):
+        read_draft(tmp_path / "missing.md")
+    (tmp_path / "empty.md").write_text("  \n\n", encoding="utf-8")
+    with pytest.raises(DraftError, match="empty"):
+        read_draft(tmp_path / "empty.md")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 culture.".encode("latin-1"))
+    with pytest.raises(DraftError, match=r"draft is not valid UTF-8 \(byte 3\)"):
+        read_draft(tmp_path / "latin1.txt")
+    (tmp_path / "blob.bin").write_bytes(b"abc\x00def")
+    with pytest.raises(DraftError, match="binary"):
+        read_draft(tmp_path / "blob.bin")
+    (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3")
+    with pytest.raises(DraftError, match="PDF"):
+        read_draft(tmp_path / "paper.pdf")
+    with pytest.raises(DraftError, match="folder"):
+        read_draft(tmp_path)
+    (tmp_path / "bom.md").write_bytes("\ufeffLin left.".encode())
+    assert read_draft(tmp_path / "bom.md") == "Lin left."
+    assert issubclass(DraftError, ValueError)
+
+
+def test_empty_draft_is_an_error(corpus_index: Settings) -> None:
+    with pytest.raises(DraftError, match="empty"):
+        check_draft(" \n", corpus_index)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+_FOOTNOTE = re.compile(r'^\[\^(\d+)\]: (\S+), lines? (\d+)(?:-(\d+))?: "(.*)"$', re.M)
+
+
+def test_markdown_has_footnotes_with_exact_quotes(corpus_index: Settings) -> None:
+    draft = (
+        "# Notes\n\n"
+        "Junyang Lin was appointed technical lead of Tongyi Qwen at just 29 [003:27].\n"
+        "Qwen had 203 million monthly active users.\n"
+        "Under his leadership the Qwen series passed 700 million downloads [003:31].\n"
+    )
+    report = check_draft(draft, corpus_index)
+    md = draft_markdown(draft, report)
+    notes = _FOOTNOTE.findall(md)
+    assert [n[0] for n in notes] == ["1", "2"]
+    for _n, file, a, b, quote in notes:
+        cited = lines_of(corpus_index, file, int(a), int(b or a))
+        assert quote and " ".join(quote.split()) in " ".join(cited.split())
+    assert "at just 29[^1]." in md and "[003:27]" not in md
+    assert "active users.[^2]" in md
+    assert "700 million downloads [003:31]." in md  # a failing citation stays as written
+    assert md.startswith("# Notes\n")
+
+    # the footnoted draft checks again to the same verdicts, footnotes read as citations
+    again = check_draft(md, corpus_index)
+    assert [s.verdict for s in again.sentences] == [s.verdict for s in report.sentences]
+    assert again.sentences[1].citation_written == "[^2]"
+    assert draft_markdown(md, again).count("[^") == md.count("[^")
+
+
+def test_terminal_table_lists_every_sentence(corpus_index: Settings) -> None:
+    report = check_draft(
+        "Lin was born in 1993 [003:25].\nLin joined Alibaba in July 2019 [001:900].\n",
+        corpus_index,
+    )
+    table = render_draft_table(report, width=100)
+    assert "✓" in table and "✗" in table and "past the end" in table
+    assert table.splitlines()[-1] == report.summary()
+    assert "2 sentences checked" in report.summary() and "1 bad citation" in report.summary()
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def cli(settings: Settings, *args: str, input: str | bytes | None = None) -> object:
+    return CliRunner().invoke(
+        main,
+        [
+            "check",
+            *args,
+            "--no-judge",
+            "--corpus-dir",
+            str(settings.corpus_dir),
+            "--index-dir",
+            str(settings.index_dir),
+        ],
+        input=input,
+    )
+
+
+def test_cli_json_output_parses(corpus_index: Settings, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.md"
+    draft.write_text(
+        "Lin was born in 1993 [003:25].\nQwen had 203 million monthly active users.\n",
+        encoding="utf-8",
+    )
+    result = cli(corpus_index, str(draft), "--json")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    report = DraftReport.model_validate(data)
+    assert report.checked == 2 and report.supported == 2 and report.proposed == 1
+    assert data["sentences"][1]["proposed"] is True
+    assert data["checker"] == "rules"
+
+
+def test_cli_table_markdown_and_fail_on_flagged(corpus_index: Settings, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.md"
+    draft.write_text(
+        "Lin was born in 1993 [003:25].\nLin joined Alibaba in July 2019 [001:900].\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "footnoted.md"
+    result = cli(corpus_index, str(draft), "--markdown", str(out))
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    assert "past the end" in result.stdout  # type: ignore[attr-defined]
+    assert "1 flagged" in result.stdout  # type: ignore[attr-defined]
+    assert _FOOTNOTE.search(out.read_text(encoding="utf-8"))
+    flagged = cli(corpus_index, str(draft), "--fail-on-flagged", "--markdown", "-")
+    assert flagged.exit_code == 2  # type: ignore[attr-defined]
+    assert flagged.stdout.startswith("Lin was born in 1993[^1].")  # type: ignore[attr-defined]
+    same = cli(corpus_index, str(draft), "--markdown", str(draft))
+    assert same.exit_code != 0 and "overwrite" in same.stderr  # type: ignore[attr-defined]
+
+
+def test_cli_reads_stdin(corpus_index: Settings) -> None:
+    result = cli(corpus_index, "-", "--json", input="Lin was born in 1993 [003:25].\n")
+    assert result.exit_code == 0  # type: ignore[attr-defined]
+    assert json.loads(result.stdout)["sentences"][0]["verdict"] == "supported"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "the draft is empty"), (b"\n  \n", "the draft is empty"), (b"Caf\xe9.", "not valid UTF-8")],
+)
+def test_cli_bad_drafts_give_one_line_errors(
+    corpus_index: Settings, tmp_path: Path, content: bytes, message: str
+) -> None:
+    draft = tmp_path / "draft.md"
+    draft.write_bytes(content)
+    for args, stdin in (([str(draft)], None), (["-"], content)):
+        result = cli(corpus_index, *args, input=stdin)
+        assert result.exit_code != 0  # type: ignore[attr-defined]
+        err = result.stderr.strip()  # type: ignore[attr-defined]
+        assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+        assert result.stdout == ""  # type: ignore[attr-defined]
+
+
+def test_cli_missing_draft_file(corpus_index: Settings, tmp_path: Path) -> None:
+    result = cli(corpus_index, str(tmp_path / "nope.md"))
+    assert result.exit_code != 0  # type: ignore[attr-defined]
+    assert result.stderr.strip() == f"error: draft not found: {tmp_path / 'nope.md'}"  # type: ignore[attr-defined]
+
+
+# --- with the real judge ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_judge_catches_a_changed_verb_that_the_rules_pass(
+    corpus_index: Settings, embedded_llm: object
+) -> None:
+    claim = "Elon Musk criticized the post on an overseas social media platform [003:19]."
+    rules = only(check_draft(claim, corpus_index))
+    assert rules.verdict == "supported"  # same names and words: the rules cannot tell
+    judged = check_draft(claim, corpus_index, judge=embedded_llm)
+    s = only(judged)
+    assert s.verdict == "unsupported" and "judge" in s.reason
+    assert judged.checker == Checker(judge=embedded_llm).mode == "rules+llm"  # type: ignore[arg-type]
+    right = only(
+        check_draft(
+            "Elon Musk liked the post on an overseas social media platform [003:19].",
+            corpus_index,
+            judge=embedded_llm,
+        )
+    )
+    assert right.verdict == "supported" and "judge" in right.reason

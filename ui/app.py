@@ -1,0 +1,255 @@
+"""The chat that shows, and checks, its sources: ``rag ui`` (``streamlit run ui/app.py``).
+
+Two pages share one sidebar (backend, passages, strict mode, the index): **Ask** (a chat whose
+answers cite source lines, each sentence checked) and **Check a draft** (a writer's text checked
+sentence by sentence). Settings come from ``rag.config.get_settings()`` (environment and .env).
+
+Nothing heavy happens before the first paint: models load in a background thread after the page
+is drawn (once per process, ``st.cache_resource``), or on the first question.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+UI_DIR = Path(__file__).resolve().parent
+if str(UI_DIR) not in sys.path:  # the pages import the shared helpers next to this file
+    sys.path.insert(0, str(UI_DIR))
+
+from components import (  # noqa: E402
+    build_index_ui,
+    cached_status,
+    esc_md,
+    index_message,
+    inject_css,
+    ollama_up,
+    one_line,
+)
+
+BACKENDS = ["auto", "ollama", "embedded", "extractive"]
+BACKEND_HELP = {
+    "auto": "Ollama if a server answers, else the embedded model",
+    "ollama": "a model served by Ollama",
+    "embedded": "the small model built in (llama.cpp, on this machine)",
+    "extractive": "no language model: quote the best passages verbatim",
+}
+
+st.set_page_config(
+    page_title="rag · research desk",
+    page_icon=":material/menu_book:",
+    layout="centered",
+    initial_sidebar_state="expanded",
+)
+inject_css()
+
+
+# --- settings and cheap status (cached briefly: reruns happen on every click) -----------------
+
+
+def load_settings() -> Any:
+    from rag.config import get_settings
+
+    try:
+        return get_settings()
+    except Exception as exc:  # a bad RAG_* value: one line, not a traceback
+        st.error(f"Invalid setting: {' '.join(str(exc).split())[:300]}")
+        st.stop()
+
+
+def corpus_dir(settings: Any, status: dict[str, Any]) -> Path:
+    """The folder the index was built from (citations are relative to it)."""
+    return Path(status.get("corpus_dir") or settings.corpus_dir)
+
+
+# --- background warm-up -----------------------------------------------------------------------
+
+
+@dataclass
+class Warmup:
+    """Models loading in a daemon thread after the first paint."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    loaded: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def run(self, settings: Any, backend: str, ollama: bool) -> None:
+        time.sleep(0.5)  # let the page reach the browser first
+        t0 = time.perf_counter()
+        try:
+            from rag.retrieval import retrieve
+
+            retrieve(settings, "warm up the index and the embedding model")
+            self.loaded.append("index and embedding model")
+            if backend == "embedded" or (backend == "auto" and not ollama):
+                from rag.generation import EmbeddedLLM
+                from rag.gguf import weights_ready
+
+                if weights_ready(settings.cache_dir):  # never assemble 1 GB unasked
+                    EmbeddedLLM.from_settings(settings).load()
+                    self.loaded.append("embedded model")
+        except Exception as exc:
+            self.error = one_line(exc)
+        finally:
+            self.seconds = time.perf_counter() - t0
+            self.done.set()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up(index_dir: str, generation: str, backend: str, _settings: Any, ollama: bool) -> Warmup:
+    """Start loading the models once per process per index generation and backend."""
+    w = Warmup()
+    threading.Thread(
+        target=w.run, args=(_settings, backend, ollama), name="rag-warmup", daemon=True
+    ).start()
+    return w
+
+
+# --- indexing ---------------------------------------------------------------------------------
+
+
+def when(iso: str | None) -> str:
+    if not iso:
+        return "unknown"
+    import datetime as dt
+
+    try:
+        built = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    ago = dt.datetime.now(dt.UTC) - built
+    minutes = int(ago.total_seconds() // 60)
+    if minutes < 1:
+        rel = "just now"
+    elif minutes < 60:
+        rel = f"{minutes} min ago"
+    elif minutes < 48 * 60:
+        rel = f"{minutes // 60} h ago"
+    else:
+        rel = f"{minutes // 1440} days ago"
+    return f"{built.astimezone().strftime('%Y-%m-%d %H:%M')} ({rel})"
+
+
+# --- sidebar ----------------------------------------------------------------------------------
+
+
+def backend_line(settings: Any, backend: str, reachable: bool) -> str:
+    host = settings.ollama_host
+    ollama_state = f"Ollama answered at `{host}`" if reachable else f"no Ollama server at `{host}`"
+    from rag.gguf import SPEC
+
+    embedded = SPEC.filename.removesuffix(".gguf")
+    if backend == "extractive":
+        return "No language model: answers quote the best passages verbatim."
+    if backend == "ollama":
+        if reachable:
+            return f"{ollama_state}; model **{esc_md(settings.ollama_model)}**."
+        return f"⚠ {ollama_state}: start it with `ollama serve` or pick another backend."
+    if backend == "embedded":
+        return f"Model **{embedded}** on this machine ({ollama_state})."
+    if reachable:
+        return f"In use: Ollama, model **{esc_md(settings.ollama_model)}** ({ollama_state})."
+    return f"In use: embedded **{embedded}** ({ollama_state})."
+
+
+def sidebar(settings: Any, status: dict[str, Any]) -> None:
+    with st.sidebar:
+        st.markdown("### :material/menu_book: rag · research desk")
+        st.caption(
+            "Answers from your own documents. Every sentence cites its lines and is checked."
+        )
+
+        st.markdown("**Answering**")
+        st.selectbox(
+            "Backend",
+            BACKENDS,
+            index=BACKENDS.index(settings.backend) if settings.backend in BACKENDS else 0,
+            key="backend",
+            format_func=lambda b: f"{b} — {BACKEND_HELP[b]}",
+        )
+        reachable = ollama_up(settings.ollama_host)
+        st.caption(backend_line(settings, st.session_state["backend"], reachable))
+        st.slider(
+            "Passages given to the model",
+            min_value=1,
+            max_value=20,
+            value=min(settings.evidence_k, 20),
+            key="evidence_k",
+            help="How many source sentences the answer may draw on (RAG_EVIDENCE_K).",
+        )
+        st.toggle(
+            "Strict mode",
+            value=settings.strict,
+            key="strict",
+            help="Drop every sentence the checker does not find supported; abstain if none is left.",
+        )
+
+        st.markdown("**Index**")
+        if status.get("error"):
+            st.error(f"Cannot read the index: {esc_md(status['error'])}")
+        folder = corpus_dir(settings, status)
+        if status.get("exists"):
+            st.markdown(
+                f"{status['files']} files · {status['chunks']} chunks  \n"
+                f"Built {when(status.get('built_at'))}  \n"
+                f"Embedding model `{status.get('embed_model')}`"
+            )
+            st.caption(f"Corpus `{esc_md(str(folder))}`")
+            stale = status.get("stale") or {}
+            changed = [f"{len(v)} {k}" for k, v in stale.items() if v]
+            if changed:
+                st.warning(f"The corpus changed since the build ({', '.join(changed)}): update it.")
+        else:
+            st.warning(f"No index yet in `{esc_md(str(settings.index_dir))}`.")
+            st.caption(f"Corpus `{esc_md(str(folder))}`")
+        rebuild = st.checkbox("Rebuild from scratch", key="rebuild", value=False)
+        if st.button(
+            "Update index" if status.get("exists") else "Build index",
+            key="reindex",
+            icon=":material/refresh:",
+            width="stretch",
+            help="Index new and changed files (all of them with 'Rebuild from scratch').",
+        ):
+            build_index_ui(settings, folder, rebuild, st.sidebar)
+        index_message(st.sidebar)
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+settings = load_settings()
+status = cached_status(str(settings.index_dir), settings)
+st.session_state["_corpus_dir"] = str(corpus_dir(settings, status))
+st.session_state["_index_exists"] = bool(status.get("exists"))
+sidebar(settings, status)
+
+page = st.navigation(
+    [
+        st.Page(str(UI_DIR / "page_ask.py"), title="Ask", icon=":material/forum:", default=True),
+        st.Page(
+            str(UI_DIR / "page_draft.py"),
+            title="Check a draft",
+            icon=":material/fact_check:",
+            url_path="draft",
+        ),
+    ],
+    position="top",
+)
+page.run()
+
+if status.get("exists"):  # after the page is drawn: load models in the background
+    backend = st.session_state.get("backend", settings.backend)
+    warm = warm_up(
+        str(settings.index_dir),
+        str(status.get("generation")),
+        backend,
+        settings,
+        backend == "auto" and ollama_up(settings.ollama_host),
+    )
+    st.session_state["_warm"] = warm
