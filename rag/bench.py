@@ -597,7 +597,9 @@ def load_questions(ids: Sequence[str], path: Path | None = None) -> list[dict[st
                 rows[row["id"]] = row
     missing = [i for i in ids if i not in rows]
     if missing:
-        raise ValueError(f"no question with id {', '.join(missing)} in {path}")
+        from rag.answering import QuestionError
+
+        raise QuestionError(f"no question with id {', '.join(missing)} in {path}")
     return [rows[i] for i in ids]
 
 
@@ -658,13 +660,15 @@ def bench_answer(
     question_ids: Sequence[str] = DEFAULT_QUESTIONS,
     questions_file: Path | None = None,
     corpus_dir: Path | None = None,
+    index_dir: Path | None = None,
     workdir: Path | None = None,
     say: SayFn | None = None,
 ) -> dict[str, Any]:
     """Ask a fixed mix of questions of the corpus with each backend (default: extractive,
     embedded, and ollama when a server answers) and summarise the timings (p50/p95).
 
-    The corpus (default ``settings.corpus_dir``) is indexed into a temporary folder first.
+    The corpus (default ``settings.corpus_dir``) is indexed into a temporary folder first,
+    unless ``index_dir`` names an index already built of it (used read-only).
     Before the timed questions, each backend's model is loaded and one question is asked
     untimed; the load and warm-up times are reported separately."""
     say = say or _noop
@@ -693,14 +697,18 @@ def bench_answer(
     )
     with _workspace(workdir) as root:
         corpus = (corpus_dir or settings.corpus_dir).resolve()
-        s = _settings_for(settings, corpus, root / "index")
-        say(f"indexing {corpus} ...")
+        s = _settings_for(settings, corpus, (index_dir or root / "index").resolve())
+        result["index"] = {"reused": index_dir is not None}
+        if index_dir is None:
+            say(f"indexing {corpus} ...")
+            t = time.perf_counter()
+            build_index(s, rebuild=True)
+            result["index"]["seconds"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
-        report = build_index(s, rebuild=True)
-        result["index"] = {"seconds": round(time.perf_counter() - t, 3), "chunks": report.chunks}
-        t = time.perf_counter()
-        open_index(s).embedder.embed_query("warm up")
+        handle = open_index(s)
+        handle.embedder.embed_query("warm up")
         result["index"]["open_s"] = round(time.perf_counter() - t, 3)
+        result["index"]["chunks"] = len(handle.chunks)
 
         result["backends"] = {}
         for backend in backends:
@@ -918,12 +926,14 @@ def _make_queries(chunks: list[Any], seed: int, n: int = 200) -> list[str]:
     return out
 
 
-def _build_here(settings: Settings, chunks: int, seed: int, say: SayFn | None) -> dict[str, Any]:
-    return build_synthetic_index(settings, chunks, seed=seed, say=say)
+def _build_here(
+    settings: Settings, chunks: int, seed: int, basis: int, say: SayFn | None
+) -> dict[str, Any]:
+    return build_synthetic_index(settings, chunks, seed=seed, basis_sentences=basis, say=say)
 
 
 def _build_in_child(
-    settings: Settings, chunks: int, seed: int, say: SayFn | None
+    settings: Settings, chunks: int, seed: int, basis: int, say: SayFn | None
 ) -> dict[str, Any]:
     """:func:`build_synthetic_index` in a fresh process, so that what the build leaves in
     memory does not count as the memory of the loaded index."""
@@ -932,7 +942,9 @@ def _build_in_child(
 
     child_say = _say_stderr if say is not None and say is not _noop else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        future = pool.submit(build_synthetic_index, settings, chunks, seed=seed, say=child_say)
+        future = pool.submit(
+            build_synthetic_index, settings, chunks, seed=seed, basis_sentences=basis, say=child_say
+        )
         return future.result()
 
 
@@ -950,6 +962,7 @@ def bench_retrieval(
     chunks: int = 100_000,
     queries: int = 50,
     seed: int = 0,
+    basis_sentences: int = 3000,
     workdir: Path | None = None,
     isolate: bool = True,
     say: SayFn | None = None,
@@ -970,6 +983,7 @@ def bench_retrieval(
     params = {
         "chunks": chunks,
         "seed": seed,
+        "basis_sentences": basis_sentences,
         "embed_model": settings.embed_model,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
@@ -992,7 +1006,7 @@ def bench_retrieval(
         else:
             (root / "bench_params.json").unlink(missing_ok=True)
             build = _build_in_child if isolate else _build_here
-            info = build(s, chunks, seed, say)
+            info = build(s, chunks, seed, basis_sentences, say)
             (root / "build_info.json").write_text(json.dumps(info), encoding="utf-8")
             (root / "bench_params.json").write_text(json.dumps(params), encoding="utf-8")
         pool = info.pop("queries_pool")
@@ -1125,9 +1139,9 @@ def format_report(result: dict[str, Any]) -> str:
                 lines.append(f"    {label:<42} {secs:8.2f} s  {share:5.1f}%")
     elif kind == "answer":
         ix = result["index"]
+        built = "reused" if ix["reused"] else f"built in {ix['seconds']:.1f} s"
         lines.append(
-            f"  index         {ix['chunks']} chunks built in {ix['seconds']:.1f} s, "
-            f"opened in {ix['open_s']:.1f} s"
+            f"  index         {ix['chunks']} chunks, {built}, opened in {ix['open_s']:.1f} s"
         )
         for backend, entry in result["backends"].items():
             if "skipped" in entry:

@@ -24,7 +24,8 @@ _TRAILING_MARKERS = re.compile(r"([.!?。！？])(" + _MARKER_RUN + r")")
 
 def strip_markers(text: str) -> str:
     """``text`` without any ``[n]`` marker (used on questions and for checking claims)."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    text = re.sub(r"[ \t]*" + MARKER.pattern, "", text, flags=re.I)
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
 
 
 def marker_numbers(marker_body: str) -> list[int]:

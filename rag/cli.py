@@ -497,16 +497,17 @@ def bench_index_cmd(files: int, changed: float, profile: bool, keep: Path | None
 @click.option("--backend", "backends", multiple=True, type=click.Choice(["extractive", "embedded", "ollama"]), help="Repeatable. Default: extractive, embedded, and ollama if reachable.")  # fmt: skip
 @click.option("--questions", "ids", help="Comma-separated question ids from eval/questions.jsonl.")
 @click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to index and ask.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Use this index of the corpus instead of building one.")  # fmt: skip
 @_bench_options
 @friendly
-def bench_answer_cmd(backends: tuple[str, ...], ids: str | None, corpus_dir: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+def bench_answer_cmd(backends: tuple[str, ...], ids: str | None, corpus_dir: Path | None, index_dir: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
     """Retrieval, first token, whole answer and check time per backend (p50/p95)."""
     from rag import bench
 
     question_ids = (
         [i.strip() for i in ids.split(",") if i.strip()] if ids else bench.DEFAULT_QUESTIONS
     )
-    result = bench.bench_answer(load_settings(corpus_dir=corpus_dir), backends=backends or None, question_ids=question_ids, say=_bench_say(quiet))  # fmt: skip
+    result = bench.bench_answer(load_settings(corpus_dir=corpus_dir), backends=backends or None, question_ids=question_ids, index_dir=index_dir, say=_bench_say(quiet))  # fmt: skip
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 

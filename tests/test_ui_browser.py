@@ -162,7 +162,7 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
         sentence.wait_for()
         assert sentence.get_attribute("data-verdict") in ("supported", "unsupported", "uncited")
         assert re.search(r"Faithfulness \d+%", page.locator(".rag-summary").first.inner_text())
-        chip = page.get_by_role("button", name=re.compile(r"^\[1\] "))
+        chip = page.get_by_role("radio", name=re.compile(r"^\[1\] "))
         chip.first.click()
         mark = page.locator(".rag-src mark").first
         mark.wait_for(timeout=30_000)
@@ -179,8 +179,10 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
 
         # a document holding HTML is shown as text: nothing runs, nothing renders
         ask(page, "What does the zebrafish laboratory budget note read?", 2)
-        page.get_by_role("button", name=re.compile(r"zz_hostile")).last.click()
-        panel = page.locator(".rag-src").last
+        page.get_by_role("radio", name=re.compile(r"zz_hostile")).last.click()
+        panel = page.locator(
+            ".rag-src", has=page.locator(".rag-src-file", has_text="zz_hostile.md")
+        ).first
         panel.locator("mark").first.wait_for(timeout=30_000)
         text = panel.inner_text()
         assert "<script>alert(1)</script>" in text
@@ -193,7 +195,17 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
 
         # the writers' page
         page.get_by_role("link", name="Check a draft").click()
-        page.get_by_text("Check a draft").first.wait_for()
+        draft_box = page.get_by_label("Draft", exact=True)
+        draft_box.wait_for(timeout=30_000)
+        draft_box.fill(
+            "Junyang Lin announced his departure from the Qwen project [001:3]. "
+            "The whole Qwen team moved to a penguin sanctuary."
+        )
+        draft_box.press("Control+Enter")
+        page.get_by_role("button", name="Check draft").click()
+        page.locator("[data-testid=stDataFrame]").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Download footnoted Markdown").wait_for()
+        page.wait_for_timeout(800)
         shot(page, "ui-draft-page.png")
         assert not errors, errors
     finally:

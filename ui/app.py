@@ -26,6 +26,7 @@ if str(UI_DIR) not in sys.path:  # the pages import the shared helpers next to t
 from components import (  # noqa: E402
     build_index_ui,
     cached_status,
+    code_md,
     esc_md,
     index_message,
     inject_css,
@@ -201,14 +202,14 @@ def sidebar(settings: Any, status: dict[str, Any]) -> None:
                 f"Built {when(status.get('built_at'))}  \n"
                 f"Embedding model `{status.get('embed_model')}`"
             )
-            st.caption(f"Corpus `{esc_md(str(folder))}`")
+            st.caption(f"Corpus {code_md(str(folder))}")
             stale = status.get("stale") or {}
             changed = [f"{len(v)} {k}" for k, v in stale.items() if v]
             if changed:
                 st.warning(f"The corpus changed since the build ({', '.join(changed)}): update it.")
         else:
-            st.warning(f"No index yet in `{esc_md(str(settings.index_dir))}`.")
-            st.caption(f"Corpus `{esc_md(str(folder))}`")
+            st.warning(f"No index yet in {code_md(str(settings.index_dir))}.")
+            st.caption(f"Corpus {code_md(str(folder))}")
         rebuild = st.checkbox("Rebuild from scratch", key="rebuild", value=False)
         if st.button(
             "Update index" if status.get("exists") else "Build index",

@@ -72,6 +72,14 @@ def esc_md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
 
 
+def code_md(text: str) -> str:
+    """``text`` as an inline Markdown code span (shown verbatim; backslashes stay)."""
+    text = text.replace("\n", " ")
+    if "`" not in text:
+        return f"`{text}`"
+    return f"`` {text.replace('``', '` `')} ``"
+
+
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from components import build_index_ui, esc_md, one_line, render_answer
+from components import build_index_ui, code_md, esc_md, one_line, render_answer
 
 from rag.config import get_settings
 
@@ -113,8 +113,8 @@ def main() -> None:
     )
     if not ready:
         st.warning(
-            f"There is no index yet in `{esc_md(str(settings.index_dir))}`, so there is nothing to "
-            f"ask. Build it from `{esc_md(str(corpus))}` (or run `rag index`)."
+            f"There is no index yet in {code_md(str(settings.index_dir))}, so there is nothing to "
+            f"ask. Build it from {code_md(str(corpus))} (or run `rag index`)."
         )
         if st.button(
             "Build the index now", key="build-main", icon=":material/build:", type="primary"

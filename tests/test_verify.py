@@ -1,0 +1,133 @@
+"""The checker looks at meaning, not topic: rules for names/numbers/dates, then the judge."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.schema import Citation, SentenceCheck
+from rag.verify import (
+    Checker,
+    check_rules,
+    dates_in,
+    faithfulness,
+    find_conflicts,
+    is_claim,
+    numbers_in,
+)
+
+LEFT = "Junyang Lin, the technical lead of Alibaba's Qwen team, stepped down on March 4, 2026."
+
+
+def cite(n: int, quote: str, file: str = "a.txt") -> Citation:
+    return Citation(
+        n=n, file=file, line_start=1, line_end=1, char_start=0, char_end=len(quote), quote=quote
+    )
+
+
+def test_number_formats() -> None:
+    assert 262000.0 in numbers_in("a context of 262K tokens")
+    assert 262000.0 in numbers_in("262,000 tokens")
+    assert 6e8 in numbers_in("over 600 million downloads")
+    assert 4.0 in numbers_in("four ranks")
+
+
+def test_date_formats() -> None:
+    assert dates_in("on March 3") == {(3, 3)} == dates_in("on 3 March") == dates_in("Mar. 3rd")
+
+
+@pytest.mark.parametrize(
+    ("claim", "ok"),
+    [
+        ("Junyang Lin stepped down on March 4.", True),
+        ("Junyang Lin stepped down on 4 March 2026.", True),
+        ("Junyang Lin stepped down on March 5.", False),  # wrong date
+        ("Binyuan Hui stepped down on March 4.", False),  # wrong person
+        ("Lin joined Alibaba in 2019.", False),  # a number the text does not hold
+    ],
+)
+def test_rules(claim: str, ok: bool) -> None:
+    assert check_rules(claim, LEFT).ok is ok
+
+
+def test_rules_only_checker_catches_topic_match_without_support() -> None:
+    checker = Checker(judge=None)
+    assert checker.check("Lin joined Alibaba in 2019.", [cite(1, LEFT)]).verdict == "unsupported"
+    good = checker.check("Junyang Lin stepped down on March 4, 2026.", [cite(1, LEFT)])
+    assert good.verdict == "supported" and good.best_citation == 1
+    assert checker.check("Junyang Lin stepped down.", []).verdict == "uncited"
+
+
+class FixedJudge:
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.calls = 0
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        self.calls += 1
+        return self.p
+
+
+def test_judge_decides_after_rules() -> None:
+    yes, no = FixedJudge(0.9), FixedJudge(0.1)
+    claim = "Junyang Lin stepped down on March 4, 2026."
+    assert Checker(yes).check(claim, [cite(1, LEFT)]).verdict == "supported"
+    assert Checker(no).check(claim, [cite(1, LEFT)]).verdict == "unsupported"
+    # rules fail first: the judge is not even asked
+    fast = FixedJudge(0.99)
+    assert Checker(fast).check("Lin left on March 9.", [cite(1, LEFT)]).verdict == "unsupported"
+    assert fast.calls == 0
+
+
+def test_is_claim_and_faithfulness() -> None:
+    assert not is_claim("The documents do not answer this question.")
+    assert is_claim("Lin left Alibaba in March.")
+    checks = [
+        SentenceCheck(text="Lin left Alibaba.", verdict="supported", score=0.9),
+        SentenceCheck(text="He joined in 2019 too.", verdict="unsupported", score=0.1),
+    ]
+    assert faithfulness(checks) == 0.5
+    assert faithfulness([]) is None
+
+
+def test_conflicts_between_files() -> None:
+    c1 = cite(
+        1, "Besides Lin, Yubo Wen and Huibin Yuan also announced their resignations.", "002.txt"
+    )
+    c2 = cite(
+        2,
+        "Besides Junyang Lin, core members like Binyuan Hui and Kaixin Li have also departed.",
+        "003.txt",
+    )
+    checks = [
+        SentenceCheck(
+            text="Yubo Wen and Huibin Yuan also resigned.",
+            citations=[1],
+            verdict="supported",
+            score=0.9,
+        ),
+        SentenceCheck(
+            text="Binyuan Hui and Kaixin Li also departed.",
+            citations=[2],
+            verdict="supported",
+            score=0.9,
+        ),
+    ]
+    conflicts = find_conflicts("Who else left besides Lin?", checks, [c1, c2])
+    assert len(conflicts) == 1
+    assert [s.files for s in conflicts[0].sides] == [["002.txt"], ["003.txt"]]
+    same = find_conflicts("Who else left besides Lin?", checks[:1], [c1, c2])
+    assert same == []
+
+
+@pytest.mark.slow
+def test_embedded_judge_catches_changed_verb(embedded_llm: object) -> None:
+    checker = Checker(judge=embedded_llm)  # type: ignore[arg-type]
+    evidence = [cite(1, LEFT)]
+    # both pass the name/number rules; only meaning separates them
+    assert (
+        checker.check("Junyang Lin stepped down on March 4, 2026.", evidence).verdict == "supported"
+    )
+    assert (
+        checker.check("Junyang Lin was promoted on March 4, 2026.", evidence).verdict
+        == "unsupported"
+    )
