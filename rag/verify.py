@@ -349,8 +349,26 @@ def _slot_values(question: str, text: str) -> set[str]:
         return {f"{v:g}" for v in numbers_in(text)}
     if _ASKS_WHO.search(question):
         asked = {w.lower() for w in names_in(question)}
-        return {n for n in names_in(text) if n.lower() not in asked}
+        # people named as the source of a statement are not an answer to "who"
+        text = _ATTRIBUTION.sub(" ", text)
+        return {n for n in _full_names(text) if not {w.lower() for w in n.split()} & asked}
     return set()
+
+
+_ATTRIBUTION = re.compile(
+    r"\b(?:by|to|from|told|according to|said|says|wrote)\s+(?:[A-Z][\w'’-]+\s?){1,3}"
+)
+_FULL_NAME = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")
+
+
+def _full_names(text: str) -> set[str]:
+    """Runs of two or more capitalised words (``Binyuan Hui``): likely people."""
+    out = set()
+    for m in _FULL_NAME.finditer(_plain(text)):
+        words = [w for w in m.group(1).split() if w.lower() not in COMMON_CAPITALISED]
+        if len(words) >= 2:
+            out.add(" ".join(words))
+    return out
 
 
 def find_conflicts(
