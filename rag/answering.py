@@ -93,7 +93,7 @@ def extractive_answer(evidence: list[Evidence]) -> ParsedAnswer:
     sentences = []
     for e in picked:
         n = r.cite(e.n)
-        sentences.append(CitedSentence(" ".join(e.text.split()), [n] if n else []))
+        sentences.append(CitedSentence(passage_text(e.text), [n] if n else []))
     return ParsedAnswer(sentences, r.citations, r.dropped)
 
 

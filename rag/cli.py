@@ -544,6 +544,7 @@ def ui_cmd(port: int, host: str) -> None:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--theme.primaryColor", "#2f6f4f",
     ]  # fmt: skip
     sys.exit(subprocess.call(cmd))
 

@@ -560,13 +560,14 @@ def _narrowest(claim: str, candidates: list[Citation]) -> Citation:
 
 
 class _Searcher:
-    """Looks claims up in the index: embeddings made in batches, a few chunks per claim."""
+    """Looks sentences up in the index: embeddings made in batches, a few chunks per sentence,
+    each distinct sentence searched once."""
 
-    def __init__(self, settings: Settings, corpus: CorpusFiles, claims: list[str]) -> None:
+    def __init__(self, settings: Settings, corpus: CorpusFiles) -> None:
         self.settings = settings
         self.corpus = corpus
-        self.claims = claims
-        self.vectors: dict[int, list[float]] = {}
+        self.vectors: dict[str, list[float]] = {}
+        self.found: dict[str, list[Citation]] = {}
         self.handle: Any = None
         self.error: str | None = None
         self.stale = False
@@ -584,22 +585,25 @@ class _Searcher:
                 self.error = str(exc).splitlines()[0]
         return self.handle is not None
 
-    def _vector(self, i: int, batch: list[int]) -> list[float]:
-        if i not in self.vectors:
-            todo = [j for j in dict.fromkeys([i, *batch]) if j not in self.vectors][:EMBED_BATCH]
-            vecs = self.handle.embedder.encode([self.claims[j] for j in todo])
-            for j, v in zip(todo, vecs, strict=True):
-                self.vectors[j] = [float(x) for x in v]
-        return self.vectors[i]
+    def _vector(self, claim: str, upcoming: list[str]) -> list[float]:
+        if claim not in self.vectors:
+            todo = [c for c in dict.fromkeys([claim, *upcoming]) if c not in self.vectors]
+            todo = todo[:EMBED_BATCH]
+            vecs = self.handle.embedder.encode(todo)
+            for c, v in zip(todo, vecs, strict=True):
+                self.vectors[c] = [float(x) for x in v]
+        return self.vectors.pop(claim)
 
-    def candidates(self, i: int, upcoming: list[int]) -> list[Citation] | None:
-        """Evidence for claim ``i`` as exact citations (None when there is no index)."""
+    def candidates(self, claim: str, upcoming: list[str]) -> list[Citation] | None:
+        """Evidence for ``claim`` as exact citations (None when there is no index);
+        ``upcoming``: sentences about to be searched, embedded in the same batch."""
         if not self._open():
             return None
+        if claim in self.found:
+            return self.found[claim]
         from rag.retrieval import retrieve_chunks, select_evidence
 
-        claim = self.claims[i]
-        vector = self._vector(i, upcoming)
+        vector = self._vector(claim, upcoming)
         chunks = retrieve_chunks(self.handle, claim, SEARCH_CHUNKS, vector)
         evidence = select_evidence(self.handle, claim, chunks, SEARCH_EVIDENCE, vector)
         out: list[Citation] = []
@@ -609,6 +613,7 @@ class _Searcher:
                 self.stale = True  # the file changed (or went) since the index was built
                 continue
             out.append(self.corpus.citation(e.file, e.char_start, e.char_end, len(out) + 1))
+        self.found[claim] = out
         return out
 
 
@@ -676,6 +681,52 @@ def _judge_errors() -> tuple[type[BaseException], ...]:
     return (LLMError, WeightsError)
 
 
+def corpus_root(settings: Settings) -> tuple[Path, list[str]]:
+    """The folder citations point into: ``settings.corpus_dir``, or the folder the index was
+    built from when that setting names no folder (with a notice when the two differ)."""
+    from rag import store
+
+    root = Path(settings.corpus_dir)
+    try:
+        generation = store.current_generation(settings.index_dir)
+        indexed = (
+            Path(store.read_manifest(settings.index_dir / generation).corpus_dir)
+            if generation
+            else None
+        )
+    except (OSError, ValueError):
+        indexed = None
+    if indexed is None or indexed.resolve() == root.resolve():
+        return root, []
+    if not root.is_dir() and indexed.is_dir():
+        return indexed, []
+    return root, [
+        f"the index was built from {indexed}; citations are read from {root}: "
+        "pass --corpus-dir (or RAG_CORPUS_DIR) to match them"
+    ]
+
+
+class _Guard:
+    """The checker, switched to rules only (with a notice) the first time the judge fails."""
+
+    def __init__(self, judge: Any, threshold: float) -> None:
+        self.checker = Checker(judge, threshold)
+        self.threshold = threshold
+        self.notices: list[str] = []
+
+    def run(self, fn: Callable[..., DraftSentence], *args: Any) -> DraftSentence:
+        """``fn(checker, *args)``, once more with rules only if the judge fails."""
+        try:
+            return fn(self.checker, *args)
+        except _judge_errors() as exc:
+            if self.checker.judge is None:
+                raise
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            self.notices.append(f"the judge failed ({message}); checking with rules only")
+            self.checker = Checker(None, self.threshold)
+            return fn(self.checker, *args)
+
+
 def check_draft(
     text: str,
     settings: Settings,
@@ -686,36 +737,58 @@ def check_draft(
     """Check every claim sentence of a draft against what it cites, or find it a source.
 
     ``judge=None`` checks with the rules only (fast); pass an LLM (see :func:`draft_judge`) for
-    meaning. ``progress(done, total)`` is called after each sentence. Raises :class:`DraftError`
-    for an empty draft; bad citations are verdicts, not errors.
+    meaning. ``progress(done, total)`` is called as sentences are settled (cited ones first, then
+    those that needed a search). Raises :class:`DraftError` for an empty draft; bad citations
+    are verdicts, not errors.
     """
     t0 = time.perf_counter()
     if text is None or not text.strip():
         raise DraftError("the draft is empty")
     parsed = parse_draft(text)
-    corpus = CorpusFiles(settings.corpus_dir)
-    checker = Checker(judge, settings.support_threshold)
-    notices: list[str] = []
+    root, notices = corpus_root(settings)
+    corpus = CorpusFiles(root)
+    guard = _Guard(judge, settings.support_threshold)
     if corpus.error:
         notices.append(corpus.error)
     claims = parsed.claims
-    searcher = _Searcher(settings, corpus, [c.text for c in claims])
-    uncited = [i for i, c in enumerate(claims) if not c.marks]
-    out: list[DraftSentence] = []
-    total = len(claims)
-    for i, claim in enumerate(claims):
-        k = bisect.bisect_left(uncited, i)
-        upcoming = uncited[k : k + EMBED_BATCH]
-        try:
-            result = _check_one(claim, i, upcoming, checker, corpus, searcher)
-        except _judge_errors() as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            notices.append(f"the judge failed ({message}); checking with rules only")
-            checker = Checker(None, settings.support_threshold)
-            result = _check_one(claim, i, upcoming, checker, corpus, searcher)
-        out.append(result)
+    results: list[DraftSentence | None] = [None] * len(claims)
+    done = 0
+
+    def settle(i: int, result: DraftSentence) -> None:
+        nonlocal done
+        results[i] = result
+        done += 1
         if progress:
-            progress(i + 1, total)
+            progress(done, len(claims))
+
+    # 1. sentences that cite: tested against their lines
+    pending: dict[int, tuple[DraftSentence, list[Citation]]] = {}
+    to_search: list[int] = []
+    for i, claim in enumerate(claims):
+        if not claim.marks:
+            to_search.append(i)
+            continue
+        tested: list[Citation] = []
+        result = guard.run(_check_cited, claim, corpus, tested)
+        if result.verdict == "supported":
+            settle(i, result)
+        else:
+            pending[i] = (result, tested)
+            to_search.append(i)
+    # 2. sentences that cite nothing, or cite what does not hold them: looked up in the index
+    searcher = _Searcher(settings, corpus)
+    for k, i in enumerate(to_search):
+        upcoming = [claims[j].text for j in to_search[k + 1 : k + EMBED_BATCH]]
+        if i in pending:
+            failed, tested = pending[i]
+            result = guard.run(
+                _with_alternative, claims[i].text, failed, tested, searcher, upcoming
+            )
+        else:
+            result = guard.run(_check_uncited, claims[i], searcher, upcoming)
+        settle(i, result)
+    out = [r for r in results if r is not None]
+    notices.extend(guard.notices)
     if searcher.error and any(s.verdict == "uncited" for s in out):
         notices.append(f"{searcher.error}; uncited sentences were not looked up")
     if searcher.stale:
@@ -732,55 +805,58 @@ def check_draft(
         supported=supported,
         flagged=len(out) - supported,
         seconds=round(time.perf_counter() - t0, 3),
-        checker=checker.mode,
+        checker=guard.checker.mode,
         proposed=sum(1 for s in out if s.verdict == "supported" and s.proposed),
         counts=counts,
         notices=notices,
     )
 
 
-def _check_one(
-    claim: ParsedSentence,
-    i: int,
-    upcoming: list[int],
-    checker: Checker,
-    corpus: CorpusFiles,
-    searcher: _Searcher,
-) -> DraftSentence:
-    base: dict[str, Any] = {
+def _base(claim: ParsedSentence) -> dict[str, Any]:
+    return {
         "text": claim.text,
         "line": claim.line,
         "citation_written": claim.written,
         "char_start": claim.start,
         "char_end": claim.end,
     }
-    if not claim.marks:
-        found = searcher.candidates(i, upcoming)
-        if found is None:
-            why = searcher.error or "no index"
-            return DraftSentence(
-                **base, verdict="uncited", reason=f"no citation, and no index to search ({why})"
-            )
-        ok, score, reason, best = _find_support(checker, claim.text, found)
-        if ok and best is not None:
-            return DraftSentence(
-                **base,
-                verdict="supported",
-                source=best.location,
-                citation=best.model_copy(update={"n": 1}),
-                quote=best.quote,
-                score=max(0.0, min(1.0, score)),
-                reason=f"no citation; proposed source: {reason}",
-            )
-        closest = f" (closest: {best.location}, {reason})" if best is not None else ""
-        return DraftSentence(
-            **base,
-            verdict="not_found",
-            score=max(0.0, min(1.0, score)),
-            reason=f"no citation, and nothing in the corpus supports it{closest}",
-        )
 
-    # the sentence cites: resolve every written citation to exact lines
+
+def _check_uncited(
+    checker: Checker, claim: ParsedSentence, searcher: _Searcher, upcoming: list[str]
+) -> DraftSentence:
+    found = searcher.candidates(claim.text, upcoming)
+    if found is None:
+        why = searcher.error or "no index"
+        return DraftSentence(
+            **_base(claim),
+            verdict="uncited",
+            reason=f"no citation, and no index to search ({why})",
+        )
+    ok, score, reason, best = _find_support(checker, claim.text, found)
+    if ok and best is not None:
+        return DraftSentence(
+            **_base(claim),
+            verdict="supported",
+            source=best.location,
+            citation=best.model_copy(update={"n": 1}),
+            quote=best.quote,
+            score=max(0.0, min(1.0, score)),
+            reason=f"no citation; proposed source: {reason}",
+        )
+    closest = f" (closest: {best.location}, {reason})" if best is not None else ""
+    return DraftSentence(
+        **_base(claim),
+        verdict="not_found",
+        score=max(0.0, min(1.0, score)),
+        reason=f"no citation, and nothing in the corpus supports it{closest}",
+    )
+
+
+def _check_cited(
+    checker: Checker, claim: ParsedSentence, corpus: CorpusFiles, tested: list[Citation]
+) -> DraftSentence:
+    """The verdict on a sentence from the lines it cites; ``tested`` receives the text read."""
     spans: list[Citation] = []
     problems: list[str] = []
     for mark in claim.marks:
@@ -794,14 +870,14 @@ def _check_one(
             else:
                 spans.append(span)
     result: DraftSentence | None = None
-    narrowed: list[Citation] = []
     if spans:
         narrowed = [_narrowest(claim.text, corpus.windows(s)) for s in spans[:MAX_CITATIONS]]
+        tested[:] = narrowed
         check = checker.check(claim.text, narrowed)
         by_n = {c.n: c for c in narrowed}
         best = by_n.get(check.best_citation or 0) or _narrowest(claim.text, narrowed)
         result = DraftSentence(
-            **base,
+            **_base(claim),
             verdict=check.verdict if check.verdict != "uncited" else "unsupported",
             source=best.location,
             citation=best.model_copy(update={"n": 1}),
@@ -809,28 +885,39 @@ def _check_one(
             score=check.score,
             reason=check.reason,
         )
-    if problems:
-        reason = "; ".join(problems)
-        if result is not None:
-            reason += f" (the other citation: {result.verdict}, {result.reason})"
-            result = result.model_copy(update={"verdict": "bad_citation", "reason": reason})
-        else:
-            result = DraftSentence(**base, verdict="bad_citation", reason=reason)
-    assert result is not None
-    if result.verdict != "supported":
-        found = searcher.candidates(i, upcoming)
-        if found:
-            ok, _score, _why, alt = _find_support(
-                checker, claim.text, found, judge_calls=ALTERNATIVE_JUDGE_CALLS, tested=narrowed
-            )
-            if ok and alt is not None:
-                result = result.model_copy(
-                    update={
-                        "alternative": alt.model_copy(update={"n": 1}),
-                        "reason": f"{result.reason}; {alt.location} supports it",
-                    }
-                )
-    return result
+    if not problems:
+        assert result is not None
+        return result
+    reason = "; ".join(problems)
+    if result is None:
+        return DraftSentence(**_base(claim), verdict="bad_citation", reason=reason)
+    reason += f" (the other citation: {result.verdict}, {result.reason})"
+    return result.model_copy(update={"verdict": "bad_citation", "reason": reason})
+
+
+def _with_alternative(
+    checker: Checker,
+    claim: str,
+    result: DraftSentence,
+    tested: list[Citation],
+    searcher: _Searcher,
+    upcoming: list[str],
+) -> DraftSentence:
+    """``result`` (flagged) with the lines of the corpus that do support the sentence, if any."""
+    found = searcher.candidates(claim, upcoming)
+    if not found:
+        return result
+    ok, _score, _why, alt = _find_support(
+        checker, claim, found, judge_calls=ALTERNATIVE_JUDGE_CALLS, tested=tested
+    )
+    if not ok or alt is None:
+        return result
+    return result.model_copy(
+        update={
+            "alternative": alt.model_copy(update={"n": 1}),
+            "reason": f"{result.reason}; {alt.location} supports it",
+        }
+    )
 
 
 # --- output -------------------------------------------------------------------------------------

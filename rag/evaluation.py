@@ -380,7 +380,7 @@ class QuestionRecord(BaseModel):
     answer: str
     abstained: bool
     abstain_cause: str | None = None
-    """``model`` (it declined), ``checker`` (no sentence supported) or ``no_evidence``."""
+    """``answerer`` (the backend declined), ``checker`` (no sentence supported) or ``no_evidence``."""
     citations: list[CitationRecord] = Field(default_factory=list)
     sentences: list[SentenceRecord] = Field(default_factory=list)
     facts_found: list[str] = Field(default_factory=list)
@@ -1088,14 +1088,44 @@ def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
     return " ".join(kept)
 
 
+_NAME_NUMBER = re.compile(
+    r"\b([A-Z][A-Za-z]+)\s+(\d+(?:\.\d+)?)\b(?!\s*(?:%|percent|million|billion|k\b))"
+)
+
+
+def fold_name_digits(text: str) -> str:
+    """``Qwen 3.5`` -> ``Qwen3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
+    from rag.verify import COMMON_CAPITALISED, MONTHS
+
+    def sub(m: re.Match[str]) -> str:
+        word = m.group(1).lower()
+        if word in MONTHS or word in COMMON_CAPITALISED or word in _PREPOSITIONS:
+            return m.group(0)
+        return m.group(1) + m.group(2)
+
+    return _NAME_NUMBER.sub(sub, text)
+
+
+_PREPOSITIONS = frozenset(
+    {
+        "within", "without", "among", "amid", "amidst", "during", "between", "across", "through",
+        "throughout", "until", "upon", "against", "toward", "towards", "around", "about", "above",
+        "below", "beyond", "near", "via", "inside", "outside", "over", "under", "after", "before",
+        "since", "despite",
+    }
+)  # fmt: skip
+
+
 class VariantChecker:
     """``rag.verify.Checker.support`` with switchable rule changes, to measure proposals:
 
     - ``names_from_context``: a name missing from the cited text is accepted when it occurs in the
       context (the sentences before the quote in the same file); numbers and dates still must be
-      in the cited text itself;
-    - ``skip_initial_stopword``: the claim's first word is not a name when it is a stop word
-      ("Within", "It", "Over");
+      in the cited text itself; word coverage counts the context's words too;
+    - ``skip_initial_stopword``: the claim's first word is not a name when it is a stop word or
+      a preposition ("Within", "It", "Over");
+    - ``fold_name_digits``: a name and the number right after it are one name ("Qwen 3.5" =
+      "Qwen3.5"), in the claim, the cited text and the context;
     - ``min_coverage``: the word-coverage floor below which the judge is not asked;
     - ``rules_only_coverage``: the coverage needed without a judge.
 
@@ -1109,6 +1139,7 @@ class VariantChecker:
         *,
         names_from_context: bool = False,
         skip_initial_stopword: bool = False,
+        fold_name_digits: bool = False,
         min_coverage: float | None = None,
         rules_only_coverage: float | None = None,
     ) -> None:
@@ -1118,6 +1149,7 @@ class VariantChecker:
         self.threshold = threshold
         self.names_from_context = names_from_context
         self.skip_initial_stopword = skip_initial_stopword
+        self.fold_name_digits = fold_name_digits
         self.min_coverage = verify.MIN_COVERAGE if min_coverage is None else min_coverage
         self.rules_only_coverage = (
             verify.RULES_ONLY_COVERAGE if rules_only_coverage is None else rules_only_coverage
@@ -1131,11 +1163,13 @@ class VariantChecker:
         from rag import verify
         from rag.lexical import STOPWORDS, tokenize
 
+        if self.fold_name_digits:
+            claim, cited, context = (fold_name_digits(t) for t in (claim, cited, context))
         result = verify.check_rules(claim, cited)
         missing = list(result.missing)
         if self.skip_initial_stopword:
             first = re.match(r"\s*([\w'’-]+)", claim)
-            if first and first.group(1).lower() in STOPWORDS:
+            if first and first.group(1).lower() in STOPWORDS | _PREPOSITIONS:
                 missing = [m for m in missing if m != first.group(1)]
         if self.names_from_context and context:
             plain = verify._plain(context).lower()
@@ -1176,6 +1210,12 @@ CHECKER_VARIANTS: dict[str, dict[str, Any]] = {
         "skip_initial_stopword": True,
         "min_coverage": 0.25,
     },
+    "+fold_name_digits": {
+        "names_from_context": True,
+        "skip_initial_stopword": True,
+        "fold_name_digits": True,
+    },
+    "fold+stopword only": {"skip_initial_stopword": True, "fold_name_digits": True},
 }
 """Rule changes measured by :func:`evaluate_checker_variants` (proposals for rag.verify)."""
 
@@ -1413,7 +1453,7 @@ def format_run(run: EvalRun) -> str:
         f"{c.get('answers_without_claims', 0)} answers without claims",
         "unanswerable_declined": f"of {c.get('unanswerable', 0)}",
         "answerable_answered": f"{c.get('abstained', 0)} abstentions in all "
-        f"(model {c.get('abstained_by_model', 0)}, checker {c.get('abstained_by_checker', 0)}, "
+        f"(answerer {c.get('abstained_by_answerer', 0)}, checker {c.get('abstained_by_checker', 0)}, "
         f"no evidence {c.get('abstained_no_evidence', 0)})",
     }
     lines = [head]

@@ -274,20 +274,20 @@ def source_view(
 
 SOURCE_CSS = """
 .rag-src{border:1px solid #d9d4c7;border-radius:8px;background:#fffdf7;overflow:hidden;
-  font-family:"Source Serif 4","Source Serif Pro",Georgia,"Times New Roman",serif;}
+  font-family:"Source Serif","Source Serif 4","Source Serif Pro",Georgia,"Times New Roman",serif;}
 .rag-src-head{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;
   padding:.45rem .8rem;background:#f4efe2;border-bottom:1px solid #e4ddca;
-  font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",sans-serif;font-size:.85rem;}
+  font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.85rem;}
 .rag-src-file{font-weight:600;color:#2b2a27;word-break:break-all;}
 .rag-src-loc{color:#6b6657;}
 .rag-src-note{padding:.4rem .8rem;background:#fff1d6;color:#7a4b00;font-size:.85rem;
-  font-family:ui-sans-serif,system-ui,sans-serif;border-bottom:1px solid #f0d9a8;}
+  font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;border-bottom:1px solid #f0d9a8;}
 .rag-src-body{max-height:26rem;overflow:auto;padding:.35rem 0;}
 .rag-ln{display:flex;gap:.75rem;padding:.1rem .8rem .1rem 0;line-height:1.55;font-size:.95rem;
   color:#55524a;}
 .rag-ln.cited{background:#fff6cc;color:#1f1e1b;box-shadow:inset 3px 0 0 #e0a800;}
 .rag-no{flex:0 0 3.2rem;text-align:right;color:#a39e8f;user-select:none;
-  font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.8rem;padding-top:.15rem;}
+  font-family:"Source Code Pro",ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.8rem;padding-top:.15rem;}
 .rag-ln.cited .rag-no{color:#8a6d00;font-weight:600;}
 .rag-tx{flex:1;white-space:pre-wrap;overflow-wrap:anywhere;min-width:0;}
 .rag-tx mark{background:#ffd84d;color:#1a1200;padding:0 .08em;border-radius:2px;

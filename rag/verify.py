@@ -222,8 +222,16 @@ def check_rules(claim: str, cited_text: str) -> RuleResult:
         if value not in cited_numbers:
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
+    # "Junyang Lin" is named when the text says "Lin": a full name counts if one of its parts is
+    # there (a different person shares none of them: "Binyuan Hui" for "Junyang Lin")
+    named_in_full = {
+        w
+        for full in _full_names(claim)
+        if any(w.lower() in cited_plain for w in full.split())
+        for w in full.split()
+    }
     for name in names_in(claim):
-        if name.lower() not in cited_plain:
+        if name.lower() not in cited_plain and name not in named_in_full:
             missing.append(name)
     for run in _CJK_RUN.findall(claim):
         pairs = {run[i : i + 2] for i in range(len(run) - 1)}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from rag.cli import main
 from rag.config import Settings
@@ -185,6 +184,18 @@ def test_without_an_index_cited_sentences_are_checked_and_uncited_ones_say_so(
     assert any("rag index" in n for n in report.notices)
 
 
+def test_citations_are_read_from_the_indexed_folder_when_the_setting_names_none(
+    corpus_index: Settings, tmp_path: Path, tmp_corpus: Path
+) -> None:
+    elsewhere = corpus_index.model_copy(update={"corpus_dir": tmp_path / "nowhere"})
+    report = check_draft("Lin was born in 1993 [003:25].", elsewhere)
+    assert only(report).verdict == "supported" and report.notices == []
+    other = corpus_index.model_copy(update={"corpus_dir": tmp_corpus})
+    report = check_draft("Lin was born in 1993 [003:25].", other)
+    assert only(report).verdict == "supported"
+    assert any("the index was built from" in n for n in report.notices)
+
+
 # --- parsing the draft ------------------------------------------------------------------------
 
 
@@ -203,8 +214,8 @@ def test_markdown_structure_headings_questions_and_code_are_skipped(
     )
     report = check_draft(draft, corpus_index)
     assert [(s.line, s.text) for s in report.sentences] == [
-        (13, "Lin was born in 1993."),
-        (14, "Binyuan Hui and Kaixin Li have also departed."),
+        (15, "Lin was born in 1993."),
+        (16, "Binyuan Hui and Kaixin Li have also departed."),
     ]
     assert all(s.verdict == "supported" for s in report.sentences)
     # offsets point back into the draft
@@ -229,22 +240,21 @@ def test_progress_is_reported_per_sentence(corpus_index: Settings) -> None:
     assert calls == [(1, 2), (2, 2)]
 
 
-def test_a_long_draft_is_checked_in_linear_time(corpus_index: Settings) -> None:
+def test_a_long_draft_is_checked(corpus_index: Settings) -> None:
+    """2,000 sentences go through (speed is measured in `rag bench`, not here)."""
     unit = (
         "Lin was born in 1993 [003:25]. Binyuan Hui and Kaixin Li have also departed [003:23]. "
         "Qwen had 600 million downloads [003:900]. Lin left Alibaba in a bamboo rocket [001:4].\n\n"
     )
-    check_draft(unit, corpus_index)  # warm up
-    t0 = time.perf_counter()
-    small = check_draft(unit * 50, corpus_index)
-    t_small = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    big = check_draft(unit * 500, corpus_index)  # 2,000 sentences
-    t_big = time.perf_counter() - t0
-    assert big.checked == 2000 and big.counts["bad_citation"] == 500
+    ticks: list[int] = []
+    big = check_draft(unit * 500, corpus_index, progress=lambda done, total: ticks.append(total))
+    assert big.checked == 2000 and big.counts == {
+        "supported": 1000,
+        "bad_citation": 500,
+        "unsupported": 500,
+    }
     assert big.sentences[-1].line == 999
-    assert t_big < 60
-    assert t_big < 25 * max(t_small, 0.05), (t_small, t_big)  # 10x the draft, not 100x the time
+    assert ticks and set(ticks) == {2000}
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -322,7 +332,7 @@ def test_terminal_table_lists_every_sentence(corpus_index: Settings) -> None:
 # --- CLI --------------------------------------------------------------------------------------
 
 
-def cli(settings: Settings, *args: str, input: str | bytes | None = None) -> object:
+def cli(settings: Settings, *args: str, input: str | bytes | None = None) -> Result:
     return CliRunner().invoke(
         main,
         [
@@ -345,8 +355,8 @@ def test_cli_json_output_parses(corpus_index: Settings, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = cli(corpus_index, str(draft), "--json")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
     report = DraftReport.model_validate(data)
     assert report.checked == 2 and report.supported == 2 and report.proposed == 1
     assert data["sentences"][1]["proposed"] is True
@@ -361,26 +371,30 @@ def test_cli_table_markdown_and_fail_on_flagged(corpus_index: Settings, tmp_path
     )
     out = tmp_path / "footnoted.md"
     result = cli(corpus_index, str(draft), "--markdown", str(out))
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    assert "past the end" in result.stdout  # type: ignore[attr-defined]
-    assert "1 flagged" in result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 0
+    assert "past the end" in result.stdout
+    assert "1 flagged" in result.stdout
     assert _FOOTNOTE.search(out.read_text(encoding="utf-8"))
     flagged = cli(corpus_index, str(draft), "--fail-on-flagged", "--markdown", "-")
-    assert flagged.exit_code == 2  # type: ignore[attr-defined]
-    assert flagged.stdout.startswith("Lin was born in 1993[^1].")  # type: ignore[attr-defined]
+    assert flagged.exit_code == 2
+    assert flagged.stdout.startswith("Lin was born in 1993[^1].")
     same = cli(corpus_index, str(draft), "--markdown", str(draft))
-    assert same.exit_code != 0 and "overwrite" in same.stderr  # type: ignore[attr-defined]
+    assert same.exit_code != 0 and "overwrite" in same.stderr
 
 
 def test_cli_reads_stdin(corpus_index: Settings) -> None:
     result = cli(corpus_index, "-", "--json", input="Lin was born in 1993 [003:25].\n")
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    assert json.loads(result.stdout)["sentences"][0]["verdict"] == "supported"  # type: ignore[attr-defined]
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["sentences"][0]["verdict"] == "supported"
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "the draft is empty"), (b"\n  \n", "the draft is empty"), (b"Caf\xe9.", "not valid UTF-8")],
+    [
+        (b"", "the draft is empty"),
+        (b"\n  \n", "the draft is empty"),
+        (b"Caf\xe9.", "not valid UTF-8"),
+    ],
 )
 def test_cli_bad_drafts_give_one_line_errors(
     corpus_index: Settings, tmp_path: Path, content: bytes, message: str
@@ -389,16 +403,67 @@ def test_cli_bad_drafts_give_one_line_errors(
     draft.write_bytes(content)
     for args, stdin in (([str(draft)], None), (["-"], content)):
         result = cli(corpus_index, *args, input=stdin)
-        assert result.exit_code != 0  # type: ignore[attr-defined]
-        err = result.stderr.strip()  # type: ignore[attr-defined]
+        assert result.exit_code != 0
+        err = result.stderr.strip()
         assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
-        assert result.stdout == ""  # type: ignore[attr-defined]
+        assert result.stdout == ""
 
 
 def test_cli_missing_draft_file(corpus_index: Settings, tmp_path: Path) -> None:
     result = cli(corpus_index, str(tmp_path / "nope.md"))
-    assert result.exit_code != 0  # type: ignore[attr-defined]
-    assert result.stderr.strip() == f"error: draft not found: {tmp_path / 'nope.md'}"  # type: ignore[attr-defined]
+    assert result.exit_code != 0
+    assert result.stderr.strip() == f"error: draft not found: {tmp_path / 'nope.md'}"
+
+
+class BrokenJudge:
+    """A judge whose model cannot run (as when the weights are missing)."""
+
+    calls = 0
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        from rag.generation import LLMError
+
+        self.calls += 1
+        raise LLMError("the embedded model failed: out of memory")
+
+
+def test_a_failing_judge_falls_back_to_rules_with_a_notice(corpus_index: Settings) -> None:
+    judge = BrokenJudge()
+    report = check_draft(
+        "Lin was born in 1993 [003:25]. Binyuan Hui and Kaixin Li have also departed [003:23].",
+        corpus_index,
+        judge=judge,
+    )
+    assert judge.calls == 1
+    assert [s.verdict for s in report.sentences] == ["supported", "supported"]
+    assert report.checker == "rules"
+    assert any("out of memory" in n and "rules only" in n for n in report.notices)
+
+
+def test_draft_judge_choice_and_fallback(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag import generation
+    from rag.draft import draft_judge
+
+    rules_only = corpus_index.model_copy(update={"checker": "rules"})
+    assert draft_judge(rules_only) == (None, [])
+    assert draft_judge(corpus_index, use_judge=False) == (None, [])
+
+    def no_model(settings: Settings, backend: str) -> object:
+        raise generation.LLMError("no embedded model weights")
+
+    monkeypatch.setattr(generation, "get_llm", no_model)
+    judge, notices = draft_judge(corpus_index)
+    assert judge is None and notices == ["no embedded model weights; checking with rules only"]
+
+
+def test_windows_line_endings(corpus_index: Settings) -> None:
+    report = check_draft(
+        "# Title\r\n\r\nLin was born in 1993 [003:25].\r\nQwen had 203 million users.\r\n",
+        corpus_index,
+    )
+    assert [(s.line, s.verdict) for s in report.sentences] == [(3, "supported"), (4, "supported")]
 
 
 # --- with the real judge ----------------------------------------------------------------------

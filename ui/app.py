@@ -30,6 +30,7 @@ from components import (  # noqa: E402
     esc_md,
     index_message,
     inject_css,
+    ollama_known,
     ollama_up,
     one_line,
 )
@@ -160,7 +161,8 @@ def backend_line(settings: Any, backend: str, reachable: bool) -> str:
     return f"In use: embedded **{embedded}** ({ollama_state})."
 
 
-def sidebar(settings: Any, status: dict[str, Any]) -> None:
+def sidebar(settings: Any, status: dict[str, Any]) -> Any:
+    """Draw the sidebar; returns the empty slot of the backend line when it is still to come."""
     with st.sidebar:
         st.markdown("### :material/menu_book: rag · research desk")
         st.caption(
@@ -173,10 +175,22 @@ def sidebar(settings: Any, status: dict[str, Any]) -> None:
             BACKENDS,
             index=BACKENDS.index(settings.backend) if settings.backend in BACKENDS else 0,
             key="backend",
-            format_func=lambda b: f"{b} — {BACKEND_HELP[b]}",
+            help="; ".join(f"{b}: {h}" for b, h in BACKEND_HELP.items()),
         )
-        reachable = ollama_up(settings.ollama_host)
-        st.caption(backend_line(settings, st.session_state["backend"], reachable))
+        # Asking Ollama costs a network call and an import: known answers are shown now, a fresh
+        # one is asked after the page is drawn (see the end of this file).
+        backend_slot = st.empty()
+        known = ollama_known(settings.ollama_host)
+        if known is not None:
+            backend_slot.caption(backend_line(settings, st.session_state["backend"], known))
+        warm = st.session_state.get("_warm")
+        if warm is not None:
+            if not warm.done.is_set():
+                st.caption("Loading the models in the background…")
+            elif warm.error:
+                st.caption(f"⚠ Models could not be preloaded: {esc_md(warm.error)}")
+            else:
+                st.caption(f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s).")
         st.slider(
             "Passages given to the model",
             min_value=1,
@@ -220,6 +234,7 @@ def sidebar(settings: Any, status: dict[str, Any]) -> None:
         ):
             build_index_ui(settings, folder, rebuild, st.sidebar)
         index_message(st.sidebar)
+    return backend_slot if known is None else None
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -228,7 +243,8 @@ settings = load_settings()
 status = cached_status(str(settings.index_dir), settings)
 st.session_state["_corpus_dir"] = str(corpus_dir(settings, status))
 st.session_state["_index_exists"] = bool(status.get("exists"))
-sidebar(settings, status)
+st.session_state["_index_files"] = status.get("files")
+pending_backend_line = sidebar(settings, status)
 
 page = st.navigation(
     [
@@ -243,6 +259,11 @@ page = st.navigation(
     position="top",
 )
 page.run()
+
+if pending_backend_line is not None:
+    pending_backend_line.caption(
+        backend_line(settings, st.session_state["backend"], ollama_up(settings.ollama_host))
+    )
 
 if status.get("exists"):  # after the page is drawn: load models in the background
     backend = st.session_state.get("backend", settings.backend)

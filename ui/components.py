@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,38 +24,49 @@ WHOLE_DOCUMENT_MAX_LINES = 4000
 APP_CSS = """
 :root{--desk-ink:#23221f;--desk-muted:#6b6657;--desk-paper:#fffdf7;--desk-rule:#e4ddca;}
 .block-container{max-width:58rem;padding-top:2.2rem;}
-h1,h2,h3{font-family:"Source Serif 4","Source Serif Pro",Georgia,serif;letter-spacing:-.01em;}
-.rag-answer{font-family:"Source Serif 4","Source Serif Pro",Georgia,"Times New Roman",serif;
+.stApp h1,.stApp h2,.stApp h3{font-family:"Source Serif","Source Serif 4","Source Serif Pro",Georgia,serif !important;
+  font-weight:600 !important;letter-spacing:-.01em;}
+.stApp h1{font-size:2.1rem !important;}
+.rag-answer{font-family:"Source Serif","Source Serif 4","Source Serif Pro",Georgia,"Times New Roman",serif;
   font-size:1.06rem;line-height:1.6;color:var(--desk-ink);}
 .rag-sent{display:flex;gap:.6rem;align-items:flex-start;padding:.35rem .2rem;
   border-bottom:1px dotted var(--desk-rule);}
 .rag-sent:last-child{border-bottom:none;}
 .rag-mark{flex:0 0 1.5rem;height:1.5rem;border-radius:50%;display:inline-flex;
   align-items:center;justify-content:center;font-size:.85rem;font-weight:700;margin-top:.12rem;
-  font-family:ui-sans-serif,system-ui,sans-serif;}
+  font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;}
 .v-supported .rag-mark{background:#e3f3e6;color:#1d6b34;}
 .v-unsupported .rag-mark{background:#fff0d4;color:#9a5b00;}
 .v-uncited .rag-mark{background:#ecebe6;color:#6b6657;}
 .v-unsupported .rag-stext{text-decoration:underline wavy #e0a030;text-underline-offset:.25em;}
 .rag-sbody{flex:1;min-width:0;}
-.rag-cite{font-family:ui-sans-serif,system-ui,sans-serif;font-size:.72rem;font-weight:600;
+.rag-cite{font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.72rem;font-weight:600;
   color:#5a4a00;background:#fff1b8;border:1px solid #ecd67a;border-radius:4px;
   padding:0 .28rem;margin-left:.2rem;vertical-align:.15em;}
-.rag-verdict{display:block;font-family:ui-sans-serif,system-ui,sans-serif;font-size:.76rem;
+.rag-verdict{display:block;font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.76rem;
   color:var(--desk-muted);margin-top:.1rem;}
 .v-unsupported .rag-verdict{color:#9a5b00;}
 .rag-summary{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center;margin:.5rem 0 .2rem;
-  font-family:ui-sans-serif,system-ui,sans-serif;font-size:.82rem;color:var(--desk-muted);}
+  font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.82rem;color:var(--desk-muted);}
 .rag-faith{font-weight:700;padding:.1rem .5rem;border-radius:999px;}
 .rag-faith.good{background:#e3f3e6;color:#1d6b34;}
 .rag-faith.mixed{background:#fff0d4;color:#9a5b00;}
 .rag-faith.bad{background:#fde2df;color:#9b1c1c;}
 .rag-box{border-radius:8px;padding:.6rem .8rem;margin:.5rem 0;font-size:.92rem;
-  font-family:ui-sans-serif,system-ui,sans-serif;}
+  font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;}
 .rag-conflict{background:#fff4e0;border:1px solid #f0cf95;color:#5e3b00;}
 .rag-conflict ul{margin:.3rem 0 0 1.1rem;padding:0;}
 .rag-abstain{background:#eef2f7;border:1px solid #cdd7e4;color:#27364a;}
 [data-testid="stAppDeployButton"]{display:none;}
+.rag-empty{background:var(--desk-paper);border:1px solid var(--desk-rule);color:var(--desk-ink);
+  line-height:1.6;}
+.rag-empty code{font-size:.8rem;}
+.rag-pill{display:inline-block;border-radius:999px;padding:0 .45rem;font-size:.8rem;font-weight:600;}
+.rag-pill.v-supported{background:#e3f3e6;color:#1d6b34;}
+.rag-pill.v-unsupported{background:#fff0d4;color:#9a5b00;}
+.rag-pill.v-uncited{background:#ecebe6;color:#6b6657;}
+.rag-note{font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.8rem;color:var(--desk-muted);
+  margin:.15rem 0;}
 """
 
 
@@ -170,6 +182,28 @@ def abstain_html(answer: Answer) -> str:
     )
 
 
+def empty_state_html(files: int | None, corpus: Path) -> str:
+    """What to expect, before the first question."""
+    where = f"the {files} documents in" if files else "the documents in"
+    return (
+        '<div class="rag-box rag-empty">'
+        f"<b>Ask anything about {where} <code>{esc(str(corpus))}</code>.</b><br>"
+        "Answers are written only from passages of those documents. Each sentence carries the "
+        "numbers of its sources and the checker's verdict: "
+        '<span class="rag-pill v-supported">✓ supported</span> '
+        '<span class="rag-pill v-unsupported">⚠ unsupported</span> '
+        '<span class="rag-pill v-uncited">? uncited</span>. '
+        "Open a source to read the exact lines, highlighted, before you quote them. "
+        "Follow-up questions keep the topic of the previous one. When the documents do not say, "
+        "the answer says so and shows the closest passages.</div>"
+    )
+
+
+def notes_html(notes: list[str]) -> str:
+    """Notices as quiet lines of text (escaped: they may quote paths and hosts)."""
+    return "".join(f'<div class="rag-note">Note: {esc(n)}</div>' for n in notes)
+
+
 def source_panel(corpus_dir: Path, citation: Citation, key: str) -> None:
     """The cited lines of ``citation`` in context, highlighted, with a whole-document toggle."""
     try:
@@ -244,8 +278,8 @@ def render_answer(answer: Answer, key: str, corpus_dir: Path) -> None:
                 "Sources · open one to read it in place",
                 corpus_dir,
             )
-    for notice in answer.notices:
-        st.caption(f"ⓘ {esc_md(notice)}")
+    if answer.notices:
+        st.html(notes_html(answer.notices))
     export_row(answer, key)
 
 
@@ -258,11 +292,29 @@ def one_line(exc: BaseException) -> str:
 # --- cached status and indexing ------------------------------------------------------------
 
 
-@st.cache_data(ttl=15, show_spinner=False)
+OLLAMA_TTL = 15.0
+"""Seconds an answer to "is an Ollama server up?" is reused."""
+_ollama_seen: dict[str, tuple[float, bool]] = {}
+
+
+def ollama_known(host: str) -> bool | None:
+    """The recent answer for ``host`` without asking again (``None``: none recent)."""
+    seen = _ollama_seen.get(host)
+    if seen is None or time.monotonic() - seen[0] > OLLAMA_TTL:
+        return None
+    return seen[1]
+
+
 def ollama_up(host: str) -> bool:
+    """Whether an Ollama server answers at ``host`` (asked at most every ``OLLAMA_TTL`` s)."""
+    known = ollama_known(host)
+    if known is not None:
+        return known
     from rag.generation import ollama_reachable
 
-    return ollama_reachable(host, timeout=0.5)
+    up = ollama_reachable(host, timeout=0.5)
+    _ollama_seen[host] = (time.monotonic(), up)
+    return up
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from components import build_index_ui, code_md, esc_md, one_line, render_answer
+from components import build_index_ui, code_md, empty_state_html, esc_md, one_line, render_answer
 
 from rag.config import get_settings
 
@@ -51,7 +51,7 @@ def ask_now(question: str, settings: Any, corpus: Path) -> None:
         "id": st.session_state["turn_seq"],
         "question": question,
         "answer": None,
-        "error": "Interrupted: a new question came before this answer was finished.",
+        "error": "Stopped before the answer was finished.",
     }
     turns.append(turn)
     with st.chat_message("user", avatar=USER_AVATAR):
@@ -120,6 +120,8 @@ def main() -> None:
             "Build the index now", key="build-main", icon=":material/build:", type="primary"
         ):
             build_index_ui(settings, corpus, False, st)
+    if ready and not turns:
+        st.html(empty_state_html(st.session_state.get("_index_files"), corpus))
     for turn in turns:
         render_turn(turn, corpus)
     question = st.chat_input(
@@ -127,6 +129,7 @@ def main() -> None:
         key="question",
         disabled=not ready,
         max_chars=4000,
+        submit_mode="stop",  # a long answer can be stopped
     )
     if question and ready:
         ask_now(question, settings, corpus)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from components import esc_md, one_line, slug, source_panel
+from components import esc_md, notes_html, one_line, slug, source_panel
 
 from rag.config import get_settings
 
@@ -96,14 +96,14 @@ def show_report(draft: Any, result: dict[str, Any], corpus: Path) -> None:
     cols[2].metric("+ Source found", report.proposed)
     cols[3].metric("⚠ Flagged", report.flagged)
     st.caption(esc_md(report.summary()))
-    for notice in [*result.get("notices", []), *report.notices]:
-        st.caption(f"ⓘ {esc_md(notice)}")
+    notes = [*result.get("notices", []), *report.notices]
+    if notes:
+        st.html(notes_html(notes))
     if not sentences:
         st.info("No sentence of this text states a fact to check.")
         return
     rows = [
         {
-            "#": i,
             "Line": s.line,
             "Verdict": f"{marks.get(verdict_key(s), '?')} {VERDICT_TEXT.get(verdict_key(s), s.verdict)}",
             "Sentence": s.text,
@@ -113,18 +113,19 @@ def show_report(draft: Any, result: dict[str, Any], corpus: Path) -> None:
             "Quote": s.quote or "",
             "Why": s.reason or "",
         }
-        for i, s in enumerate(sentences, start=1)
+        for s in sentences
     ]
     st.dataframe(
         rows,
         hide_index=True,
         width="stretch",
         column_config={
-            "#": st.column_config.NumberColumn(width="small"),
             "Line": st.column_config.NumberColumn(width="small", help="Line of the draft"),
-            "Verdict": st.column_config.TextColumn(width="small"),
+            "Verdict": st.column_config.TextColumn(width="medium"),
             "Sentence": st.column_config.TextColumn(width="large"),
-            "Score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+            "Score": st.column_config.ProgressColumn(
+                min_value=0.0, max_value=1.0, format="%.2f", color="auto", width="small"
+            ),
             "Cited": st.column_config.TextColumn(help="The citation as written in the draft"),
             "Source": st.column_config.TextColumn(help="file:lines the verdict rests on"),
             "Quote": st.column_config.TextColumn(width="medium"),
@@ -185,6 +186,7 @@ def main() -> None:
         type=["md", "markdown", "txt"],
         key="draft_file",
         on_change=load_upload,
+        max_upload_size=5,
     )
     if st.session_state.get("draft_upload_error"):
         st.error(st.session_state.pop("draft_upload_error"))
