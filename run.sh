@@ -49,7 +49,7 @@ case "${1:-}" in
     rag index
     rag status
     echo "== a sample question, answered by the embedded model" >&2
-    rag ask --backend embedded "Who else left the Qwen team along with Junyang Lin, according to the sources?"
+    rag ask --backend embedded "When was Junyang Lin born, and how old was he when he became a P10?"
     if [ "${1:-}" != "--no-ui" ]; then
       echo "== chat: http://127.0.0.1:8501 (Ctrl-C to stop)" >&2
       exec rag ui

@@ -175,24 +175,26 @@ def _key(c: Citation) -> tuple[str, int, int]:
 def repair_citation(
     checker: Checker, text: str, cited: list[Citation], evidence: list[Evidence]
 ) -> tuple[SentenceCheck, list[Citation]] | None:
-    """The passage that supports a sentence its own markers do not: models often cite the
-    wrong number. Only passages that pass the name/number rules are put to the judge."""
+    """The passage (or the cited passage plus one more) that supports a sentence its own markers
+    do not: models often cite the wrong number, or one source for a sentence that joins two.
+    Only combinations that pass the name/number rules are put to the judge."""
     have = {_key(c) for c in cited}
-    candidates = []
+    options: list[tuple[float, list[Citation]]] = []
     for e in evidence:
         c = evidence_citation(e, e.n)
         if _key(c) in have:
             continue
-        rules = check_rules(text, c.quote)
-        if rules.ok and rules.coverage >= MIN_COVERAGE:
-            candidates.append((rules.coverage, c))
-    candidates.sort(key=lambda t: -t[0])
-    for _, c in candidates[:REPAIR_CANDIDATES]:
-        check = checker.check(text, [c])
+        for combo in ([c], [*cited, c]) if cited else ([c],):
+            rules = check_rules(text, " ".join(x.quote for x in combo))
+            if rules.ok and rules.coverage >= MIN_COVERAGE:
+                options.append((rules.coverage - 0.01 * len(combo), combo))
+    options.sort(key=lambda t: -t[0])
+    for _, combo in options[:REPAIR_CANDIDATES]:
+        check = checker.check(text, combo)
         if check.verdict == "supported":
-            was = "no citation" if not cited else "its own citation does not support it"
+            was = "no citation" if not cited else "its own citation alone does not support it"
             check.reason = f"{check.reason}; source found by the checker ({was})"
-            return check, [c]
+            return check, combo
     return None
 
 

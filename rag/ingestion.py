@@ -264,13 +264,25 @@ def _write_generation(
         done = 0
         if progress:
             progress(0, len(todo))
+        # Embed a window of chunks shortest first, so that each encoder batch holds texts of
+        # similar length (file order pads every batch to its longest chunk: ~1.45x the tokens on
+        # mixed-length text); the vectors are stored in the original order.
         batch = max(settings.embed_batch_size * 4, 64)
-        for i in range(0, len(todo), batch):
-            part = todo[i : i + batch]
-            vector_store.add(_nodes(part, embedder.embed_texts([c.text for c in part])))
-            done += len(part)
-            if progress:
-                progress(done, len(todo))
+        window = batch * 4
+        for i in range(0, len(todo), window):
+            part = todo[i : i + window]
+            lengths = [len(c.text) for c in part]
+            order = sorted(range(len(part)), key=lengths.__getitem__)
+            vectors: list[list[float]] = [[] for _ in part]
+            for a in range(0, len(order), batch):
+                idx = order[a : a + batch]
+                embedded = embedder.embed_texts([part[j].text for j in idx])
+                for j, vector in zip(idx, embedded, strict=True):
+                    vectors[j] = vector
+                done += len(idx)
+                if progress:
+                    progress(done, len(todo))
+            vector_store.add(_nodes(part, vectors))
 
         files = dict(plan.keep)
         for doc in plan.docs:

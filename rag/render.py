@@ -45,6 +45,8 @@ def render_answer_terminal(
                 marks = "".join(f"[{n}]" for n in s.citations)
                 mark = _paint(MARKS[s.verdict], _COLORS[s.verdict], color)
                 lines.append(f"{mark} {s.text} {marks}  ({s.verdict}, {s.score:.2f})")
+                if s.verdict != "supported" or "found by the checker" in s.reason:
+                    lines.append(f"    └ {s.reason}")
         else:
             lines.append(answer.answer)
         if answer.faithfulness is not None:

@@ -259,8 +259,9 @@ def plot_latency_hist(runs: Sequence[EvalRun], path: Path) -> Path:
 def plot_claims(claims: Sequence[ClaimsRun], path: Path) -> Path:
     """Per-kind accuracy of each checker mode on the claims set."""
     plt = _plt()
-    kinds = list(claims[0].per_kind)
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    kinds = ordered_kinds(claims[0])
+    n_supported = sum(claims[0].per_kind[k]["label_supported"] > 0 for k in kinds)
+    fig, ax = plt.subplots(figsize=(10, 4.2))
     width = 0.8 / len(claims)
     for j, run in enumerate(claims):
         vals = [100 * run.per_kind.get(k, {}).get("accuracy", 0.0) for k in kinds]
@@ -276,12 +277,18 @@ def plot_claims(claims: Sequence[ClaimsRun], path: Path) -> Path:
     ax.set_xticklabels(kinds, rotation=25, ha="right")
     ax.set_ylim(0, 105)
     ax.set_ylabel("accuracy %")
-    ax.set_title("Checker accuracy per claim kind (left 4: supported, right: unsupported)")
-    ax.legend(fontsize=8)
+    ax.axvline(n_supported - 0.5 + (len(claims) - 1) * width / 2, color="gray", ls=":")
+    ax.set_title("Checker accuracy per claim kind (left: supported claims, right: unsupported)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def ordered_kinds(run: ClaimsRun) -> list[str]:
+    """Claim kinds, supported ones first."""
+    return sorted(run.per_kind, key=lambda k: (-run.per_kind[k]["label_supported"], k))
 
 
 def _name(run: EvalRun) -> str:
@@ -422,7 +429,7 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
             ],
         )
         doc.p(f"Target: {pct(CLAIMS_TARGET)} balanced accuracy with the embedded judge.")
-        kinds = list(data.claims[0].per_kind)
+        kinds = ordered_kinds(data.claims[0])
         doc.table(
             ["kind", "label", *[c.checker for c in data.claims]],
             [
