@@ -137,18 +137,7 @@ def choose_backends(settings: Settings, backend: str, check: bool) -> Backends:
 
 
 def _closest(evidence: list[Evidence]) -> list[Citation]:
-    return [
-        Citation(
-            n=i,
-            file=e.file,
-            line_start=e.line_start,
-            line_end=e.line_end,
-            char_start=e.char_start,
-            char_end=e.char_end,
-            quote=e.text,
-        )
-        for i, e in enumerate(evidence[:CLOSEST_PASSAGES], start=1)
-    ]
+    return [evidence_citation(e, i) for i, e in enumerate(evidence[:CLOSEST_PASSAGES], start=1)]
 
 
 def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -> Answer:

@@ -26,53 +26,10 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-
 _CJK_END = re.compile(r"[。！？][" + re.escape(_CLOSERS) + r"]*")
 _LATIN_END = re.compile(r"(?:[.!?]+|…)[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 _ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "vs",
-        "etc",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "no",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "est",
-        "fig",
-        "approx",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "mt",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "rev",
-        "op",
-        "vol",
-        "ed",
-    ]
+    """
+    mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n no inc ltd co corp dept est fig
+    approx jan feb mar apr jun jul aug sep sept oct nov dec mt gen col lt sgt rev op vol ed
+    """.split()
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 
