@@ -9,11 +9,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag import prompts
 from rag.citations import (
     MARKER,
     CitedSentence,
+    CorpusContext,
     ParsedAnswer,
     Renumberer,
     StreamRenumberer,
@@ -22,7 +24,7 @@ from rag.citations import (
     strip_markers,
 )
 from rag.config import Settings, get_settings
-from rag.retrieval import RetrievalResult, retrieve
+from rag.retrieval import RetrievalResult, open_index, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.verify import MIN_COVERAGE, Checker, check_rules, faithfulness, find_conflicts, is_claim
 
@@ -326,7 +328,11 @@ def ask(
         answer = _abstain(answer, evidence)
     elif check:
         t_check = time.perf_counter()
-        checker = Checker(chosen.judge, settings.support_threshold)  # type: ignore[arg-type]
+        checker = Checker(
+            chosen.judge,  # type: ignore[arg-type]
+            settings.support_threshold,
+            context_of=CorpusContext(Path(open_index(settings).manifest.corpus_dir)),
+        )
         answer = check_answer(answer, parsed, checker, strict, evidence)
         timings["check"] = (time.perf_counter() - t_check) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000

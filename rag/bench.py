@@ -467,7 +467,7 @@ def profile_call(fn: Callable[[], Any], top: int = 25) -> tuple[Any, dict[str, A
 def bench_index(
     settings: Settings,
     *,
-    files: int = 2000,
+    files: int = 1000,
     seed: int = 0,
     changed_fraction: float = 0.01,
     profile: bool = False,
@@ -477,7 +477,8 @@ def bench_index(
     """Index a synthetic corpus of ``files`` documents from scratch and compare the pipeline's
     chunks/s with raw ``SentenceTransformer.encode`` on the same chunk texts (same batch size,
     same run); then time a no-op and an incremental build after changing ``changed_fraction``
-    of the files. With ``profile``, one more full build runs under cProfile."""
+    of the files. With ``profile``, one more incremental and one more full build run under
+    cProfile (time per pipeline phase and the top functions)."""
     say = say or _noop
     from rag import store
     from rag.embeddings import get_embedder
@@ -513,16 +514,16 @@ def bench_index(
         result["model_load_s"] = round(time.perf_counter() - t, 3)
 
         say("full build ...")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         full = build_index(s, rebuild=True)
-        full_s = time.perf_counter() - t
+        full_s, full_cpu = time.perf_counter() - t, time.process_time() - c
         chunks = store.read_chunks(index / full.generation)
         texts = [c.text for c in chunks]
 
         say(f"raw encoder on the same {len(texts)} chunk texts ...")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         embedder.encode(texts)
-        raw_s = time.perf_counter() - t
+        raw_s, raw_cpu = time.perf_counter() - t, time.process_time() - c
 
         say("no-op build ...")
         t = time.perf_counter()
@@ -536,9 +537,11 @@ def bench_index(
         inc_s = time.perf_counter() - t
 
         if profile:
+            change_files(corpus, changed_fraction, seed=seed + 10)
+            say("profiled incremental build (cProfile) ...")
+            _, result["profile_incremental"] = profile_call(lambda: build_index(s))
             say("profiled full build (cProfile) ...")
-            _, prof = profile_call(lambda: build_index(s, rebuild=True))
-            result["profile"] = prof
+            _, result["profile"] = profile_call(lambda: build_index(s, rebuild=True))
 
     tokenizer = getattr(embedder.model, "tokenizer", None)
     sample = texts[:: max(1, len(texts) // 500)]
@@ -554,15 +557,19 @@ def bench_index(
     }
     result["full_build"] = {
         "seconds": round(full_s, 3),
+        "cpu_s": round(full_cpu, 3),
         "chunks_embedded": full.chunks_embedded,
         "chunks_per_s": round(pipeline_cps, 2),
     }
     result["raw_encode"] = {
         "seconds": round(raw_s, 3),
+        "cpu_s": round(raw_cpu, 3),
         "chunks": len(texts),
         "chunks_per_s": round(raw_cps, 2),
         "batch_size": embedder.batch_size,
     }
+    # CPU seconds of this process (all threads): steadier than wall time on a shared machine
+    result["ratio_by_cpu_time"] = round(raw_cpu / full_cpu, 4) if full_cpu else 0.0
     result["noop_build"] = {"seconds": round(noop_s, 4), "wrote": noop.wrote}
     result["incremental_build"] = {
         "seconds": round(inc_s, 3),
@@ -1057,17 +1064,17 @@ def bench_retrieval(
             qe = embedder.embed_query(q)
             t_embed = time.perf_counter() - t
             t = time.perf_counter()
-            handle.dense(qe, depth)
-            timed["dense"].append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            handle.lexical.search(q, depth)
-            timed["bm25"].append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
             found = retrieve_chunks(handle, q, s.top_k, qe)
             t_chunks = time.perf_counter() - t
             t = time.perf_counter()
             select_evidence(handle, q, found, s.evidence_k, qe)
             timed["select_evidence"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()  # the two searches of retrieve_chunks, alone
+            handle.dense(qe, depth)
+            timed["dense"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            handle.lexical.search(q, depth)
+            timed["bm25"].append((time.perf_counter() - t) * 1000)
             timed["embed_query"].append(t_embed * 1000)
             timed["retrieve_chunks"].append(t_chunks * 1000)
             timed["retrieve"].append((t_embed + t_chunks) * 1000)
@@ -1124,16 +1131,24 @@ def format_report(result: dict[str, Any]) -> str:
             f"  corpus        {c['files']} files, {c['bytes'] / 1e6:.1f} MB (seed {c['seed']}); "
             f"{ch['count']} chunks, {ch['chars_mean']} chars / {ch['tokens_mean']} tokens mean",
             f"  model load    {result['model_load_s']:.1f} s (excluded below)",
-            f"  full build    {full['seconds']:.1f} s  = {full['chunks_per_s']:.1f} chunks/s",
+            f"  full build    {full['seconds']:.1f} s  = {full['chunks_per_s']:.1f} chunks/s "
+            f"({full['cpu_s']:.1f} CPU s)",
             f"  raw encode    {raw['seconds']:.1f} s  = {raw['chunks_per_s']:.1f} chunks/s "
-            f"(batch {raw['batch_size']})",
+            f"({raw['cpu_s']:.1f} CPU s, batch {raw['batch_size']})",
+            f"  ratio by CPU time (raw CPU s / build CPU s, steadier under load): "
+            f"{result['ratio_by_cpu_time']:.3f}",
             f"  no-op index   {noop['seconds']:.3f} s",
             f"  incremental   {inc['seconds']:.1f} s after changing {inc['files_changed']} files "
             f"({inc['chunks_embedded']} chunks embedded, {inc['ratio_to_full']:.2f} of full build)",
         ]
-        if "profile" in result:
-            p = result["profile"]
-            lines.append(f"  profile of one more full build ({p['total_s']:.1f} s under cProfile):")
+        for key, what in (
+            ("profile", "one more full build"),
+            ("profile_incremental", "one more incremental build"),
+        ):
+            if key not in result:
+                continue
+            p = result[key]
+            lines.append(f"  profile of {what} ({p['total_s']:.1f} s under cProfile):")
             for label, secs in p["phases_s"].items():
                 share = 100 * secs / p["total_s"] if p["total_s"] else 0
                 lines.append(f"    {label:<42} {secs:8.2f} s  {share:5.1f}%")

@@ -478,9 +478,9 @@ def bench_group() -> None:
 
 
 @bench_group.command("index")
-@click.option("--files", default=2000, show_default=True, type=click.IntRange(1), help="Synthetic documents.")  # fmt: skip
+@click.option("--files", default=1000, show_default=True, type=click.IntRange(1), help="Synthetic documents (2000 take ~10 min on 2 cores).")  # fmt: skip
 @click.option("--changed", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of files changed before the incremental run.")  # fmt: skip
-@click.option("--profile", is_flag=True, help="Profile one more full build with cProfile.")
+@click.option("--profile", is_flag=True, help="Profile one more incremental and full build.")
 @click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
 @_bench_options

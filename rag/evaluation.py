@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import unicodedata
 from collections import Counter, defaultdict
@@ -392,6 +391,10 @@ class QuestionRecord(BaseModel):
     gold_unresolved: int = 0
     evidence: list[str] = Field(default_factory=list)
     """The evidence the model was given, as ``file:lines`` (gold hits marked ``*``)."""
+    top_score: float | None = None
+    """Retrieval score of the best evidence sentence (what abstention thresholds compare)."""
+    gold_score: float | None = None
+    """Best retrieval score among evidence sentences that hit a gold quote."""
     citation_recall: float | None = None
     citation_precision: float | None = None
     faithfulness: float | None = None
@@ -477,6 +480,15 @@ def score_answer(
             f"{e.file}:{e.lines}" + ("*" if any(spans_overlap(e, g) for g in resolved) else "")
             for e in evidence
         ]
+    scores = [getattr(e, "score", None) for e in evidence or []]
+    if scores and scores[0] is not None:
+        rec.top_score = float(scores[0])
+        gold_scores = [
+            float(sc)
+            for e, sc in zip(evidence or [], scores, strict=True)
+            if sc is not None and any(spans_overlap(e, g) for g in resolved)
+        ]
+        rec.gold_score = max(gold_scores) if gold_scores else None
     if resolved and evidence is not None:
         hits = gold_hits(evidence, resolved)
         rec.recall_hit = any(hits)
@@ -933,15 +945,18 @@ def evaluate_claims(
     *,
     model: str = "none",
     progress: Progress | None = None,
+    corpus_dir: Path | None = None,
 ) -> ClaimsRun:
-    """Run ``checker.support(claim, cited text)`` on every claim and score it."""
+    """Run ``checker.support(claim, cited text, context)`` on every claim and score it; the
+    context (sentences before the quote, for names behind pronouns) is read from ``corpus_dir``."""
     t0 = time.perf_counter()
     started = _now()
     records: list[ClaimRecord] = []
     for i, c in enumerate(claims):
         if progress:
             progress(i, len(claims), c.id)
-        ok, score, reason = checker.support(c.claim, c.cited_text)
+        context = claim_context(c, corpus_dir) if corpus_dir is not None else ""
+        ok, score, reason = checker.support(c.claim, c.cited_text, context)
         predicted = "supported" if ok else "unsupported"
         records.append(
             ClaimRecord(
@@ -1029,7 +1044,11 @@ def run_claims(
     for with_judge in (False, True) if judge else (False,):
         checker, model = claims_checker(settings, with_judge, backend)
         progress = progress_for(checker.mode) if progress_for else None
-        out.append(evaluate_claims(claims, checker, model=model, progress=progress))
+        out.append(
+            evaluate_claims(
+                claims, checker, model=model, progress=progress, corpus_dir=settings.corpus_dir
+            )
+        )
     return out
 
 
@@ -1051,24 +1070,7 @@ class CachingJudge(Judge):
         return self.memo[key]
 
 
-class _ContextChecker:
-    """A :class:`VariantChecker` behind the ``support(claim, text)`` interface, the context
-    looked up per claim."""
-
-    def __init__(
-        self, checker: VariantChecker, contexts: dict[tuple[str, str], str], name: str
-    ) -> None:
-        self.checker = checker
-        self.contexts = contexts
-        self.judge = checker.judge
-        self.threshold = checker.threshold
-        self.mode = f"{checker.mode} [{name}]"
-
-    def support(self, claim: str, text: str) -> tuple[bool, float, str]:
-        return self.checker.support(claim, text, self.contexts.get((claim, text), ""))
-
-
-# --- experimental checker variants (measurement only; rag.verify is what the product uses) -------
+# --- context of a claim ---------------------------------------------------------------------
 
 
 def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
@@ -1086,160 +1088,6 @@ def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
     spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo : span.char_start])]
     kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-3:]
     return " ".join(kept)
-
-
-_NAME_NUMBER = re.compile(
-    r"\b([A-Z][A-Za-z]+)\s+(\d+(?:\.\d+)?)\b(?!\s*(?:%|percent|million|billion|k\b))"
-)
-
-
-def fold_name_digits(text: str) -> str:
-    """``Qwen 3.5`` -> ``Qwen3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
-    from rag.verify import COMMON_CAPITALISED, MONTHS
-
-    def sub(m: re.Match[str]) -> str:
-        word = m.group(1).lower()
-        if word in MONTHS or word in COMMON_CAPITALISED or word in _PREPOSITIONS:
-            return m.group(0)
-        return m.group(1) + m.group(2)
-
-    return _NAME_NUMBER.sub(sub, text)
-
-
-_PREPOSITIONS = frozenset(
-    {
-        "within", "without", "among", "amid", "amidst", "during", "between", "across", "through",
-        "throughout", "until", "upon", "against", "toward", "towards", "around", "about", "above",
-        "below", "beyond", "near", "via", "inside", "outside", "over", "under", "after", "before",
-        "since", "despite",
-    }
-)  # fmt: skip
-
-
-class VariantChecker:
-    """``rag.verify.Checker.support`` with switchable rule changes, to measure proposals:
-
-    - ``names_from_context``: a name missing from the cited text is accepted when it occurs in the
-      context (the sentences before the quote in the same file); numbers and dates still must be
-      in the cited text itself; word coverage counts the context's words too;
-    - ``skip_initial_stopword``: the claim's first word is not a name when it is a stop word or
-      a preposition ("Within", "It", "Over");
-    - ``fold_name_digits``: a name and the number right after it are one name ("Qwen 3.5" =
-      "Qwen3.5"), in the claim, the cited text and the context;
-    - ``min_coverage``: the word-coverage floor below which the judge is not asked;
-    - ``rules_only_coverage``: the coverage needed without a judge.
-
-    With the defaults it reproduces ``Checker.support`` exactly.
-    """
-
-    def __init__(
-        self,
-        judge: Any = None,
-        threshold: float = 0.5,
-        *,
-        names_from_context: bool = False,
-        skip_initial_stopword: bool = False,
-        fold_name_digits: bool = False,
-        min_coverage: float | None = None,
-        rules_only_coverage: float | None = None,
-    ) -> None:
-        from rag import verify
-
-        self.judge = judge
-        self.threshold = threshold
-        self.names_from_context = names_from_context
-        self.skip_initial_stopword = skip_initial_stopword
-        self.fold_name_digits = fold_name_digits
-        self.min_coverage = verify.MIN_COVERAGE if min_coverage is None else min_coverage
-        self.rules_only_coverage = (
-            verify.RULES_ONLY_COVERAGE if rules_only_coverage is None else rules_only_coverage
-        )
-
-    @property
-    def mode(self) -> str:
-        return "rules+llm" if self.judge is not None else "rules"
-
-    def rules(self, claim: str, cited: str, context: str = "") -> tuple[list[str], float]:
-        from rag import verify
-        from rag.lexical import STOPWORDS, tokenize
-
-        if self.fold_name_digits:
-            claim, cited, context = (fold_name_digits(t) for t in (claim, cited, context))
-        result = verify.check_rules(claim, cited)
-        missing = list(result.missing)
-        if self.skip_initial_stopword:
-            first = re.match(r"\s*([\w'’-]+)", claim)
-            if first and first.group(1).lower() in STOPWORDS | _PREPOSITIONS:
-                missing = [m for m in missing if m != first.group(1)]
-        if self.names_from_context and context:
-            plain = verify._plain(context).lower()
-            missing = [
-                m for m in missing if m.startswith(("number ", "date ")) or m.lower() not in plain
-            ]
-        claim_tokens = set(tokenize(claim))
-        pool = set(tokenize(cited + (" " + context if self.names_from_context else "")))
-        coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
-        return missing, coverage
-
-    def support(self, claim: str, cited: str, context: str = "") -> tuple[bool, float, str]:
-        from rag.verify import judge_messages
-
-        missing, coverage = self.rules(claim, cited, context)
-        if missing:
-            return False, round(0.2 * coverage, 3), "not in the cited text: " + ", ".join(missing)
-        if coverage < self.min_coverage:
-            return False, round(0.4 * coverage, 3), "the cited text is about something else"
-        if self.judge is None:
-            ok = coverage >= self.rules_only_coverage
-            return ok, round(coverage, 3), "words and names match" if ok else "few words match"
-        p = self.judge.yes_probability(judge_messages(claim, cited))
-        ok = p >= self.threshold
-        return (
-            ok,
-            round(p, 3),
-            "the judge finds it stated" if ok else "the judge finds it not stated",
-        )
-
-
-CHECKER_VARIANTS: dict[str, dict[str, Any]] = {
-    "current": {},
-    "names_from_context": {"names_from_context": True},
-    "+initial_stopword": {"names_from_context": True, "skip_initial_stopword": True},
-    "+min_coverage_0.25": {
-        "names_from_context": True,
-        "skip_initial_stopword": True,
-        "min_coverage": 0.25,
-    },
-    "+fold_name_digits": {
-        "names_from_context": True,
-        "skip_initial_stopword": True,
-        "fold_name_digits": True,
-    },
-    "fold+stopword only": {"skip_initial_stopword": True, "fold_name_digits": True},
-}
-"""Rule changes measured by :func:`evaluate_checker_variants` (proposals for rag.verify)."""
-
-
-def evaluate_checker_variants(
-    claims: Sequence[Claim],
-    corpus_dir: Path,
-    judge: Any = None,
-    threshold: float = 0.5,
-    variants: dict[str, dict[str, Any]] | None = None,
-    progress: Progress | None = None,
-) -> list[ClaimsRun]:
-    """The claims set under each variant (rules only when ``judge`` is None). Wrap the judge in
-    :class:`CachingJudge` so that variants share its answers."""
-    contexts = {(c.claim, c.cited_text): claim_context(c, corpus_dir) for c in claims}
-    out = []
-    for name, options in (variants or CHECKER_VARIANTS).items():
-        checker = _ContextChecker(VariantChecker(judge, threshold, **options), contexts, name)
-        out.append(
-            evaluate_claims(
-                claims, checker, model=str(getattr(judge, "model", "none")), progress=progress
-            )
-        )
-    return out
 
 
 # --- gate and comparison -------------------------------------------------------------------------

@@ -339,6 +339,42 @@ def question_rows(runs: Sequence[EvalRun]) -> list[list[str]]:
     return [r for _, _, r in rows]
 
 
+def calibration_rows(runs: Sequence[EvalRun]) -> list[list[str]]:
+    """min/median/max of the best evidence score for answered, wrongly declined and
+    unanswerable questions, per run."""
+    rows = []
+    for run in runs:
+        groups = {
+            "answerable, answered": [
+                r.top_score for r in run.records if r.answerable and not r.abstained
+            ],
+            "answerable, declined": [
+                r.top_score for r in run.records if r.answerable and r.abstained
+            ],
+            "unanswerable, declined": [
+                r.top_score for r in run.records if not r.answerable and r.abstained
+            ],
+            "unanswerable, answered": [
+                r.top_score for r in run.records if not r.answerable and not r.abstained
+            ],
+        }
+        for name, values in groups.items():
+            vals = sorted(v for v in values if v is not None)
+            if vals:
+                mid = vals[len(vals) // 2]
+                rows.append(
+                    [
+                        run.backend,
+                        name,
+                        str(len(vals)),
+                        f"{vals[0]:.3f}",
+                        f"{mid:.3f}",
+                        f"{vals[-1]:.3f}",
+                    ]
+                )
+    return rows
+
+
 def _answer_detail(r: QuestionRecord) -> str:
     lines = [f"Q: {r.question}", f"A: {' '.join(r.answer.split())}"]
     if r.facts_missing:
@@ -396,6 +432,14 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
         for key in ("latency", "latency_hist"):
             if key in images:
                 doc.image(images[key], key)
+        calib = calibration_rows(data.runs)
+        if calib:
+            doc.h(2, "Abstention calibration (best evidence score)")
+            doc.p(
+                "Retrieval score of the best evidence sentence per question: a score floor for "
+                "abstaining separates the groups only where their ranges do not overlap."
+            )
+            doc.table(["backend", "group", "n", "min", "median", "max"], calib)
         doc.h(2, "Worst failures")
         for run in data.runs:
             worst = worst_records(run, 10)

@@ -15,11 +15,11 @@ coverage decide alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag import prompts
-from rag.lexical import tokenize
+from rag.lexical import STOPWORDS, tokenize
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck
 
 MONTHS = {
@@ -79,6 +79,28 @@ _NOT_NAMES = frozenset(MONTHS) | {
 }  # fmt: skip
 
 
+PREPOSITIONS = frozenset(
+    """within without among amid amidst during between across through throughout until upon
+    against toward towards around about above below beyond near via inside outside over under
+    after before since despite""".split()
+)
+_NAME_NUMBER = re.compile(
+    r"\b([A-Z][A-Za-z]+)\s+(\d+(?:\.\d+)?)\b(?!\s*(?:%|percent|million|billion|k\b))"
+)
+
+
+def fold_name_digits(text: str) -> str:
+    """``Qwen 3.5`` -> ``Qwen3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
+
+    def sub(m: re.Match[str]) -> str:
+        word = m.group(1).lower()
+        if word in MONTHS or word in COMMON_CAPITALISED or word in PREPOSITIONS:
+            return m.group(0)
+        return m.group(1) + m.group(2)
+
+    return _NAME_NUMBER.sub(sub, text)
+
+
 def _plain(text: str) -> str:
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
 
@@ -129,8 +151,13 @@ def _date_days(dates: set[tuple[int, int]]) -> set[float]:
     return {float(d) for _, d in dates}
 
 
-def check_rules(claim: str, cited_text: str) -> RuleResult:
-    """Numbers, dates and names of the claim must be in the cited text; words mostly too."""
+def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
+    """Numbers, dates and names of the claim must be in the cited text; words mostly too.
+
+    ``context`` is the text just before the citation in its file: a name the cited sentence
+    refers to by a pronoun ("He did not respond") may be found there. Numbers and dates must be
+    in the cited text itself."""
+    claim, cited_text, context = (fold_name_digits(t) for t in (claim, cited_text, context))
     missing: list[str] = []
     claim_dates, cited_dates = dates_in(claim), dates_in(cited_text)
     for d in claim_dates - cited_dates:
@@ -141,6 +168,7 @@ def check_rules(claim: str, cited_text: str) -> RuleResult:
         if value not in cited_numbers:
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
+    context_plain = _plain(context).lower()
     # "Junyang Lin" is named when the text says "Lin": a full name counts if one of its parts is
     # there (a different person shares none of them: "Binyuan Hui" for "Junyang Lin")
     named_in_full = {
@@ -149,16 +177,22 @@ def check_rules(claim: str, cited_text: str) -> RuleResult:
         if any(w.lower() in cited_plain for w in full.split())
         for w in full.split()
     }
+    first = re.match(r"\s*([\w'’-]+)", claim)
+    opener = first.group(1) if first and first.group(1).lower() in STOPWORDS | PREPOSITIONS else ""
     for name in names_in(claim):
-        if name.lower() not in cited_plain and name not in named_in_full:
-            missing.append(name)
+        low = name.lower()
+        if low in cited_plain or name in named_in_full or name == opener:
+            continue
+        if context_plain and low in context_plain:
+            continue
+        missing.append(name)
     for run in _CJK_RUN.findall(claim):
         pairs = {run[i : i + 2] for i in range(len(run) - 1)}
         if pairs and sum(p in cited_text for p in pairs) / len(pairs) < 0.5:
             missing.append(run)
     claim_tokens = set(tokenize(claim))
-    cited_tokens = set(tokenize(cited_text))
-    coverage = len(claim_tokens & cited_tokens) / len(claim_tokens) if claim_tokens else 0.0
+    pool = set(tokenize(cited_text))
+    coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
 
 
@@ -193,17 +227,24 @@ RULES_ONLY_COVERAGE = 0.75
 class Checker:
     """Tests claims against cited text: rules first, then the judge (when there is one)."""
 
-    def __init__(self, judge: Judge | None = None, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        judge: Judge | None = None,
+        threshold: float = 0.5,
+        context_of: Callable[[Citation], str] | None = None,
+    ) -> None:
         self.judge = judge
         self.threshold = threshold
+        self.context_of = context_of
+        """Text before a citation in its file (see :func:`rag.citations.context_before`)."""
 
     @property
     def mode(self) -> str:
         return "rules+llm" if self.judge is not None else "rules"
 
-    def support(self, claim: str, evidence: str) -> tuple[bool, float, str]:
+    def support(self, claim: str, evidence: str, context: str = "") -> tuple[bool, float, str]:
         """``(supported, score, reason)`` for one claim against one piece of text."""
-        rules = check_rules(claim, evidence)
+        rules = check_rules(claim, evidence, context)
         if not rules.ok:
             return (
                 False,
@@ -233,13 +274,14 @@ class Checker:
         if not cited:
             return SentenceCheck(text=claim, verdict="uncited", score=0.0, reason="no citation")
         best: tuple[bool, float, str, int | None] = (False, -1.0, "", None)
+        contexts = {c.n: self.context_of(c) if self.context_of else "" for c in cited[:3]}
         for c in cited[:3]:
-            ok, score, reason = self.support(claim, c.quote)
+            ok, score, reason = self.support(claim, c.quote, contexts[c.n])
             if (ok, score) > (best[0], best[1]):
                 best = (ok, score, reason, c.n)
         if not best[0] and len(cited) > 1:
             joined = " ".join(c.quote for c in cited[:3])
-            ok, score, reason = self.support(claim, joined)
+            ok, score, reason = self.support(claim, joined, contexts[cited[0].n])
             if ok or score > best[1]:
                 best = (ok, score, reason + " (citations taken together)", best[3])
         ok, score, reason, n = best

@@ -50,7 +50,7 @@ def answer(
         citations=[] if abstained else citations,
         sentences=[]
         if abstained
-        else [SentenceCheck(text=s, citations=ns, verdict=v, score=1.0) for s, ns, v in sentences],  # type: ignore[arg-type]
+        else [SentenceCheck(text=s, citations=ns, verdict=v, score=1.0) for s, ns, v in sentences],
         backend="test",
         model="test",
         notices=notices or [],
@@ -176,7 +176,9 @@ def test_support_cache_asks_once_and_reuses_seeds() -> None:
 def test_good_answer_scores_perfectly() -> None:
     q = question("q04")
     c = cite(1, q.gold[0])
-    a = answer(q, [("Qwen rose to third place with 203 million monthly users.", [1], "supported")], [c])
+    a = answer(
+        q, [("Qwen rose to third place with 203 million monthly users.", [1], "supported")], [c]
+    )
     judge = supports({"Qwen rose to third place with 203 million monthly users.": {"203 million"}})
     rec = ev.score_answer(q, a, CORPUS, judge, evidence=[c], chunks=[c])
     assert rec.facts_missing == [] and rec.fact_share == 1.0
@@ -322,11 +324,11 @@ def test_claims_gate_and_balanced_accuracy() -> None:
         threshold = 0.5
         judge = None
 
-        def support(self, claim: str, text: str) -> tuple[bool, float, str]:
+        def support(self, claim: str, text: str, context: str = "") -> tuple[bool, float, str]:
             return "true" in claim, 1.0, "words and names match"
 
     claims = [
-        ev.Claim(id=f"c{i}", claim=c, evidence=[], label=lab, kind=k)  # type: ignore[arg-type]
+        ev.Claim(id=f"c{i}", claim=c, evidence=[], label=lab, kind=k)
         for i, (c, lab, k) in enumerate(
             [
                 ("true a", "supported", "exact"),
@@ -341,6 +343,16 @@ def test_claims_gate_and_balanced_accuracy() -> None:
     assert run.per_kind["exact"]["accuracy"] == 1.0 and run.per_kind["negation"]["accuracy"] == 0.5
     th = {"claims": {"rules": {"balanced_accuracy": 0.6}}}
     assert ev.check_claims_gate(run, th) == ["balanced_accuracy 0.500 < 0.600"]
+
+
+def test_claim_context_rescues_names_behind_pronouns() -> None:
+    claims = ev.load_claims()
+    checker = Checker(None)
+    bare = ev.evaluate_claims(claims, checker)
+    with_context = ev.evaluate_claims(claims, checker, corpus_dir=CORPUS)
+    # names found in the preceding sentences rescue supported claims such as "He did not ..."
+    assert with_context.true_positive_rate > bare.true_positive_rate  # type: ignore[operator]
+    assert with_context.true_negative_rate == bare.true_negative_rate
 
 
 # --------------------------------------------------------------------------- compare, report, CLI
