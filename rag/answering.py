@@ -145,6 +145,7 @@ def _closest(evidence: list[Evidence]) -> list[Citation]:
 def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -> Answer:
     answer.answer = prompts.CANNOT_ANSWER
     answer.abstained = True
+    answer.rejected = [c.model_copy(update={"citations": []}) for c in answer.sentences]
     answer.citations = []
     answer.sentences = []
     answer.conflicts = []

@@ -35,6 +35,12 @@ def render_answer_terminal(
     lines: list[str] = []
     if answer.abstained:
         lines.append(answer.answer)
+        if answer.rejected:
+            lines.append("")
+            lines.append("The model wrote, but the cited passages do not support:")
+            lines.extend(
+                f"  {MARKS['unsupported']} {s.text}  ({s.reason})" for s in answer.rejected
+            )
         if answer.closest:
             lines.append("")
             lines.append("Closest passages found:")

@@ -103,6 +103,8 @@ class Answer(BaseModel):
     faithfulness: float | None = None
     conflicts: list[Conflict] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list)
+    rejected: list[SentenceCheck] = Field(default_factory=list)
+    """On abstention: the model's sentences the checker did not find supported (for inspection)."""
     backend: str
     model: str
     timings_ms: dict[str, float] = Field(default_factory=dict)
