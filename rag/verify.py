@@ -218,7 +218,7 @@ def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:
     ]
 
 
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.3
 """Below this share of its content words in the cited text, a claim is not supported."""
 RULES_ONLY_COVERAGE = 0.75
 """Without a judge, the share of content words the cited text must hold."""
