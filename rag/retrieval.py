@@ -35,6 +35,8 @@ _CONTEXT_OPENERS = re.compile(
 _MIN_WORDS = 4
 QUESTION_PENALTY = 0.15
 """Rhetorical questions and question titles rarely state a fact."""
+MAX_EMBEDDED_CANDIDATES = 32
+"""Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
 FILE_REPEAT_PENALTY = 0.03
 """Per sentence already taken from the same file, when picking evidence."""
 
@@ -219,11 +221,20 @@ def select_evidence(
             candidates.append((_with_context(r.chunk, i), r.chunk, prior))
     if not candidates:
         return []
+    lexical = [lexical_coverage(handle.lexical, q_tokens, c[0].text) for c in candidates]
+    if len(candidates) > MAX_EMBEDDED_CANDIDATES:
+        # embedding sentences is most of the cost: embed only the likeliest ones (word overlap,
+        # then the rank of their chunk)
+        order = sorted(range(len(candidates)), key=lambda i: -(lexical[i] + 4 * candidates[i][2]))[
+            :MAX_EMBEDDED_CANDIDATES
+        ]
+        keep = sorted(order)
+        candidates = [candidates[i] for i in keep]
+        lexical = [lexical[i] for i in keep]
     vecs = handle.sentence_vectors([c[0] for c in candidates])
     dense = vecs @ q
     scored = []
-    for (sent, chunk, prior), sim in zip(candidates, dense, strict=True):
-        lex = lexical_coverage(handle.lexical, q_tokens, sent.text)
+    for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
         scored.append((0.6 * float(sim) + 0.4 * lex + prior - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
