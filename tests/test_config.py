@@ -39,3 +39,14 @@ def test_bad_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_BACKEND", "gpt-9")
     with pytest.raises(ValueError):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_corpus_is_the_shared_corpus_byte_for_byte() -> None:
+    shared = REPO.parent / "shared" / "corpus"
+    ours = sorted(p.name for p in (REPO / "corpus").iterdir())
+    assert len(ours) == 5
+    if not shared.is_dir():
+        pytest.skip("../shared/corpus is not beside this checkout")
+    assert ours == sorted(p.name for p in shared.iterdir())
+    for name in ours:
+        assert (REPO / "corpus" / name).read_bytes() == (shared / name).read_bytes(), name
