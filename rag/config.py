@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(2, ge=1, description="CPU threads of the embedded LLM.")
     llm_ctx: int = Field(4096, ge=512, description="Context window of the embedded LLM.")
-    max_tokens: int = Field(320, ge=16, description="Most tokens an answer may generate.")
+    max_tokens: int = Field(220, ge=16, description="Most tokens an answer may generate.")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature (0: deterministic).")
 
     # --- checking -----------------------------------------------------------------------
