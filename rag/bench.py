@@ -845,8 +845,7 @@ def build_synthetic_index(
     from rag import store
     from rag.chunking import chunk_document
     from rag.embeddings import get_embedder
-    from rag.ingestion import COPY_BATCH, _nodes
-    from rag.lexical import LexicalIndex
+    from rag.ingestion import COPY_BATCH, _nodes, write_generation_files
     from rag.schema import Chunk
 
     info: dict[str, Any] = {}
@@ -906,28 +905,19 @@ def build_synthetic_index(
 
     say("writing chunks.jsonl, BM25 index and manifest ...")
     t = time.perf_counter()
-    ordered = sorted(all_chunks, key=lambda c: (c.file, c.char_start, c.char_end))
-    store.write_chunks(gen_dir, ordered)
-    LexicalIndex.build([c.text for c in ordered]).save(gen_dir / "lexical")
-    manifest = store.Manifest(
-        generation=generation,
-        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        corpus_dir=str(corpus),
-        embed_model=settings.embed_model,
+    write_generation_files(
+        settings,
+        gen_dir,
+        root=corpus,
         embed_dim=embedder.dim,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        chroma_mode="server" if settings.chroma_host else "embedded",
-        chroma_host=settings.chroma_host,
-        chroma_port=settings.chroma_port if settings.chroma_host else None,
         collection=name,
-        files=dict(sorted(files.items())),
-        n_chunks=len(ordered),
+        files=dict(files),
+        chunks=all_chunks,
     )
-    store.write_manifest(gen_dir, manifest)
     store.set_current(index_dir, generation)
     info["store_s"] = round(time.perf_counter() - t, 2)
     info["generation"] = generation
+    ordered = sorted(all_chunks, key=lambda c: (c.file, c.char_start, c.char_end))
     info["queries_pool"] = _make_queries(ordered, seed)
     return info
 

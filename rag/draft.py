@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from rag.chunking import line_of, line_starts, sentence_spans, split_sentences
+from rag.citations import CorpusContext
 from rag.config import Settings
 from rag.render import shorten
 from rag.schema import Citation, Sentence
@@ -431,7 +432,7 @@ class CorpusFiles:
             self.files = []
             self.error = str(exc)
         self._names = {PurePosixPath(f).name: f for f in self.files}
-        self._texts: dict[str, str | None] = {}
+        self._texts = CorpusContext(self.root)
         self._starts: dict[str, list[int]] = {}
         self._sentences: dict[str, list[Sentence]] = {}
 
@@ -457,12 +458,11 @@ class CorpusFiles:
         return None, f"no such file: {name}"
 
     def text(self, path: str) -> str | None:
-        if path not in self._texts:
-            try:
-                self._texts[path] = (self.root / path).read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError):
-                self._texts[path] = None
-        return self._texts[path]
+        return self._texts.text(path)
+
+    def context(self, citation: Citation) -> str:
+        """The sentences before a citation (names behind its pronouns)."""
+        return self._texts(citation)
 
     def starts(self, path: str) -> list[int]:
         if path not in self._starts:
@@ -709,9 +709,12 @@ def corpus_root(settings: Settings) -> tuple[Path, list[str]]:
 class _Guard:
     """The checker, switched to rules only (with a notice) the first time the judge fails."""
 
-    def __init__(self, judge: Any, threshold: float) -> None:
-        self.checker = Checker(judge, threshold)
+    def __init__(
+        self, judge: Any, threshold: float, context_of: Callable[[Citation], str] | None = None
+    ) -> None:
+        self.checker = Checker(judge, threshold, context_of)
         self.threshold = threshold
+        self.context_of = context_of
         self.notices: list[str] = []
 
     def run(self, fn: Callable[..., DraftSentence], *args: Any) -> DraftSentence:
@@ -723,7 +726,7 @@ class _Guard:
                 raise
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.notices.append(f"the judge failed ({message}); checking with rules only")
-            self.checker = Checker(None, self.threshold)
+            self.checker = Checker(None, self.threshold, self.context_of)
             return fn(self.checker, *args)
 
 
@@ -747,7 +750,7 @@ def check_draft(
     parsed = parse_draft(text)
     root, notices = corpus_root(settings)
     corpus = CorpusFiles(root)
-    guard = _Guard(judge, settings.support_threshold)
+    guard = _Guard(judge, settings.support_threshold, corpus.context)
     if corpus.error:
         notices.append(corpus.error)
     claims = parsed.claims

@@ -218,6 +218,44 @@ def _build_locked(
     return _write_generation(settings, root, live, old, plan, progress, t0)
 
 
+def write_generation_files(
+    settings: Settings,
+    gen_dir: Path,
+    *,
+    root: Path,
+    embed_dim: int,
+    collection: str,
+    files: dict[str, store.FileEntry],
+    chunks: list[Chunk],
+    skipped: dict[str, str] | None = None,
+    seconds: float = 0.0,
+) -> store.Manifest:
+    """Everything of a generation beside its vectors: chunks, BM25 index, and the manifest
+    (written last: a generation without one is incomplete)."""
+    ordered = sorted(chunks, key=lambda c: (c.file, c.char_start, c.char_end))
+    store.write_chunks(gen_dir, ordered)
+    LexicalIndex.build([c.text for c in ordered]).save(gen_dir / "lexical")
+    manifest = store.Manifest(
+        generation=gen_dir.name,
+        built_at=_now(),
+        corpus_dir=str(root),
+        embed_model=settings.embed_model,
+        embed_dim=embed_dim,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        chroma_mode="server" if settings.chroma_host else "embedded",
+        chroma_host=settings.chroma_host,
+        chroma_port=settings.chroma_port if settings.chroma_host else None,
+        collection=collection,
+        files={p: files[p] for p in sorted(files)},
+        skipped=skipped or {},
+        n_chunks=len(ordered),
+        build_seconds=round(seconds, 3),
+    )
+    store.write_manifest(gen_dir, manifest)
+    return manifest
+
+
 def _write_generation(
     settings: Settings,
     root: Path,
@@ -302,31 +340,21 @@ def _write_generation(
                 mtime_ns=doc.mtime_ns,
                 chunks=[c.id for c in new_chunks[doc.path]],
             )
-        all_chunks = sorted(kept_chunks + todo, key=lambda c: (c.file, c.char_start, c.char_end))
-        store.write_chunks(gen_dir, all_chunks)
-        LexicalIndex.build([c.text for c in all_chunks]).save(gen_dir / "lexical")
-        report.chunks = len(all_chunks)
+        report.chunks = len(kept_chunks) + len(todo)
         report.chunks_embedded = len(todo)
         report.generation = generation
         report.seconds = time.perf_counter() - t0
-        manifest = store.Manifest(
-            generation=generation,
-            built_at=_now(),
-            corpus_dir=str(root),
-            embed_model=settings.embed_model,
+        write_generation_files(
+            settings,
+            gen_dir,
+            root=root,
             embed_dim=embedder.dim,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            chroma_mode="server" if settings.chroma_host else "embedded",
-            chroma_host=settings.chroma_host,
-            chroma_port=settings.chroma_port if settings.chroma_host else None,
             collection=name,
-            files={p: files[p] for p in sorted(files)},
+            files=files,
+            chunks=kept_chunks + todo,
             skipped=report.skipped,
-            n_chunks=len(all_chunks),
-            build_seconds=round(report.seconds, 3),
+            seconds=report.seconds,
         )
-        store.write_manifest(gen_dir, manifest)
     except BaseException:
         store.remove_generation(settings, index_dir, generation)
         raise
