@@ -266,9 +266,9 @@ def ask(
     t0 = time.perf_counter()
     q = clean_question(question)
     retrieval_query = f"{history[-1]} {q}" if history and len(q.split()) < 6 else q
+    chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
     found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
     evidence = found.evidence
-    chosen = choose_backends(settings, backend, check)
     answer = Answer(
         question=question,
         answer="",
