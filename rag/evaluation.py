@@ -1137,8 +1137,6 @@ def check_gate(run: EvalRun, thresholds: dict[str, Any]) -> list[str]:
 def check_claims_gate(run: ClaimsRun, thresholds: dict[str, Any]) -> list[str]:
     """The claims gate: ``thresholds["claims"][checker mode]["balanced_accuracy"]``."""
     entry = (thresholds.get("claims") or {}).get(run.checker)
-    if entry is None and "[" in run.checker:
-        return []  # an experimental variant (evaluate_checker_variants) is measured, not gated
     if not isinstance(entry, dict):
         raise EvalError(f"no claims thresholds for checker {run.checker!r}")
     failing = []
