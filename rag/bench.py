@@ -890,13 +890,7 @@ def build_synthetic_index(
     gen_dir.mkdir(parents=True)
     say(f"writing Chroma collection ({len(all_chunks):,} vectors, HNSW) ...")
     t = time.perf_counter()
-    client = store.chroma_client(settings, gen_dir)
-    name = store.collection_name(settings, generation)
-    collection = client.create_collection(
-        name,
-        metadata=store.model_metadata(settings.embed_model, embedder.dim),
-        embedding_function=None,
-    )
+    name, collection = store.create_collection(settings, gen_dir, embedder.dim)
     vector_store = ChromaVectorStore(chroma_collection=collection)
     for a in range(0, len(all_chunks), COPY_BATCH):
         part = all_chunks[a : a + COPY_BATCH]

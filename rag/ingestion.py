@@ -276,13 +276,7 @@ def _write_generation(
     gen_dir = index_dir / generation
     gen_dir.mkdir(parents=True)
     try:
-        client = store.chroma_client(settings, gen_dir)
-        name = store.collection_name(settings, generation)
-        collection = client.create_collection(
-            name,
-            metadata=store.model_metadata(settings.embed_model, embedder.dim),
-            embedding_function=None,
-        )
+        name, collection = store.create_collection(settings, gen_dir, embedder.dim)
         vector_store = ChromaVectorStore(chroma_collection=collection)
 
         kept_chunks: list[Chunk] = []

@@ -145,6 +145,17 @@ def model_metadata(embed_model: str, embed_dim: int) -> dict[str, Any]:
     return {"embed_model": embed_model, "embed_dim": embed_dim, "hnsw:space": "cosine"}
 
 
+def create_collection(settings: Settings, gen_dir: Path, embed_dim: int) -> tuple[str, Any]:
+    """A new, empty collection for a generation, recording which embedding model fills it."""
+    name = collection_name(settings, gen_dir.name)
+    collection = chroma_client(settings, gen_dir).create_collection(
+        name,
+        metadata=model_metadata(settings.embed_model, embed_dim),
+        embedding_function=None,
+    )
+    return name, collection
+
+
 def check_model(recorded_model: str, recorded_dim: int, model: str, dim: int | None) -> None:
     """Refuse to use vectors made by another embedding model."""
     if recorded_model != model or (dim is not None and recorded_dim != dim):
