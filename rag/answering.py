@@ -8,14 +8,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from rag import prompts
 from rag.citations import (
     MARKER,
     CitedSentence,
-    CorpusContext,
     ParsedAnswer,
     Renumberer,
     StreamRenumberer,
@@ -24,9 +21,13 @@ from rag.citations import (
     strip_markers,
 )
 from rag.config import Settings, get_settings
-from rag.retrieval import RetrievalResult, open_index, retrieve
+from rag.errors import QuestionError
+from rag.index.status import corpus_root
+from rag.llm.choose import choose_backends
+from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
-from rag.verify import MIN_COVERAGE, Checker, check_rules, faithfulness, find_conflicts, is_claim
+from rag.sources import CorpusFiles
+from rag.verify import Checker, Support, faithfulness, find_conflicts, find_support, is_claim
 
 TokenFn = Callable[[str], None]
 
@@ -37,10 +38,6 @@ EXTRACTIVE_MAX_SENTENCES = 3
 EXTRACTIVE_WINDOW = 0.12
 """The extractive backend quotes sentences within this score of the best one."""
 CLOSEST_PASSAGES = 3
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked as given (one-line message)."""
 
 
 def clean_question(question: str) -> str:
@@ -99,45 +96,6 @@ def extractive_answer(evidence: list[Evidence]) -> ParsedAnswer:
     return ParsedAnswer(sentences, r.citations, r.dropped)
 
 
-@dataclass
-class Backends:
-    """What answers and what judges, chosen once per question."""
-
-    name: str
-    model: str
-    llm: object | None
-    judge: object | None
-    notices: list[str]
-
-
-def choose_backends(settings: Settings, backend: str, check: bool) -> Backends:
-    """Resolve ``auto``/``ollama``/``embedded``/``extractive`` into a model and a judge."""
-    from rag.generation import LLMError, get_judge_llm, get_llm
-
-    notices: list[str] = []
-    if backend != "extractive":
-        try:
-            llm, notices = get_llm(settings, backend)
-        except LLMError as exc:
-            if backend != "auto":
-                raise
-            notices.append(f"{exc}; answering by quoting (extractive)")
-        else:
-            judge = None
-            if check and settings.checker != "rules":
-                judge = get_judge_llm(settings, llm)
-            return Backends(llm.name, llm.model, llm, judge, notices)
-    judge = None
-    if check and settings.checker == "llm":
-        try:
-            llm, more = get_llm(settings, "auto")
-            judge = get_judge_llm(settings, llm)
-            notices.extend(more)
-        except LLMError as exc:
-            notices.append(f"{exc}; checking with rules only")
-    return Backends("extractive", "none", None, judge, notices)
-
-
 def _closest(evidence: list[Evidence]) -> list[Citation]:
     return [evidence_citation(e, i) for i, e in enumerate(evidence[:CLOSEST_PASSAGES], start=1)]
 
@@ -156,8 +114,8 @@ def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -
     return answer
 
 
-REPAIR_CANDIDATES = 2
-"""Other passages tried (best word overlap first) for a sentence its own citation does not support."""
+REPAIR_JUDGE_CALLS = 2
+"""Other passages the judge reads for a sentence its own citation does not support."""
 
 
 def _key(c: Citation) -> tuple[str, int, int]:
@@ -166,28 +124,21 @@ def _key(c: Citation) -> tuple[str, int, int]:
 
 def repair_citation(
     checker: Checker, text: str, cited: list[Citation], evidence: list[Evidence]
-) -> tuple[SentenceCheck, list[Citation]] | None:
+) -> Support | None:
     """The passage (or the cited passage plus one more) that supports a sentence its own markers
-    do not: models often cite the wrong number, or one source for a sentence that joins two.
-    Only combinations that pass the name/number rules are put to the judge."""
+    do not: models often cite the wrong number, or one source for a sentence that joins two."""
     have = {_key(c) for c in cited}
-    options: list[tuple[float, list[Citation]]] = []
+    options: list[list[Citation]] = []
     for e in evidence:
         c = evidence_citation(e, e.n)
-        if _key(c) in have:
-            continue
-        for combo in ([c], [*cited, c]) if cited else ([c],):
-            rules = check_rules(text, " ".join(x.quote for x in combo))
-            if rules.ok and rules.coverage >= MIN_COVERAGE:
-                options.append((rules.coverage - 0.01 * len(combo), combo))
-    options.sort(key=lambda t: -t[0])
-    for _, combo in options[:REPAIR_CANDIDATES]:
-        check = checker.check(text, combo)
-        if check.verdict == "supported":
-            was = "no citation" if not cited else "its own citation alone does not support it"
-            check.reason = f"{check.reason}; source found by the checker ({was})"
-            return check, combo
-    return None
+        if _key(c) not in have:
+            options.extend([[c], [*cited, c]] if cited else [[c]])
+    found = find_support(checker, text, options, judge_calls=REPAIR_JUDGE_CALLS)
+    if found is None or found.check.verdict != "supported":
+        return None
+    was = "no citation" if not cited else "its own citation alone does not support it"
+    found.check.reason = f"{found.check.reason}; source found by the checker ({was})"
+    return found
 
 
 def check_answer(
@@ -213,7 +164,7 @@ def check_answer(
         if check.verdict != "supported" and repair:
             fixed = repair_citation(checker, s.text, cited, evidence)
             if fixed is not None:
-                check, cited = fixed
+                check, cited = fixed.check, fixed.cited
         rows.append((s, cited, check))
     if strict:
         rows = [r for r in rows if r[2] is not None and r[2].verdict == "supported"]
@@ -292,7 +243,7 @@ def ask(
     else:
         stream = StreamRenumberer(Renumberer(evidence))
         pieces: list[str] = []
-        for delta in chosen.llm.stream(  # type: ignore[attr-defined]
+        for delta in chosen.llm.stream(
             answer_messages(q, evidence, history),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
@@ -329,10 +280,12 @@ def ask(
         answer = _abstain(answer, evidence)
     elif check:
         t_check = time.perf_counter()
+        root, notices = corpus_root(settings)
+        answer.notices.extend(notices)
         checker = Checker(
-            chosen.judge,  # type: ignore[arg-type]
+            chosen.judge,
             settings.support_threshold,
-            context_of=CorpusContext(Path(open_index(settings).manifest.corpus_dir)),
+            context_of=CorpusFiles(root).context,
         )
         answer = check_answer(answer, parsed, checker, strict, evidence)
         timings["check"] = (time.perf_counter() - t_check) * 1000

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.chunking import sentence_spans
 from rag.schema import Citation, Evidence, Span
@@ -148,49 +147,3 @@ def parse_answer(raw: str, evidence: list[Evidence]) -> ParsedAnswer:
             continue
         sentences.append(CitedSentence(clean, nums))
     return ParsedAnswer(sentences, r.citations, r.dropped)
-
-
-def quote_is_exact(corpus_dir: Path, citation: Span, quote: str) -> bool:
-    """Whether ``quote`` is exactly the current file text at the citation's offsets and lines."""
-    from rag.chunking import line_of, line_starts
-
-    try:
-        text = (Path(corpus_dir) / citation.file).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    if text[citation.char_start : citation.char_end] != quote:
-        return False
-    starts = line_starts(text)
-    return (
-        line_of(starts, citation.char_start) == citation.line_start
-        and line_of(starts, max(citation.char_end - 1, citation.char_start)) == citation.line_end
-    )
-
-
-def context_before(text: str, char_start: int, chars: int = 400, sentences: int = 3) -> str:
-    """Up to ``sentences`` whole sentences of ``text`` just before ``char_start`` (within
-    ``chars`` characters): where the names behind "he", "the team", "this lineup" usually are."""
-    lo = max(0, char_start - chars)
-    spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo:char_start])]
-    kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-sentences:]
-    return " ".join(kept)
-
-
-class CorpusContext:
-    """``context_of(citation)`` for :class:`rag.verify.Checker`: reads each corpus file once."""
-
-    def __init__(self, corpus_dir: Path) -> None:
-        self.corpus_dir = Path(corpus_dir)
-        self._texts: dict[str, str | None] = {}
-
-    def text(self, file: str) -> str | None:
-        if file not in self._texts:
-            try:
-                self._texts[file] = (self.corpus_dir / file).read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError):
-                self._texts[file] = None
-        return self._texts[file]
-
-    def __call__(self, citation: Span) -> str:
-        text = self.text(citation.file)
-        return context_before(text, citation.char_start) if text else ""

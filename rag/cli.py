@@ -1,6 +1,6 @@
 """The ``rag`` command: index a folder, ask a question, check a draft, evaluate, benchmark, chat.
 
-Every command calls the library (``rag.ingestion``, ``rag.answering``, ...); nothing here is logic
+Every command calls the library (``rag.index.build``, ``rag.answering``, ...); nothing here is logic
 another surface would need. Errors the user can fix print one line and exit non-zero.
 """
 
@@ -27,28 +27,6 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
     sys.exit(code)
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from pydantic import ValidationError
-
-    from rag.answering import QuestionError
-    from rag.embeddings import EmbeddingModelError
-    from rag.generation import LLMError
-    from rag.gguf import WeightsError
-    from rag.loading import CorpusError
-    from rag.store import StoreError
-
-    return (
-        CorpusError,
-        StoreError,
-        QuestionError,
-        LLMError,
-        WeightsError,
-        EmbeddingModelError,
-        ValidationError,
-        OSError,
-    )
-
-
 def friendly(fn: F) -> F:
     """Turn every failure into one line on stderr and a non-zero exit (no traceback)."""
 
@@ -67,11 +45,10 @@ def friendly(fn: F) -> F:
         except Exception as exc:
             if os.environ.get("RAG_DEBUG"):
                 raise
-            if isinstance(exc, _known_errors()):
-                message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                if type(exc).__name__ == "ValidationError":
-                    message = "invalid setting: " + " ".join(str(exc).split())[:300]
-                fail(message)
+            from rag.errors import user_errors, user_message
+
+            if isinstance(exc, user_errors()):
+                fail(user_message(exc))
             fail(f"unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for the traceback)")
 
     return wrapper  # type: ignore[return-value]
@@ -103,7 +80,7 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
     """Index FOLDER (default: RAG_CORPUS_DIR): only new or changed files are embedded."""
     from tqdm import tqdm
 
-    from rag.ingestion import build_index
+    from rag.index.build import build_index
 
     settings = load_settings(corpus_dir=folder, index_dir=index_dir)
     bar: tqdm | None = None
@@ -134,7 +111,7 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
 @friendly
 def status_cmd(index_dir: Path | None, as_json: bool) -> None:
     """What the index holds and how it was built."""
-    from rag.status import index_status
+    from rag.index.status import index_status
 
     info = index_status(load_settings(index_dir=index_dir))
     if as_json:
@@ -271,7 +248,7 @@ def eval_cmd(
     from tqdm import tqdm
 
     from rag import evaluation as ev
-    from rag.report import write_report
+    from rag.evaluation.report import write_report
 
     bars: list[Any] = []
 
@@ -398,7 +375,8 @@ def check_cmd(
 
     from tqdm import tqdm
 
-    from rag import draft as drafts
+    from rag import drafts
+    from rag.llm import choose_judge
 
     if as_json and markdown_out == "-":
         fail("--json and --markdown - would both write to stdout: give --markdown a file")
@@ -415,7 +393,7 @@ def check_cmd(
             text = drafts.decode_draft(sys.stdin.buffer.read(), "stdin")
         else:
             text = drafts.read_draft(Path(draft))
-        llm, notices = drafts.draft_judge(settings, judge)
+        llm, notices = choose_judge(settings, use=judge)
         for notice in notices:
             click.echo(f"note: {notice}", err=True)
 
@@ -537,7 +515,7 @@ def ui_cmd(port: int, host: str) -> None:
     """Start the Streamlit chat."""
     import subprocess
 
-    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    app = Path(__file__).resolve().parent / "ui" / "app.py"
     if not app.exists():
         fail(f"the chat app is missing: {app}")
     cmd = [

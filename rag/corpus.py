@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import CorpusError, SourceError
+
 SUFFIXES = frozenset({".txt", ".md", ".markdown"})
-
-
-class CorpusError(ValueError):
-    """The corpus folder itself is unusable (missing, a file, empty)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +112,31 @@ def load_documents(root: Path, max_bytes: int | None = None) -> Iterator[Documen
         yield read_document(stat, max_bytes)
 
 
-def read_source(root: Path, rel_path: str) -> str:
-    """The current text of one corpus file (for quoting and display)."""
-    return (Path(root) / rel_path).read_bytes().decode("utf-8")
+def read_text(root: Path, rel_path: str) -> str:
+    """The exact text of one corpus file as it is now (UTF-8, newlines as on disk): the one place a
+    cited file is read. Raises :class:`SourceError` (one line) when the path leaves the corpus
+    folder, the file is gone or unreadable, or it is no longer valid UTF-8."""
+    base = Path(root).expanduser().resolve()
+    path = (base / rel_path).resolve()
+    if not path.is_relative_to(base):
+        raise SourceError(f"the citation points outside the corpus folder: {rel_path}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{rel_path} is no longer in {base}: re-index") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {rel_path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{rel_path} is no longer valid UTF-8 (byte {exc.start}): re-index"
+        ) from None
+
+
+def text_or_none(root: Path, rel_path: str) -> str | None:
+    """:func:`read_text`, or ``None`` when the file cannot be read as it was indexed."""
+    try:
+        return read_text(root, rel_path)
+    except SourceError:
+        return None

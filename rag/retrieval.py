@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from rag import store
 from rag.config import Settings
 from rag.embeddings import Embedder, get_embedder
+from rag.errors import IndexMissingError
+from rag.index import store
 from rag.lexical import LexicalIndex, tokenize
 from rag.schema import Chunk, Evidence, Sentence
 
@@ -109,7 +110,7 @@ def open_index(settings: Settings) -> IndexHandle:
     index_dir = settings.index_dir
     generation = store.current_generation(index_dir)
     if generation is None:
-        raise store.IndexMissingError(f"no index in {index_dir}: run `rag index` first")
+        raise IndexMissingError(f"no index in {index_dir}: run `rag index` first")
     key = (str(index_dir), generation, settings.chroma_host)
     with _handles_lock:
         if key in _handles:

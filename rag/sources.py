@@ -15,13 +15,14 @@ holds ``<script>`` or ``<img onerror=...>`` is shown literally, never rendered.
 from __future__ import annotations
 
 import html
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel
 
-from rag.chunking import line_of, line_starts
-from rag.schema import Span
+from rag.chunking import line_of, line_starts, sentence_spans, split_sentences
+from rag.corpus import CorpusError, list_files, read_text, text_or_none
+from rag.schema import Citation, Sentence, Span
 
 CONTEXT_LINES = 3
 """Lines shown above and below the cited ones."""
@@ -34,8 +35,183 @@ ELLIPSIS = "…"
 Found = Literal["exact", "moved", "missing"]
 
 
-class SourceError(ValueError):
-    """The cited file cannot be shown (gone, unreadable, outside the corpus): one-line message."""
+WHOLE_SPAN_CHARS = 700
+"""Cited lines up to this long are also tested as a whole (besides sentence by sentence)."""
+MAX_WINDOWS = 80
+"""Most candidate sentence windows tested within one written citation."""
+
+
+class CorpusFiles:
+    """The corpus as the citations see it: file names, exact texts, lines and sentences."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._listed: tuple[list[str], str | None] | None = None
+        self._texts: dict[str, str | None] = {}
+        self._starts: dict[str, list[int]] = {}
+        self._sentences: dict[str, list[Sentence]] = {}
+
+    def _listing(self) -> tuple[list[str], str | None]:
+        if self._listed is None:
+            try:
+                self._listed = ([f.path for f in list_files(self.root).files], None)
+            except CorpusError as exc:
+                self._listed = ([], str(exc))
+        return self._listed
+
+    @property
+    def files(self) -> list[str]:
+        """The corpus files (listed on first use)."""
+        return self._listing()[0]
+
+    @property
+    def error(self) -> str | None:
+        """Why the corpus folder cannot be listed, if it cannot."""
+        return self._listing()[1]
+
+    def resolve(self, name: str) -> tuple[str | None, str]:
+        """``(path, "")`` for a written file name, or ``(None, reason)``."""
+        if self.error:
+            return None, self.error
+        wanted = name.strip().replace("\\", "/").removeprefix("./")
+        if wanted in self.files:
+            return wanted, ""
+        names = {PurePosixPath(f).name: f for f in self.files}
+        if wanted in names:
+            return names[wanted], ""
+        found = [
+            f
+            for f in self.files
+            if f.startswith(wanted) or PurePosixPath(f).name.startswith(wanted)
+        ]
+        if len(found) == 1:
+            return found[0], ""
+        if found:
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            return None, f"ambiguous file name {name!r}: matches {shown}"
+        return None, f"no such file: {name}"
+
+    def text(self, path: str) -> str | None:
+        """The file's exact text as it is now (read once), or ``None`` when it cannot be read."""
+        if path not in self._texts:
+            self._texts[path] = text_or_none(self.root, path)
+        return self._texts[path]
+
+    def context(self, citation: Span) -> str:
+        """The sentences before a citation (names behind its pronouns): the checker's
+        ``context_of``."""
+        text = self.text(citation.file)
+        return context_before(text, citation.char_start) if text else ""
+
+    def quote_is_exact(self, citation: Span, quote: str) -> bool:
+        """Whether ``quote`` is exactly the file's text at the citation's offsets and lines."""
+        text = self.text(citation.file)
+        if text is None or text[citation.char_start : citation.char_end] != quote:
+            return False
+        starts = self.starts(citation.file)
+        return (
+            line_of(starts, citation.char_start) == citation.line_start
+            and line_of(starts, max(citation.char_end - 1, citation.char_start))
+            == citation.line_end
+        )
+
+    def starts(self, path: str) -> list[int]:
+        if path not in self._starts:
+            self._starts[path] = line_starts(self.text(path) or "")
+        return self._starts[path]
+
+    def n_lines(self, path: str) -> int:
+        text = self.text(path) or ""
+        n = len(self.starts(path))
+        return n - 1 if text.endswith("\n") else n
+
+    def sentences(self, path: str) -> list[Sentence]:
+        if path not in self._sentences:
+            self._sentences[path] = split_sentences(path, self.text(path) or "")
+        return self._sentences[path]
+
+    def citation(self, path: str, a: int, b: int, n: int = 1) -> Citation:
+        """The exact text at characters ``[a, b)`` of ``path`` as a citation."""
+        text = self.text(path) or ""
+        starts = self.starts(path)
+        return Citation(
+            n=n,
+            file=path,
+            line_start=line_of(starts, a),
+            line_end=line_of(starts, max(a, b - 1)),
+            char_start=a,
+            char_end=b,
+            quote=text[a:b],
+        )
+
+    def lines(
+        self, name: str, line_start: int, line_end: int, n: int = 1
+    ) -> tuple[Citation | None, str]:
+        """Lines ``line_start..line_end`` of the file written ``name`` as one citation (trimmed
+        of surrounding blanks), or ``(None, reason)``."""
+        path, why = self.resolve(name)
+        if path is None:
+            return None, why
+        text = self.text(path)
+        if text is None:
+            return None, f"cannot read {path} as UTF-8 text"
+        total = self.n_lines(path)
+        a, b = line_start, line_end
+        if a < 1 or b < 1:
+            return None, "line 0 does not exist: lines are numbered from 1"
+        if b < a:
+            return None, f"line range {a}-{b} runs backwards"
+        if a > total or b > total:
+            past = a if a > total else b
+            return None, f"line {past} is past the end ({path} has {total} lines)"
+        starts = self.starts(path)
+        lo = starts[a - 1]
+        hi = starts[b] - 1 if b < len(starts) else len(text)
+        while lo < hi and text[lo].isspace():
+            lo += 1
+        while hi > lo and text[hi - 1].isspace():
+            hi -= 1
+        if lo >= hi:
+            return None, f"the cited lines of {path} are blank"
+        return self.citation(path, lo, hi, n), ""
+
+    def windows(self, span: Citation) -> list[Citation]:
+        """The sentences (and pairs of neighbouring sentences) inside a cited span, clipped to it;
+        the span itself when it is short."""
+        text = self.text(span.file) or ""
+        inside: list[tuple[int, int]] = []
+        for s in self.sentences(span.file):
+            if s.char_end <= span.char_start:
+                continue
+            if s.char_start >= span.char_end:
+                break
+            inside.append((max(s.char_start, span.char_start), min(s.char_end, span.char_end)))
+        out: list[Citation] = []
+        if len(span.quote) <= WHOLE_SPAN_CHARS or not inside:
+            out.append(span)
+        if len(inside) > 1:
+            for i, (a, b) in enumerate(inside):
+                if text[a:b].strip():
+                    out.append(self.citation(span.file, a, b, span.n))
+                if i + 1 < len(inside):
+                    out.append(self.citation(span.file, a, inside[i + 1][1], span.n))
+                if len(out) >= MAX_WINDOWS:
+                    break
+        return out
+
+
+def context_before(text: str, char_start: int, chars: int = 400, sentences: int = 3) -> str:
+    """Up to ``sentences`` whole sentences of ``text`` just before ``char_start`` (within
+    ``chars`` characters): where the names behind "he", "the team", "this lineup" usually are."""
+    lo = max(0, char_start - chars)
+    spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo:char_start])]
+    kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-sentences:]
+    return " ".join(kept)
+
+
+def quote_is_exact(corpus_dir: Path, citation: Span, quote: str) -> bool:
+    """Whether ``quote`` is exactly the current file text at the citation's offsets and lines."""
+    return CorpusFiles(corpus_dir).quote_is_exact(citation, quote)
 
 
 class SourceLine(BaseModel):
@@ -128,19 +304,7 @@ class SourceView(BaseModel):
 
 def _read(corpus_dir: Path, file: str) -> tuple[Path, str]:
     root = Path(corpus_dir).expanduser().resolve()
-    path = (root / file).resolve()
-    if not path.is_relative_to(root):
-        raise SourceError(f"the citation points outside the corpus folder: {file}")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(f"{file} is no longer in {root}: re-index") from None
-    except OSError as exc:
-        raise SourceError(f"cannot read {file}: {exc.strerror or exc}") from None
-    try:
-        return path, data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{file} is no longer valid UTF-8 (byte {exc.start}): re-index") from None
+    return root / file, read_text(root, file)
 
 
 def _locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:

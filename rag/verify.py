@@ -17,10 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rag import prompts
 from rag.lexical import STOPWORDS, tokenize
-from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck
+from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
+
+if TYPE_CHECKING:
+    from rag.llm.base import Judge
 
 MONTHS = {
     m: i
@@ -204,13 +208,6 @@ def is_claim(sentence: str) -> bool:
     return len(re.findall(r"\w+", sentence)) >= 3 or bool(_CJK_RUN.search(sentence))
 
 
-class Judge:
-    """Anything that can say how likely the answer to a chat is "Yes" (see rag.generation)."""
-
-    def yes_probability(self, messages: list[dict[str, str]]) -> float:  # pragma: no cover
-        raise NotImplementedError
-
-
 def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": prompts.JUDGE_SYSTEM},
@@ -236,7 +233,7 @@ class Checker:
         self.judge = judge
         self.threshold = threshold
         self.context_of = context_of
-        """Text before a citation in its file (see :func:`rag.citations.context_before`)."""
+        """Text before a citation in its file (see :meth:`rag.sources.CorpusFiles.context`)."""
 
     @property
     def mode(self) -> str:
@@ -293,6 +290,66 @@ class Checker:
             best_citation=n if ok else None,
             reason=reason,
         )
+
+
+@dataclass
+class Support:
+    """A verdict on a sentence and the citations it was reached with."""
+
+    check: SentenceCheck
+    cited: list[Citation]
+
+
+def overlaps(a: Span, b: Span) -> bool:
+    """Whether two spans share characters of one file."""
+    return a.file == b.file and a.char_start < b.char_end and b.char_start < a.char_end
+
+
+def rule_rank(claim: str, cited: Sequence[Citation]) -> tuple[bool, float, int]:
+    """How well ``cited`` (taken together) holds ``claim`` by the rules alone: names and numbers
+    first, then word coverage (a group pays a little per extra citation), then the shorter."""
+    rules = check_rules(claim, " ".join(c.quote for c in cited))
+    return (rules.ok, rules.coverage - 0.01 * (len(cited) - 1), -sum(len(c.quote) for c in cited))
+
+
+def find_support(
+    checker: Checker,
+    claim: str,
+    options: Sequence[Sequence[Citation]],
+    *,
+    judge_calls: int,
+    avoid: Sequence[Span] = (),
+) -> Support | None:
+    """The one support search (answers re-cite with it, drafts find sources with it): the best of
+    ``options`` (each one citation, or citations read together) for ``claim``.
+
+    Options are ranked by :func:`rule_rank` and checked in that order until one is supported;
+    the judge reads at most ``judge_calls`` of them (options the rules reject cost nothing).
+    Options overlapping ``avoid`` (text already read) are skipped. ``None`` when no option is
+    left; otherwise the supported option, or the best-scoring one."""
+    ranked = sorted(
+        (list(o) for o in options if o and not any(overlaps(c, t) for c in o for t in avoid)),
+        key=lambda o: rule_rank(claim, o),
+        reverse=True,
+    )
+    best: Support | None = None
+    judged = 0
+    for group in ranked:
+        rules = check_rules(claim, " ".join(c.quote for c in group))
+        if checker.judge is not None and rules.ok and rules.coverage >= MIN_COVERAGE:
+            if judged >= judge_calls:
+                break
+            judged += 1
+        check = checker.check(claim, group)
+        ok = check.verdict == "supported"
+        if best is None or (ok, check.score) > (
+            best.check.verdict == "supported",
+            best.check.score,
+        ):
+            best = Support(check, group)
+        if ok:
+            break
+    return best
 
 
 def faithfulness(checks: Sequence[SentenceCheck]) -> float | None:

@@ -52,7 +52,7 @@ def settings(tmp_path: Path, tmp_corpus: Path) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The shipped corpus, indexed once per session (read-only for tests)."""
-    from rag.ingestion import build_index
+    from rag.index.build import build_index
 
     root = tmp_path_factory.mktemp("corpus_index")
     s = make_settings(corpus_dir=CORPUS, index_dir=root / "index")

@@ -1,7 +1,7 @@
 """FAKE Ollama server for tests: speaks the Ollama HTTP protocol, answers from the embedded model.
 
 This is not Ollama. It is a small stdlib ``http.server`` on 127.0.0.1 (a free port, its own
-thread) that implements just enough of the Ollama API for ``rag.generation.OllamaLLM`` and the
+thread) that implements just enough of the Ollama API for ``rag.llm.OllamaLLM`` and the
 ``ollama`` client package to run against it:
 
 * ``GET /api/version``, ``GET /api/tags`` (the configured "pulled" models), ``POST /api/show``;
@@ -9,7 +9,7 @@ thread) that implements just enough of the Ollama API for ``rag.generation.Ollam
   otherwise; ``options.num_predict``/``temperature``/``stop`` are honoured, and
   ``"logprobs": true, "top_logprobs": N`` returns Ollama-style ``logprobs`` (non-streaming).
 
-Answers come from a real :class:`rag.generation.EmbeddedLLM`, so the Ollama client path is
+Answers come from a real :class:`rag.llm.EmbeddedLLM`, so the Ollama client path is
 exercised end to end with a real model. With ``llm=None`` a chat request that reaches the model
 fails with HTTP 500 (good enough for tests that stop before it: unknown model, timeouts).
 

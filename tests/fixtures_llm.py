@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rag.config import Settings
-from rag.generation import EmbeddedLLM
+from rag.llm import EmbeddedLLM
 from tests.fake_ollama import FakeOllamaServer
 
 __all__ = [

@@ -12,10 +12,11 @@ import pytest
 
 from rag import prompts
 from rag.answering import QuestionError, ask, check_answer
-from rag.citations import parse_answer, quote_is_exact
+from rag.citations import parse_answer
 from rag.config import Settings
 from rag.retrieval import retrieve
 from rag.schema import Answer
+from rag.sources import quote_is_exact
 from rag.verify import Checker
 from tests.fixtures_llm import settings_for_ollama
 

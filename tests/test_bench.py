@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from rag import bench
 from rag.answering import QuestionError
 from rag.chunking import split_sentences
+from rag.config import Settings
+from rag.evaluation.data import questions_by_id
 from tests.conftest import CORPUS, make_settings
 
 
@@ -82,9 +84,9 @@ def test_bench_index_small(tmp_path: Path) -> None:
 
 
 def test_bench_retrieval_writes_a_real_index(tmp_path: Path) -> None:
-    from rag.citations import quote_is_exact
+    from rag.index.status import index_status
     from rag.retrieval import retrieve
-    from rag.status import index_status
+    from rag.sources import quote_is_exact
 
     work = tmp_path / "w"
     settings = make_settings()
@@ -115,7 +117,7 @@ def test_bench_retrieval_writes_a_real_index(tmp_path: Path) -> None:
     assert again["build"].get("reused") is True
 
 
-def test_bench_answer_extractive(corpus_index) -> None:  # type: ignore[no-untyped-def]
+def test_bench_answer_extractive(corpus_index: Settings) -> None:
     settings = make_settings(corpus_dir=CORPUS)
     result = bench.bench_answer(
         settings,
@@ -136,7 +138,7 @@ def test_bench_answer_extractive(corpus_index) -> None:  # type: ignore[no-untyp
 
 def test_unknown_question_id_is_refused() -> None:
     with pytest.raises(QuestionError, match="q999"):
-        bench.load_questions(["q01", "q999"])
+        questions_by_id(["q01", "q999"])
 
 
 def test_cli_bench_index_json(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FILES = sorted(p.name for p in CORPUS.iterdir())
 
 
-def _check_spans(text: str, items: list) -> None:  # type: ignore[type-arg]
+def _check_spans(text: str, items: list[Any]) -> None:
     starts = line_starts(text)
     for s in items:
         assert text[s.char_start : s.char_end] == s.text

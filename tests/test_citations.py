@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.citations import Renumberer, StreamRenumberer, parse_answer, quote_is_exact, strip_markers
+from rag.citations import Renumberer, StreamRenumberer, parse_answer, strip_markers
 from rag.schema import Evidence
+from rag.sources import quote_is_exact
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -38,7 +38,7 @@ def test_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 def test_bad_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_BACKEND", "gpt-9")
     with pytest.raises(ValueError):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_corpus_is_the_shared_corpus_byte_for_byte() -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from rag.cli import main
 from rag.config import Settings
-from rag.draft import (
+from rag.drafts import (
     DraftError,
     DraftReport,
     DraftSentence,
@@ -21,6 +21,7 @@ from rag.draft import (
     read_draft,
     render_draft_table,
 )
+from rag.llm import EmbeddedLLM
 from rag.verify import Checker
 
 F003 = "003_485a1d3910fdc11f.txt"
@@ -421,7 +422,7 @@ class BrokenJudge:
     calls = 0
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
-        from rag.generation import LLMError
+        from rag.llm import LLMError
 
         self.calls += 1
         raise LLMError("the embedded model failed: out of memory")
@@ -443,18 +444,17 @@ def test_a_failing_judge_falls_back_to_rules_with_a_notice(corpus_index: Setting
 def test_draft_judge_choice_and_fallback(
     corpus_index: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag import generation
-    from rag.draft import draft_judge
+    from rag.llm import choose, choose_judge
 
     rules_only = corpus_index.model_copy(update={"checker": "rules"})
-    assert draft_judge(rules_only) == (None, [])
-    assert draft_judge(corpus_index, use_judge=False) == (None, [])
+    assert choose_judge(rules_only) == (None, [])
+    assert choose_judge(corpus_index, use=False) == (None, [])
 
     def no_model(settings: Settings, backend: str) -> object:
-        raise generation.LLMError("no embedded model weights")
+        raise choose.LLMError("no embedded model weights")
 
-    monkeypatch.setattr(generation, "get_llm", no_model)
-    judge, notices = draft_judge(corpus_index)
+    monkeypatch.setattr(choose, "get_llm", no_model)
+    judge, notices = choose_judge(corpus_index)
     assert judge is None and notices == ["no embedded model weights; checking with rules only"]
 
 
@@ -471,7 +471,7 @@ def test_windows_line_endings(corpus_index: Settings) -> None:
 
 @pytest.mark.slow
 def test_judge_catches_a_changed_verb_that_the_rules_pass(
-    corpus_index: Settings, embedded_llm: object
+    corpus_index: Settings, embedded_llm: EmbeddedLLM
 ) -> None:
     claim = "Elon Musk criticized the post on an overseas social media platform [003:19]."
     rules = only(check_draft(claim, corpus_index))
@@ -479,7 +479,7 @@ def test_judge_catches_a_changed_verb_that_the_rules_pass(
     judged = check_draft(claim, corpus_index, judge=embedded_llm)
     s = only(judged)
     assert s.verdict == "unsupported" and "judge" in s.reason
-    assert judged.checker == Checker(judge=embedded_llm).mode == "rules+llm"  # type: ignore[arg-type]
+    assert judged.checker == Checker(judge=embedded_llm).mode == "rules+llm"
     right = only(
         check_draft(
             "Elon Musk liked the post on an overseas social media platform [003:19].",

@@ -346,7 +346,7 @@ def test_claims_gate_and_balanced_accuracy() -> None:
 
 
 def test_claim_context_rescues_names_behind_pronouns() -> None:
-    claims = ev.load_claims()
+    claims = [c for c in ev.load_claims() if len(c.id) == 3]  # the 80 claims c01-c80
     checker = Checker(None)
     bare = ev.evaluate_claims(claims, checker)
     with_context = ev.evaluate_claims(claims, checker, corpus_dir=CORPUS)
@@ -379,7 +379,7 @@ def test_compare_reports_deltas_and_changed_questions() -> None:
 
 
 def test_report_writes_markdown_html_and_plots(tmp_path: Path) -> None:
-    from rag.report import write_report
+    from rag.evaluation.report import write_report
 
     data = ev.EvalFile(runs=[_bad_run(), _good_run()])
     md = write_report(data, tmp_path / "r", "md", gate="gate failed: x")

@@ -1,4 +1,4 @@
-"""The LLM layer (rag.generation): the embedded model and the Ollama client.
+"""The LLM layer (rag.llm): the embedded model and the Ollama client.
 
 Slow tests use the real embedded model (loaded once per session). The Ollama client runs
 against a fake server speaking the Ollama protocol (tests/fake_ollama.py) that answers from
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.generation import (
+from rag.llm import (
     ChatLLM,
     EmbeddedLLM,
     LLMError,
@@ -54,7 +54,7 @@ EVIDENCE = "The Eiffel Tower in Paris was completed in 1889."
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, rag.generation; "
+        "import sys, rag.llm; "
         "print(sorted(m for m in ('xllamacpp', 'ollama', 'httpx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -127,7 +127,7 @@ def test_auto_falls_back_to_embedded_when_nothing_listens(
     llm_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # The embedded model loads lazily; skip the weights check so this stays fast.
-    monkeypatch.setattr("rag.generation.weights_path", lambda cache_dir: tmp_path / "m.gguf")
+    monkeypatch.setattr("rag.llm.embedded.weights_path", lambda cache_dir: tmp_path / "m.gguf")
     host = f"http://127.0.0.1:{free_port()}"
     llm, notices = get_llm(settings_for_ollama(llm_settings, host), "auto")
     assert isinstance(llm, EmbeddedLLM) and llm.name == "embedded"
@@ -140,7 +140,7 @@ def test_auto_falls_back_when_the_model_is_not_pulled(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr("rag.generation.weights_path", lambda cache_dir: tmp_path / "m.gguf")
+    monkeypatch.setattr("rag.llm.embedded.weights_path", lambda cache_dir: tmp_path / "m.gguf")
     server = fake_ollama_factory(models=["llama3.2:latest"])
     llm, notices = get_llm(settings_for_ollama(llm_settings, server.url), "auto")
     assert isinstance(llm, EmbeddedLLM)

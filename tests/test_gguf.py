@@ -1,4 +1,4 @@
-"""Assembly and verification of the embedded model's weights (rag.gguf).
+"""Assembly and verification of the embedded model's weights (rag.llm.gguf).
 
 Most tests build from small fake parts (fake modules in sys.modules, a patched SPEC), so they
 run in milliseconds; one slow test assembles and verifies the real 1.1 GB file.
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import gguf
 from rag.config import Settings
-from rag.gguf import WeightsError, WeightsSpec, weights_path, weights_ready
+from rag.llm import gguf
+from rag.llm.gguf import WeightsError, WeightsSpec, weights_path, weights_ready
 from tests.fixtures_llm import *  # noqa: F403  (pytest fixtures: llm_settings)
 
 N_PARTS = 4

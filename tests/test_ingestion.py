@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from rag import store
 from rag.config import Settings
-from rag.ingestion import EmptyCorpusError, IndexLockedError, build_index
-from rag.loading import CorpusError
+from rag.corpus import CorpusError
+from rag.index import store
+from rag.index.build import EmptyCorpusError, IndexLockedError, build_index
 from rag.retrieval import open_index, retrieve
 from tests.conftest import make_settings
 
@@ -148,7 +148,7 @@ def test_unreadable_files_are_skipped_with_reasons(settings: Settings) -> None:
 def test_file_changing_while_indexed_is_reported(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.ingestion as ingestion
+    import rag.index.build as ingestion
 
     target = settings.corpus_dir / "004_b00d154f931b963d.txt"
     real = ingestion.chunk_document

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag.chunking import split_sentences
+from rag.errors import SourceError
 from rag.schema import Citation, Span
-from rag.sources import LONG_LINE, SourceError, source_html, source_view
+from rag.sources import LONG_LINE, source_html, source_view
 from tests.conftest import CORPUS
 
 LONG_FILE = "000_254a468e52e5a6d3.txt"  # one 2,358-character line, then a title line

@@ -16,7 +16,7 @@ from rag.config import Settings, get_settings
 from rag.schema import Answer
 from tests.conftest import REPO, make_settings
 
-APP = str(REPO / "ui" / "app.py")
+APP = str(REPO / "rag" / "ui" / "app.py")
 TIMEOUT = 180  # the first question in a session loads the embedding model
 QUESTION = "When did Junyang Lin step down from the Qwen team?"
 OFF_TOPIC = "What is the boiling point of mercury in kelvin?"
@@ -78,7 +78,7 @@ def last_answer(at: AppTest) -> Answer:
 def test_first_paint_shows_chat_sidebar_and_index_status(
     app: AppTest, corpus_index: Settings
 ) -> None:
-    from rag.status import index_status
+    from rag.index.status import index_status
 
     info = index_status(corpus_index)
     assert not app.chat_input(key="question").proto.disabled
@@ -249,7 +249,7 @@ HOSTILE = (
 def test_hostile_document_is_shown_literally(
     monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
-    from rag.ingestion import build_index
+    from rag.index.build import build_index
 
     (settings.corpus_dir / "zz_hostile.md").write_text(HOSTILE, encoding="utf-8")
     build_index(settings)
@@ -279,7 +279,7 @@ def test_draft_page_checks_sentences_and_opens_sources(
     app.switch_page("page_draft.py").run()
     assert not app.exception
     try:
-        from rag.draft import check_draft, draft_markdown
+        from rag.drafts import check_draft, draft_markdown
     except ImportError:
         assert any("Draft checking unavailable" in i.value for i in app.info)
         return

@@ -53,7 +53,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 @pytest.fixture(scope="module")
 def browser_corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The shipped corpus plus a hostile document, indexed."""
-    from rag.ingestion import build_index
+    from rag.index.build import build_index
 
     root = tmp_path_factory.mktemp("ui_browser")
     corpus = root / "corpus"
@@ -82,7 +82,7 @@ def start_server(s: Settings, backend: str, log: Path) -> Server:
         "OLLAMA_HOST": "http://127.0.0.1:9",  # nothing listens: auto never finds Ollama
     }
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(REPO / "rag" / "ui" / "app.py"),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
@@ -141,7 +141,12 @@ def ask(page: Any, question: str, n_answers: int, timeout_ms: int = 180_000) -> 
 def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
 
@@ -216,7 +221,7 @@ def test_embedded_model_streams_its_answer(
     browser: Any, corpus_index: Settings, tmp_path: Path
 ) -> None:
     """The embedded LLM answers in the browser; the answer appears token by token first."""
-    from rag.gguf import weights_ready
+    from rag.llm.gguf import weights_ready
 
     if not weights_ready(corpus_index.cache_dir):
         pytest.skip("the embedded model's weights are not assembled in the cache yet")

@@ -2,7 +2,7 @@
 
 Incremental: a manifest of content hashes means only added or changed files are re-embedded, the
 chunks of deleted files go, and nothing is written when nothing changed. Every build that changes
-something writes a new generation and swaps ``CURRENT`` only at the end (see :mod:`rag.store`).
+something writes a new generation and swaps ``CURRENT`` only at the end (see :mod:`rag.index.store`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from rag import store
 from rag.chunking import chunk_document
 from rag.config import Settings
+from rag.corpus import Document, FileStat, Skipped, check_corpus_dir, list_files, read_document
+from rag.errors import EmptyCorpusError, IndexLockedError
+from rag.index import store
 from rag.lexical import LexicalIndex
-from rag.loading import Document, FileStat, Skipped, check_corpus_dir, list_files, read_document
 from rag.schema import Chunk
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,6 @@ ProgressFn = Callable[[int, int], None]
 """Called as ``progress(done, total)`` with chunk counts while embedding."""
 
 COPY_BATCH = 2000
-
-
-class IndexLockedError(store.StoreError):
-    pass
-
-
-class EmptyCorpusError(store.StoreError):
-    pass
 
 
 @dataclass
@@ -109,6 +102,75 @@ def _copy_records(old: Any, new: Any, ids: list[str]) -> None:
         )
 
 
+class GenerationWriter:
+    """A new index generation being written beside the live one: vectors first (:meth:`add`,
+    :meth:`copy_from`), then chunks, BM25 index and manifest (:meth:`finish`), and only then made
+    live. Used as a context manager: any failure removes the half-written generation, so the
+    live index is never touched by it. ``rag index`` and the benchmarks' synthetic index both
+    write through it."""
+
+    def __init__(self, settings: Settings, embed_dim: int) -> None:
+        self.settings = settings
+        self.embed_dim = embed_dim
+        self.generation = store.new_generation_name()
+        self.gen_dir = settings.index_dir / self.generation
+        self.collection_name = ""
+        self._collection: Any = None
+        self._vector_store: Any = None
+
+    def __enter__(self) -> GenerationWriter:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.gen_dir.mkdir(parents=True)
+        try:
+            self.collection_name, self._collection = store.create_collection(
+                self.settings, self.gen_dir, self.embed_dim
+            )
+            self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        except BaseException:
+            store.remove_generation(self.settings, self.settings.index_dir, self.generation)
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            store.remove_generation(self.settings, self.settings.index_dir, self.generation)
+
+    def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Store ``chunks`` with their vectors (through llama-index's ``ChromaVectorStore``)."""
+        for a in range(0, len(chunks), COPY_BATCH):
+            part = chunks[a : a + COPY_BATCH]
+            self._vector_store.add(_nodes(part, vectors[a : a + len(part)]))
+
+    def copy_from(self, old_collection: Any, ids: list[str]) -> None:
+        """Copy stored vectors unchanged from the live collection."""
+        _copy_records(old_collection, self._collection, ids)
+
+    def finish(
+        self,
+        *,
+        root: Path,
+        files: dict[str, store.FileEntry],
+        chunks: list[Chunk],
+        skipped: dict[str, str] | None = None,
+        seconds: float = 0.0,
+    ) -> store.Manifest:
+        """Write the rest of the generation (the manifest last) and make it live."""
+        manifest = write_generation_files(
+            self.settings,
+            self.gen_dir,
+            root=root,
+            embed_dim=self.embed_dim,
+            collection=self.collection_name,
+            files=files,
+            chunks=chunks,
+            skipped=skipped,
+            seconds=seconds,
+        )
+        store.set_current(self.settings.index_dir, self.generation)
+        return manifest
+
+
 @dataclass
 class _Plan:
     docs: list[Document]
@@ -156,7 +218,7 @@ def build_index(
     """Bring the index in ``settings.index_dir`` up to date with ``corpus_dir``.
 
     Raises :class:`IndexLockedError` if another build holds the lock, :class:`EmptyCorpusError`
-    if the folder has no readable document, and :class:`rag.loading.CorpusError` for a bad path.
+    if the folder has no readable document, and :class:`rag.corpus.CorpusError` for a bad path.
     The live index is untouched by any failure.
     """
     t0 = time.perf_counter()
@@ -265,26 +327,18 @@ def _write_generation(
     progress: ProgressFn | None,
     t0: float,
 ) -> BuildReport:
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
     from rag.embeddings import get_embedder
 
     report = plan.report
     index_dir = settings.index_dir
     embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
-    generation = store.new_generation_name()
-    gen_dir = index_dir / generation
-    gen_dir.mkdir(parents=True)
-    try:
-        name, collection = store.create_collection(settings, gen_dir, embedder.dim)
-        vector_store = ChromaVectorStore(chroma_collection=collection)
-
+    with GenerationWriter(settings, embedder.dim) as writer:
         kept_chunks: list[Chunk] = []
         if old is not None and live is not None and plan.keep:
             keep_ids = {cid for entry in plan.keep.values() for cid in entry.chunks}
             kept_chunks = [c for c in store.read_chunks(index_dir / live) if c.id in keep_ids]
             old_collection = store.open_collection(settings, index_dir / live, old)
-            _copy_records(old_collection, collection, [c.id for c in kept_chunks])
+            writer.copy_from(old_collection, [c.id for c in kept_chunks])
 
         new_chunks: dict[str, list[Chunk]] = {
             d.path: chunk_document(
@@ -314,7 +368,7 @@ def _write_generation(
                 done += len(idx)
                 if progress:
                     progress(done, len(todo))
-            vector_store.add(_nodes(part, vectors))
+            writer.add(part, vectors)
 
         files = dict(plan.keep)
         for doc in plan.docs:
@@ -336,22 +390,14 @@ def _write_generation(
             )
         report.chunks = len(kept_chunks) + len(todo)
         report.chunks_embedded = len(todo)
-        report.generation = generation
+        report.generation = writer.generation
         report.seconds = time.perf_counter() - t0
-        write_generation_files(
-            settings,
-            gen_dir,
+        writer.finish(
             root=root,
-            embed_dim=embedder.dim,
-            collection=name,
             files=files,
             chunks=kept_chunks + todo,
             skipped=report.skipped,
             seconds=report.seconds,
         )
-    except BaseException:
-        store.remove_generation(settings, index_dir, generation)
-        raise
-    store.set_current(index_dir, generation)
     report.wrote = True
     return report

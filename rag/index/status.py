@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag import store
 from rag.config import Settings
-from rag.loading import CorpusError, list_files, sha256_bytes
+from rag.corpus import CorpusError, list_files, sha256_bytes
+from rag.index import store
 
 
 def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
@@ -62,3 +62,27 @@ def index_status(settings: Settings) -> dict[str, Any]:
         stale=stale_files(m),
     )
     return info
+
+
+def corpus_root(settings: Settings) -> tuple[Path, list[str]]:
+    """The folder citations point into, and notices for the user: the one answer for every
+    surface. ``settings.corpus_dir``, or the folder the live index was built from when that
+    setting names no folder; a notice when the two differ (citations may then not match)."""
+    root = Path(settings.corpus_dir)
+    try:
+        generation = store.current_generation(settings.index_dir)
+        indexed = (
+            Path(store.read_manifest(settings.index_dir / generation).corpus_dir)
+            if generation
+            else None
+        )
+    except (OSError, ValueError):
+        indexed = None
+    if indexed is None or indexed.resolve() == root.resolve():
+        return root, []
+    if not root.is_dir() and indexed.is_dir():
+        return indexed, []
+    return root, [
+        f"the index was built from {indexed}; citations are read from {root}: "
+        "pass --corpus-dir (or RAG_CORPUS_DIR) to match them"
+    ]

@@ -27,21 +27,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from rag.config import Settings
+from rag.errors import ModelMismatchError, StoreError
 from rag.schema import Chunk
 
 MANIFEST_VERSION = 1
-
-
-class StoreError(RuntimeError):
-    """The index cannot be used as asked (one-line message)."""
-
-
-class IndexMissingError(StoreError):
-    pass
-
-
-class ModelMismatchError(StoreError):
-    pass
 
 
 class FileEntry(BaseModel):

@@ -20,13 +20,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import WeightsError
+
 __all__ = ["SPEC", "WeightsError", "WeightsSpec", "part_paths", "weights_path", "weights_ready"]
 
 _CHUNK = 8 * 1024 * 1024
-
-
-class WeightsError(RuntimeError):
-    """The embedded model's weights cannot be found or built; the message names the fix."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The chat that shows, and checks, its sources: ``rag ui`` (``streamlit run ui/app.py``).
+"""The chat that shows, and checks, its sources: ``rag ui`` (``streamlit run rag/ui/app.py``).
 
 Two pages share one sidebar (backend, passages, strict mode, the index): **Ask** (a chat whose
 answers cite source lines, each sentence checked) and **Check a draft** (a writer's text checked
@@ -10,7 +10,6 @@ is drawn (once per process, ``st.cache_resource``), or on the first question.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,11 +18,8 @@ from typing import Any
 
 import streamlit as st
 
-UI_DIR = Path(__file__).resolve().parent
-if str(UI_DIR) not in sys.path:  # the pages import the shared helpers next to this file
-    sys.path.insert(0, str(UI_DIR))
-
-from components import (  # noqa: E402
+from rag.llm.choose import BACKENDS, effective_backend
+from rag.ui.components import (
     build_index_ui,
     cached_status,
     code_md,
@@ -35,21 +31,13 @@ from components import (  # noqa: E402
     one_line,
 )
 
-BACKENDS = ["auto", "ollama", "embedded", "extractive"]
+UI_DIR = Path(__file__).resolve().parent
 BACKEND_HELP = {
     "auto": "Ollama if a server answers, else the embedded model",
     "ollama": "a model served by Ollama",
     "embedded": "the small model built in (llama.cpp, on this machine)",
     "extractive": "no language model: quote the best passages verbatim",
 }
-
-st.set_page_config(
-    page_title="rag · research desk",
-    page_icon=":material/menu_book:",
-    layout="centered",
-    initial_sidebar_state="expanded",
-)
-inject_css()
 
 
 # --- settings and cheap status (cached briefly: reruns happen on every click) -----------------
@@ -65,9 +53,11 @@ def load_settings() -> Any:
         st.stop()
 
 
-def corpus_dir(settings: Any, status: dict[str, Any]) -> Path:
-    """The folder the index was built from (citations are relative to it)."""
-    return Path(status.get("corpus_dir") or settings.corpus_dir)
+def corpus_dir(settings: Any) -> Path:
+    """The folder citations point into (:func:`rag.index.status.corpus_root`)."""
+    from rag.index.status import corpus_root
+
+    return corpus_root(settings)[0]
 
 
 # --- background warm-up -----------------------------------------------------------------------
@@ -90,9 +80,9 @@ class Warmup:
 
             retrieve(settings, "warm up the index and the embedding model")
             self.loaded.append("index and embedding model")
-            if backend == "embedded" or (backend == "auto" and not ollama):
-                from rag.generation import EmbeddedLLM
-                from rag.gguf import weights_ready
+            if effective_backend(backend, ollama) == "embedded":
+                from rag.llm import EmbeddedLLM
+                from rag.llm.gguf import weights_ready
 
                 if weights_ready(settings.cache_dir):  # never assemble 1 GB unasked
                     EmbeddedLLM.from_settings(settings).load()
@@ -145,7 +135,7 @@ def when(iso: str | None) -> str:
 def backend_line(settings: Any, backend: str, reachable: bool) -> str:
     host = settings.ollama_host
     ollama_state = f"Ollama answered at `{host}`" if reachable else f"no Ollama server at `{host}`"
-    from rag.gguf import SPEC
+    from rag.llm.gguf import SPEC
 
     embedded = SPEC.filename.removesuffix(".gguf")
     if backend == "extractive":
@@ -156,7 +146,7 @@ def backend_line(settings: Any, backend: str, reachable: bool) -> str:
         return f"⚠ {ollama_state}: start it with `ollama serve` or pick another backend."
     if backend == "embedded":
         return f"Model **{embedded}** on this machine ({ollama_state})."
-    if reachable:
+    if effective_backend(backend, reachable) == "ollama":
         return f"In use: Ollama, model **{esc_md(settings.ollama_model)}** ({ollama_state})."
     return f"In use: embedded **{embedded}** ({ollama_state})."
 
@@ -209,7 +199,7 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
         st.markdown("**Index**")
         if status.get("error"):
             st.error(f"Cannot read the index: {esc_md(status['error'])}")
-        folder = corpus_dir(settings, status)
+        folder = corpus_dir(settings)
         if status.get("exists"):
             st.markdown(
                 f"{status['files']} files · {status['chunks']} chunks  \n"
@@ -239,39 +229,56 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
 
 # --- the app ----------------------------------------------------------------------------------
 
-settings = load_settings()
-status = cached_status(str(settings.index_dir), settings)
-st.session_state["_corpus_dir"] = str(corpus_dir(settings, status))
-st.session_state["_index_exists"] = bool(status.get("exists"))
-st.session_state["_index_files"] = status.get("files")
-pending_backend_line = sidebar(settings, status)
 
-page = st.navigation(
-    [
-        st.Page(str(UI_DIR / "page_ask.py"), title="Ask", icon=":material/forum:", default=True),
-        st.Page(
-            str(UI_DIR / "page_draft.py"),
-            title="Check a draft",
-            icon=":material/fact_check:",
-            url_path="draft",
-        ),
-    ],
-    position="top",
-)
-page.run()
-
-if pending_backend_line is not None:
-    pending_backend_line.caption(
-        backend_line(settings, st.session_state["backend"], ollama_up(settings.ollama_host))
+def main() -> None:
+    """Draw the sidebar and the chosen page (Streamlit runs this on every interaction)."""
+    st.set_page_config(
+        page_title="rag · research desk",
+        page_icon=":material/menu_book:",
+        layout="centered",
+        initial_sidebar_state="expanded",
     )
+    inject_css()
 
-if status.get("exists"):  # after the page is drawn: load models in the background
-    backend = st.session_state.get("backend", settings.backend)
-    warm = warm_up(
-        str(settings.index_dir),
-        str(status.get("generation")),
-        backend,
-        settings,
-        backend == "auto" and ollama_up(settings.ollama_host),
+    settings = load_settings()
+    status = cached_status(str(settings.index_dir), settings)
+    st.session_state["_corpus_dir"] = str(corpus_dir(settings))
+    st.session_state["_index_exists"] = bool(status.get("exists"))
+    st.session_state["_index_files"] = status.get("files")
+    pending_backend_line = sidebar(settings, status)
+
+    page = st.navigation(
+        [
+            st.Page(
+                str(UI_DIR / "page_ask.py"), title="Ask", icon=":material/forum:", default=True
+            ),
+            st.Page(
+                str(UI_DIR / "page_draft.py"),
+                title="Check a draft",
+                icon=":material/fact_check:",
+                url_path="draft",
+            ),
+        ],
+        position="top",
     )
-    st.session_state["_warm"] = warm
+    page.run()
+
+    if pending_backend_line is not None:
+        pending_backend_line.caption(
+            backend_line(settings, st.session_state["backend"], ollama_up(settings.ollama_host))
+        )
+
+    if status.get("exists"):  # after the page is drawn: load models in the background
+        backend = st.session_state.get("backend", settings.backend)
+        warm = warm_up(
+            str(settings.index_dir),
+            str(status.get("generation")),
+            backend,
+            settings,
+            backend == "auto" and ollama_up(settings.ollama_host),
+        )
+        st.session_state["_warm"] = warm
+
+
+if __name__ == "__main__":
+    main()

@@ -14,9 +14,10 @@ from typing import Any
 
 import streamlit as st
 
+from rag.errors import SourceError
 from rag.render import MARKS, answer_markdown
 from rag.schema import Answer, Citation
-from rag.sources import SOURCE_CSS, SourceError, source_html, source_view
+from rag.sources import SOURCE_CSS, source_html, source_view
 
 WHOLE_DOCUMENT_MAX_LINES = 4000
 """Above this many lines the "whole document" view shows a wide window instead."""
@@ -310,7 +311,7 @@ def ollama_up(host: str) -> bool:
     known = ollama_known(host)
     if known is not None:
         return known
-    from rag.generation import ollama_reachable
+    from rag.llm import ollama_reachable
 
     up = ollama_reachable(host, timeout=0.5)
     _ollama_seen[host] = (time.monotonic(), up)
@@ -319,7 +320,7 @@ def ollama_up(host: str) -> bool:
 
 @st.cache_data(ttl=10, show_spinner=False)
 def cached_status(index_dir: str, _settings: Any) -> dict[str, Any]:
-    from rag.status import index_status
+    from rag.index.status import index_status
 
     try:
         return index_status(_settings)
@@ -329,7 +330,7 @@ def cached_status(index_dir: str, _settings: Any) -> dict[str, Any]:
 
 def build_index_ui(settings: Any, folder: Path, rebuild: bool, where: Any) -> None:
     """Index ``folder`` with a progress bar in ``where``; the outcome is kept for the next run."""
-    from rag.ingestion import build_index
+    from rag.index.build import build_index
 
     bar = where.progress(0.0, text="Reading the documents…")
 

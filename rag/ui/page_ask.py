@@ -7,23 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from components import build_index_ui, code_md, empty_state_html, esc_md, one_line, render_answer
 
 from rag.config import get_settings
+from rag.errors import user_errors
+from rag.ui.components import (
+    build_index_ui,
+    code_md,
+    empty_state_html,
+    esc_md,
+    one_line,
+    render_answer,
+)
 
 USER_AVATAR = ":material/person:"
 DESK_AVATAR = ":material/menu_book:"
-
-
-def known_errors() -> tuple[type[BaseException], ...]:
-    from rag.answering import QuestionError
-    from rag.embeddings import EmbeddingModelError
-    from rag.generation import LLMError
-    from rag.gguf import WeightsError
-    from rag.loading import CorpusError
-    from rag.store import StoreError
-
-    return (QuestionError, LLMError, StoreError, CorpusError, EmbeddingModelError, WeightsError)
 
 
 def render_turn(turn: dict[str, Any], corpus: Path) -> None:
@@ -84,7 +81,7 @@ def ask_now(question: str, settings: Any, corpus: Path) -> None:
                 on_token=on_token,
                 evidence_k=st.session_state.get("evidence_k"),
             )
-        except known_errors() as exc:
+        except user_errors() as exc:
             turn["error"] = one_line(exc)
         except Exception as exc:  # never a traceback in the page
             turn["error"] = f"Unexpected {type(exc).__name__}: {one_line(exc)}"

@@ -1,6 +1,6 @@
 """Check a draft: a writer pastes (or uploads) text; every sentence that states a fact is checked
 against the lines it cites, or a source is looked up for it; the result downloads as Markdown with
-footnotes to the source lines. The work is ``rag.draft``; this page only shows it."""
+footnotes to the source lines. The work is ``rag.drafts``; this page only shows it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from components import esc_md, notes_html, one_line, slug, source_panel
 
 from rag.config import get_settings
+from rag.llm import choose_judge
+from rag.ui.components import esc_md, notes_html, one_line, slug, source_panel
 
 VERDICT_TEXT = {
     "supported": "supported",
@@ -27,29 +28,11 @@ EXAMPLE = (
 )
 
 
-def draft_api() -> Any | None:
-    """The ``rag.draft`` module, or ``None`` when this installation lacks it."""
-    try:
-        import rag.draft as draft
-    except ImportError:
-        return None
-    return draft
+def draft_api() -> Any:
+    """The draft checker (``rag.drafts``)."""
+    from rag import drafts
 
-
-def judge_for(draft: Any, settings: Any, backend: str, use: bool) -> tuple[Any, list[str]]:
-    """The LLM judge for the sidebar's backend (``None``: rules only), and notices."""
-    if not use or backend == "extractive":
-        return None, []
-    if backend in ("ollama", "embedded"):
-        from rag.generation import LLMError, get_judge_llm, get_llm
-
-        try:
-            llm, notices = get_llm(settings, backend)
-            return get_judge_llm(settings, llm), notices
-        except LLMError as exc:
-            return None, [f"{one_line(exc)}; checking with rules only"]
-    judge, notices = draft.draft_judge(settings, True)
-    return judge, list(notices)
+    return drafts
 
 
 def load_upload() -> None:
@@ -73,7 +56,7 @@ def run_check(draft: Any, text: str, settings: Any, use_judge: bool) -> None:
 
     try:
         backend = st.session_state.get("backend", settings.backend)
-        judge, notices = judge_for(draft, settings, backend, use_judge)
+        judge, notices = choose_judge(settings, backend, use=use_judge)
         report = draft.check_draft(text, settings, judge=judge, progress=progress)
     except Exception as exc:  # one line, never a traceback
         st.session_state["draft_result"] = {"text": text, "error": one_line(exc)}
@@ -175,9 +158,6 @@ def main() -> None:
         "it. Download the draft with footnotes quoting the source lines."
     )
     draft = draft_api()
-    if draft is None:
-        st.info("Draft checking unavailable: this installation has no `rag.draft` module.")
-        return
     if not st.session_state.get("_index_exists"):
         st.warning("There is no index yet: build it from the sidebar first.")
         return
@@ -212,7 +192,7 @@ def main() -> None:
         return
     if result["text"] != text:
         st.caption("The results below are for an earlier version of the text: check it again.")
-    show_report(draft, result, Path(settings.corpus_dir))
+    show_report(draft, result, Path(st.session_state.get("_corpus_dir") or settings.corpus_dir))
 
 
 main()

@@ -1,0 +1,281 @@
+"""Reading a writer's draft and finding its sentences and the citations they carry.
+
+A draft is Markdown or plain text. Citations are written ``[file:line]`` or ``[file:line-line]``
+(``file`` relative to the corpus root, or a unique prefix of its name: ``[003:31]``), several in
+one bracket separated by ``;`` or ``,`` (``[003:31; 001:4-5]``), or as Markdown footnotes whose
+definition reads ``[^1]: file, lines 4-5: "..."`` (what :func:`rag.drafts.render.draft_markdown`
+writes, so a footnoted draft can be checked again).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunking import line_of, line_starts, sentence_spans
+from rag.errors import DraftError
+from rag.verify import is_claim
+
+MAX_DRAFT_BYTES = 5_000_000
+"""Drafts larger than this are refused (a book is not a draft; split it)."""
+_FILE_MAGIC = {
+    b"%PDF": "a PDF file",
+    b"PK\x03\x04": "a zip archive (a .docx or .odt document?)",
+    b"\xd0\xcf\x11\xe0": "an old Word/Office document",
+    b"{\\rtf": "an RTF document",
+}
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def decode_draft(data: bytes, name: str = "draft") -> str:
+    """The text of a draft from its bytes, or :class:`DraftError` saying why it is not text."""
+    if len(data) > MAX_DRAFT_BYTES:
+        raise DraftError(
+            f"{name}: the draft is {len(data) / 1e6:.1f} MB; the limit is "
+            f"{MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
+        )
+    for magic, kind in _FILE_MAGIC.items():
+        if data.startswith(magic):
+            raise DraftError(f"{name}: this is {kind}, not text: save the draft as .md or .txt")
+    nul = data.find(b"\x00", 0, 65536)
+    if nul != -1:
+        raise DraftError(f"{name}: the draft is binary, not text (NUL byte at byte {nul})")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DraftError(
+            f"{name}: draft is not valid UTF-8 (byte {exc.start}): save it as UTF-8 text"
+        ) from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DraftError(f"{name}: the draft is empty")
+    return text
+
+
+def read_draft(path: Path) -> str:
+    """The text of the draft file ``path`` (UTF-8), or :class:`DraftError` with a one-line reason:
+    missing file, a folder, empty, binary, not UTF-8, too large."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DraftError(f"draft not found: {path}")
+    if path.is_dir():
+        raise DraftError(f"{path} is a folder, not a draft file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_DRAFT_BYTES:
+            raise DraftError(
+                f"{path}: the draft is {size / 1e6:.1f} MB; the limit is "
+                f"{MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DraftError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_draft(data, str(path))
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+_BRACKET = re.compile(r"\[([^\[\]\n]{1,400})\](?!\()")
+_REF = re.compile(
+    r"^\s*(?:(?P<file>[^\s:\[\]^][^\s:\[\]]*)\s*:\s*)?(?:lines?\s*|l\.?\s*)?(?P<a>\d{1,7})"
+    r"(?:\s*[-–—]\s*(?:l\.?\s*)?(?P<b>\d{1,7}))?\s*$",
+    re.I,
+)
+_NUMERIC_MARKER = re.compile(r"^\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*$")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
+FOOTNOTE_DEF = re.compile(r"^[ \t]{0,3}\[\^([^\]\s]{1,40})\]:[ \t]*(.*)$", re.M)
+_FOOTNOTE_CITATION = re.compile(
+    r"^\s*[`*_]*(?P<file>[^,\s`*_][^,`]*?)[`*_]*\s*,\s*lines?\s+(?P<a>\d{1,7})"
+    r"(?:\s*[-–—]\s*(?P<b>\d{1,7}))?\b",
+    re.I,
+)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.M | re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_ATX_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t].*)?$", re.M)
+_SETEXT_HEADING = re.compile(r"^[^\n]*\S[^\n]*\n[ \t]{0,3}(?:=+|-{2,})[ \t]*$", re.M)
+_RULE = re.compile(r"^[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$", re.M)
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.M)
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_LINK = re.compile(r"(\[)([^\[\]\n]+)(\]\([^)\s\n]*(?:\s+\"[^\"\n]*\")?\))")
+_AUTOLINK = re.compile(r"<(?:https?|mailto):[^>\s]+>|https?://\S+")
+_LINE_PREFIX = re.compile(r"^\s*(?:>\s?)*(?:[-*+•·]\s+|\d{1,3}[.)]\s+)?")
+_EMPHASIS = re.compile(r"\*\*|__|~~|`|(?<!\w)[*_]+|[*_]+(?!\w)")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])")
+
+
+@dataclass
+class Ref:
+    """One written citation: a file name (as written) and a line range."""
+
+    file: str
+    line_start: int
+    line_end: int
+    raw: str
+
+    @property
+    def label(self) -> str:
+        lines = (
+            str(self.line_start)
+            if self.line_start == self.line_end
+            else f"{self.line_start}-{self.line_end}"
+        )
+        return f"{self.file}:{lines}"
+
+
+@dataclass
+class Mark:
+    """A citation written in the draft: where it is and what it names (``error`` when it cannot
+    name lines at all, like a bare ``[3]``)."""
+
+    start: int
+    end: int
+    raw: str
+    refs: list[Ref] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class ParsedSentence:
+    start: int
+    end: int
+    text: str
+    line: int
+    marks: list[Mark] = field(default_factory=list)
+
+    @property
+    def written(self) -> str | None:
+        return " ".join(m.raw for m in self.marks) if self.marks else None
+
+
+@dataclass
+class ParsedDraft:
+    text: str
+    sentences: list[ParsedSentence]
+    claims: list[ParsedSentence]
+    citation_footnotes: dict[str, tuple[int, int]]
+    """Footnote labels whose definition is a citation, with the span of that definition line."""
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _parse_refs(body: str) -> list[Ref] | None:
+    """The citations in a bracket's body, or None when it is not a citation bracket."""
+    refs: list[Ref] = []
+    last_file: str | None = None
+    for part in re.split(r"[;,]", body):
+        m = _REF.match(part)
+        if not m:
+            return None
+        name = m.group("file") or last_file
+        if name is None:
+            return None
+        name = name.strip()
+        a = int(m.group("a"))
+        b = int(m.group("b")) if m.group("b") else a
+        refs.append(Ref(name, a, b, part.strip()))
+        last_file = name
+    return refs or None
+
+
+def _footnote_citations(text: str) -> dict[str, tuple[Ref, int, int]]:
+    out: dict[str, tuple[Ref, int, int]] = {}
+    for m in FOOTNOTE_DEF.finditer(text):
+        c = _FOOTNOTE_CITATION.match(m.group(2))
+        if c:
+            a = int(c.group("a"))
+            b = int(c.group("b")) if c.group("b") else a
+            raw = f"{c.group('file').strip()}:{a}" + (f"-{b}" if b != a else "")
+            out[m.group(1)] = (Ref(c.group("file").strip(), a, b, raw), m.start(), m.end())
+    return out
+
+
+def _clean(sentence: str) -> str:
+    lines = [_LINE_PREFIX.sub("", line, count=1) for line in sentence.split("\n")]
+    text = _EMPHASIS.sub("", " ".join(lines))
+    text = " ".join(text.split())
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip(" \"'”’)»").endswith(("?", "？"))
+
+
+def parse_draft(text: str) -> ParsedDraft:
+    """Sentences of a draft (Markdown structure, code and citations masked out, offsets kept) and
+    the citations written for each."""
+    masked = text
+    for pattern in (_FRONT_MATTER, _FENCE, _HTML_COMMENT, FOOTNOTE_DEF):
+        masked = pattern.sub(lambda m: _blank(m.group(0)), masked)
+    footnotes = _footnote_citations(text)
+    marks: list[Mark] = []
+
+    def bracket(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if body.startswith("^"):
+            label = body[1:]
+            if label in footnotes:
+                ref = footnotes[label][0]
+                marks.append(Mark(m.start(), m.end(), m.group(0), [ref]))
+            return _blank(m.group(0))
+        refs = _parse_refs(body)
+        if refs is not None:
+            marks.append(Mark(m.start(), m.end(), m.group(0), refs))
+            return _blank(m.group(0))
+        if _NUMERIC_MARKER.match(body):
+            marks.append(
+                Mark(
+                    m.start(),
+                    m.end(),
+                    m.group(0),
+                    error=f"{m.group(0)} names no file and line: write [file:line]",
+                )
+            )
+            return _blank(m.group(0))
+        return m.group(0)
+
+    masked = _BRACKET.sub(bracket, masked)
+    for pattern in (_ATX_HEADING, _SETEXT_HEADING, _RULE, _TABLE_ROW, _IMAGE, _AUTOLINK):
+        masked = pattern.sub(lambda m: _blank(m.group(0)), masked)
+    masked = _LINK.sub(lambda m: " " + m.group(2) + _blank(m.group(3)), masked)
+    marks.sort(key=lambda mk: mk.start)
+
+    starts = line_starts(text)
+    sentences: list[ParsedSentence] = []
+    for a, b in sentence_spans(masked):
+        clean = _clean(masked[a:b])
+        if clean:
+            sentences.append(ParsedSentence(a, b, clean, line_of(starts, a)))
+    _attach(text, sentences, marks)
+    claims = [
+        s
+        for s in sentences
+        if not _is_question(s.text)
+        and (is_claim(s.text) or (s.marks and len(re.findall(r"\w+", s.text)) >= 2))
+    ]
+    return ParsedDraft(text, sentences, claims, {k: (v[1], v[2]) for k, v in footnotes.items()})
+
+
+def _attach(text: str, sentences: list[ParsedSentence], marks: list[Mark]) -> None:
+    """Give each written citation to its sentence: the one it sits in, else the one before it in
+    the same paragraph (``... end. [003:31]``), else the one after it."""
+    if not sentences:
+        return
+    begins = [s.start for s in sentences]
+    for mark in marks:
+        i = bisect.bisect_right(begins, mark.start) - 1
+        if i >= 0 and mark.start < sentences[i].end:
+            sentences[i].marks.append(mark)
+            continue
+        if i >= 0 and not re.search(r"\n[ \t]*\n", text[sentences[i].end : mark.start]):
+            sentences[i].marks.append(mark)
+        elif i + 1 < len(sentences):
+            sentences[i + 1].marks.append(mark)
+        elif i >= 0:
+            sentences[i].marks.append(mark)

@@ -1,0 +1,183 @@
+"""The checker alone on the labelled claims: balanced accuracy, per kind, and which stage decided."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.evaluation.data import Claim, locate_gold
+from rag.evaluation.metrics import balanced_accuracy, share
+from rag.evaluation.results import ClaimRecord, ClaimsRun, Progress, now
+from rag.llm.base import Judge
+
+# --- the checker on claims ---------------------------------------------------------------------
+
+
+def _stage(reason: str) -> str:
+    if reason.startswith("not in the cited text"):
+        return "rules"
+    if reason.startswith(("the cited text is about something else", "few words")):
+        return "coverage"
+    if reason.startswith("words and names"):
+        return "coverage"
+    return "judge"
+
+
+def evaluate_claims(
+    claims: Sequence[Claim],
+    checker: Any,
+    *,
+    model: str = "none",
+    progress: Progress | None = None,
+    corpus_dir: Path | None = None,
+) -> ClaimsRun:
+    """Run ``checker.support(claim, cited text, context)`` on every claim and score it; the
+    context (sentences before the quote, for names behind pronouns) is read from ``corpus_dir``."""
+    t0 = time.perf_counter()
+    started = now()
+    records: list[ClaimRecord] = []
+    for i, c in enumerate(claims):
+        if progress:
+            progress(i, len(claims), c.id)
+        context = claim_context(c, corpus_dir) if corpus_dir is not None else ""
+        ok, score, reason = checker.support(c.claim, c.cited_text, context)
+        predicted = "supported" if ok else "unsupported"
+        records.append(
+            ClaimRecord(
+                id=c.id,
+                kind=c.kind,
+                label=c.label,
+                predicted=predicted,
+                correct=predicted == c.label,
+                score=float(score),
+                reason=reason,
+                stage=_stage(reason),
+                claim=c.claim,
+            )
+        )
+    if progress:
+        progress(len(claims), len(claims), "")
+    labels = [r.label == "supported" for r in records]
+    preds = [r.predicted == "supported" for r in records]
+    pos = [p for y, p in zip(labels, preds, strict=True) if y]
+    neg = [p for y, p in zip(labels, preds, strict=True) if not y]
+    per_kind: dict[str, dict[str, float]] = {}
+    for kind in sorted({r.kind for r in records}):
+        group = [r for r in records if r.kind == kind]
+        per_kind[kind] = {
+            "n": float(len(group)),
+            "accuracy": sum(r.correct for r in group) / len(group),
+            "label_supported": float(group[0].label == "supported"),
+        }
+    threshold = float(getattr(checker, "threshold", 0.5))
+    run = ClaimsRun(
+        checker=str(getattr(checker, "mode", "rules")),
+        model=model,
+        threshold=threshold,
+        started_at=started,
+        seconds=round(time.perf_counter() - t0, 1),
+        balanced_accuracy=balanced_accuracy(labels, preds),
+        accuracy=share(sum(r.correct for r in records), len(records)),
+        true_positive_rate=share(sum(pos), len(pos)),
+        true_negative_rate=share(sum(not p for p in neg), len(neg)),
+        per_kind=per_kind,
+        records=records,
+    )
+    if getattr(checker, "judge", None) is not None:
+        run.sweep = threshold_sweep(records)
+    return run
+
+
+def threshold_sweep(
+    records: Sequence[ClaimRecord], thresholds: Sequence[float] | None = None
+) -> list[dict[str, float]]:
+    """Balanced accuracy had the judge threshold been different (judge-stage scores are the
+    judge's P(yes); claims stopped by the rules stay unsupported)."""
+    labels = [r.label == "supported" for r in records]
+    out = []
+    for t in thresholds or (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        preds = [r.stage == "judge" and r.score >= t for r in records]
+        ba = balanced_accuracy(labels, preds)
+        out.append({"threshold": t, "balanced_accuracy": ba if ba is not None else float("nan")})
+    return out
+
+
+def claims_checker(settings: Settings, judge: bool, backend: str = "embedded") -> tuple[Any, str]:
+    """The checker the claims set is run with: rules only, or rules + the ``backend`` LLM as
+    judge (the embedded model by default), chosen as ``ask`` chooses it. A judge that cannot run
+    is an error here: a rules-only figure must never be reported as the judge's."""
+    from rag.llm import LLMError, choose_judge
+    from rag.verify import Checker
+
+    if not judge:
+        return Checker(None, settings.support_threshold), "none"
+    chosen, notices = choose_judge(
+        settings, "embedded" if backend == "extractive" else backend, use=True
+    )
+    if chosen is None:
+        raise LLMError("; ".join(notices) or "no judge model")
+    judge_llm = CachingJudge(chosen)
+    return Checker(judge_llm, settings.support_threshold), judge_llm.model
+
+
+def run_claims(
+    settings: Settings,
+    claims: Sequence[Claim],
+    *,
+    judge: bool = False,
+    backend: str = "embedded",
+    progress_for: Callable[[str], Progress | None] | None = None,
+) -> list[ClaimsRun]:
+    """The checker on the claims set: rules only, and (``judge``) rules + the LLM judge."""
+    out = []
+    for with_judge in (False, True) if judge else (False,):
+        checker, model = claims_checker(settings, with_judge, backend)
+        progress = progress_for(checker.mode) if progress_for else None
+        out.append(
+            evaluate_claims(
+                claims, checker, model=model, progress=progress, corpus_dir=settings.corpus_dir
+            )
+        )
+    return out
+
+
+class CachingJudge(Judge):
+    """A judge that remembers ``yes_probability`` per chat, so that checker variants measured on
+    the same claims never pay twice for the same question to the model."""
+
+    def __init__(self, judge: Any) -> None:
+        self.judge = judge
+        self.model = str(getattr(judge, "model", "judge"))
+        self.memo: dict[str, float] = {}
+        self.calls = 0
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        key = json.dumps(messages, ensure_ascii=False)
+        if key not in self.memo:
+            self.calls += 1
+            self.memo[key] = float(self.judge.yes_probability(messages))
+        return self.memo[key]
+
+
+# --- context of a claim ---------------------------------------------------------------------
+
+
+def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
+    """Up to ``chars`` characters of the cited file just before the claim's first quote (whole
+    sentences): where the names behind "he", "the models", "the project" usually are."""
+    from rag.chunking import sentence_spans
+
+    if not claim.evidence:
+        return ""
+    span = locate_gold(claim.evidence[0], corpus_dir)
+    if span is None:
+        return ""
+    text = (Path(corpus_dir) / span.file).read_text(encoding="utf-8")
+    lo = max(0, span.char_start - chars)
+    spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo : span.char_start])]
+    kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-3:]
+    return " ".join(kept)
