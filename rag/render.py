@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rag.schema import Answer, Citation
 
-MARKS = {"supported": "✓", "unsupported": "⚠", "uncited": "?"}
-_COLORS = {"supported": "32", "unsupported": "33", "uncited": "33"}
+MARKS = {"supported": "✓", "unsupported": "⚠", "contradicted": "✗", "uncited": "?"}
+_COLORS = {"supported": "32", "unsupported": "33", "contradicted": "31", "uncited": "33"}
 
 
 def shorten(text: str, width: int = 160) -> str:

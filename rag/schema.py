@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["supported", "unsupported", "uncited"]
+Verdict = Literal["supported", "unsupported", "contradicted", "uncited"]
+"""``contradicted``: the cited (or another retrieved) text states the opposite of the sentence."""
 
 
 class Span(BaseModel):
@@ -75,6 +76,8 @@ class SentenceCheck(BaseModel):
     score: float = Field(ge=0.0, le=1.0)
     best_citation: int | None = None
     reason: str = ""
+    contradiction: Citation | None = None
+    """With ``contradicted``: the text that states the opposite, located exactly."""
 
 
 class ConflictSide(BaseModel):
@@ -105,6 +108,12 @@ class Answer(BaseModel):
     closest: list[Citation] = Field(default_factory=list)
     rejected: list[SentenceCheck] = Field(default_factory=list)
     """On abstention: the model's sentences the checker did not find supported (for inspection)."""
+    removed: list[SentenceCheck] = Field(default_factory=list)
+    """Sentences taken out of the answer because the sources do not support them (or contradict
+    them), each with its reason: shown apart as "removed: not supported by the sources"."""
+    searched_for: str | None = None
+    """The standalone question retrieval searched for, when it differs from ``question`` (a
+    follow-up rewritten from the conversation)."""
     backend: str
     model: str
     timings_ms: dict[str, float] = Field(default_factory=dict)
