@@ -200,7 +200,7 @@ class CorpusFiles:
         return out
 
 
-def context_before(text: str, char_start: int, chars: int = 400, sentences: int = 3) -> str:
+def context_before(text: str, char_start: int, chars: int = 1200, sentences: int = 5) -> str:
     """Up to ``sentences`` whole sentences of ``text`` just before ``char_start`` (within
     ``chars`` characters): where the names behind "he", "the team", "this lineup" usually are."""
     lo = max(0, char_start - chars)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
+from rag.alignment import inspect
 from rag.lexical import STOPWORDS, tokenize
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
@@ -48,7 +49,7 @@ MONTHS = {
     for m in names
 }
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "hundred": 100,
 }  # fmt: skip
 _SCALES = {
@@ -182,7 +183,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         for w in full.split()
     }
     first = re.match(r"\s*([\w'’-]+)", claim)
-    opener = first.group(1) if first and first.group(1).lower() in STOPWORDS | PREPOSITIONS else ""
+    opener = first.group(1) if first and _common_opener(first.group(1), cited_plain) else ""
     for name in names_in(claim):
         low = name.lower()
         if low in cited_plain or name in named_in_full or name == opener:
@@ -198,6 +199,26 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     pool = set(tokenize(cited_text))
     coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
+
+
+_OPENERS = frozenset(
+    "whoever whatever whichever once option tens hundreds thousands dozens millions each every "
+    "any no none neither either both all some many most few several such".split()
+)
+
+
+def _common_opener(word: str, cited_plain: str) -> bool:
+    """Whether the first word of a claim is an ordinary word capitalised by position ("Losing
+    its ...", "Once you ...", "Whoever conveys ..."), not a name."""
+    low = word.lower()
+    return (
+        low in STOPWORDS
+        or low in PREPOSITIONS
+        or low in _OPENERS
+        or (low.endswith("ing") and len(low) > 5)
+        or re.search(rf"(?<![\w])({re.escape(low)})(?![\w])", cited_plain) is not None
+        and re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", cited_plain) is None
+    )
 
 
 def is_claim(sentence: str) -> bool:
@@ -239,57 +260,112 @@ class Checker:
     def mode(self) -> str:
         return "rules+llm" if self.judge is not None else "rules"
 
-    def support(self, claim: str, evidence: str, context: str = "") -> tuple[bool, float, str]:
-        """``(supported, score, reason)`` for one claim against one piece of text."""
+    def assess(self, claim: str, evidence: str, context: str = "") -> Assessment:
+        """The verdict on one claim against one piece of text: the name/number rules, then the
+        claim-to-clause alignment (:func:`rag.alignment.inspect`: a negated or opposite word or
+        a value bound to another event is a contradiction; a wider scope, an added cause or
+        another unit is unsupported), then the judge for whatever is left."""
         rules = check_rules(claim, evidence, context)
         if not rules.ok:
-            return (
-                False,
+            return Assessment(
+                "unsupported",
                 round(0.2 * rules.coverage, 3),
                 "not in the cited text: " + ", ".join(rules.missing[:4]),
             )
         if rules.coverage < MIN_COVERAGE:
-            return False, round(0.4 * rules.coverage, 3), "the cited text is about something else"
+            return Assessment(
+                "unsupported",
+                round(0.4 * rules.coverage, 3),
+                "the cited text is about something else",
+            )
+        found = inspect(claim, evidence)
+        if found.findings:
+            first = found.contradiction or found.findings[0]
+            if first.contradicts:
+                return Assessment(
+                    "contradicted",
+                    0.0,
+                    f"the cited text says otherwise: {first.detail}",
+                    first.text,
+                )
+            return Assessment("unsupported", round(0.3 * rules.coverage, 3), first.detail)
         if self.judge is None:
             ok = rules.coverage >= RULES_ONLY_COVERAGE
-            return (
-                ok,
+            return Assessment(
+                "supported" if ok else "unsupported",
                 round(rules.coverage, 3),
                 "words and names match" if ok else "few words match",
             )
         p = self.judge.yes_probability(judge_messages(claim, evidence))
         ok = p >= self.threshold
-        return (
-            ok,
+        return Assessment(
+            "supported" if ok else "unsupported",
             round(p, 3),
             "the judge finds it stated" if ok else "the judge finds it not stated",
         )
 
+    def support(self, claim: str, evidence: str, context: str = "") -> tuple[bool, float, str]:
+        """``(supported, score, reason)`` for one claim against one piece of text."""
+        a = self.assess(claim, evidence, context)
+        return a.verdict == "supported", a.score, a.reason
+
     def check(self, claim: str, cited: Sequence[Citation]) -> SentenceCheck:
-        """The verdict on one sentence given the citations it carries."""
+        """The verdict on one sentence given the citations it carries: supported when one
+        citation (or all of them read together) supports it; contradicted when one states the
+        opposite and none supports it."""
         numbers = [c.n for c in cited]
         if not cited:
             return SentenceCheck(text=claim, verdict="uncited", score=0.0, reason="no citation")
-        best: tuple[bool, float, str, int | None] = (False, -1.0, "", None)
         contexts = {c.n: self.context_of(c) if self.context_of else "" for c in cited[:3]}
+        best: tuple[Assessment, Citation] | None = None
+        against: tuple[Assessment, Citation] | None = None
         for c in cited[:3]:
-            ok, score, reason = self.support(claim, c.quote, contexts[c.n])
-            if (ok, score) > (best[0], best[1]):
-                best = (ok, score, reason, c.n)
-        if not best[0] and len(cited) > 1:
+            a = self.assess(claim, c.quote, contexts[c.n])
+            if a.verdict == "contradicted" and against is None:
+                against = (a, c)
+            if best is None or (a.ok, a.score) > (best[0].ok, best[0].score):
+                best = (a, c)
+        assert best is not None
+        if not best[0].ok and len(cited) > 1:
             joined = " ".join(c.quote for c in cited[:3])
-            ok, score, reason = self.support(claim, joined, contexts[cited[0].n])
-            if ok or score > best[1]:
-                best = (ok, score, reason + " (citations taken together)", best[3])
-        ok, score, reason, n = best
+            a = self.assess(claim, joined, contexts[cited[0].n])
+            if a.ok or a.score > best[0].score:
+                a.reason += " (citations taken together)"
+                best = (a, best[1])
+        if not best[0].ok and against is not None:
+            a, c = against
+            return SentenceCheck(
+                text=claim,
+                citations=numbers,
+                verdict="contradicted",
+                score=0.0,
+                reason=a.reason,
+                contradiction=c,
+            )
+        a, c = best
         return SentenceCheck(
             text=claim,
             citations=numbers,
-            verdict="supported" if ok else "unsupported",
-            score=max(0.0, min(1.0, score)),
-            best_citation=n if ok else None,
-            reason=reason,
+            verdict="supported" if a.ok else "unsupported",
+            score=max(0.0, min(1.0, a.score)),
+            best_citation=c.n if a.ok else None,
+            reason=a.reason,
         )
+
+
+@dataclass
+class Assessment:
+    """What the checker made of one claim against one piece of text."""
+
+    verdict: Literal["supported", "unsupported", "contradicted"]
+    score: float
+    reason: str
+    against: str = ""
+    """With ``contradicted``: the clause of the text that states otherwise."""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "supported"
 
 
 @dataclass

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"rag.index"},
     {"rag.retrieval"},
     {"rag.llm"},
-    {"rag.citations"},
+    {"rag.citations", "rag.alignment"},
     {"rag.verify", "rag.sources", "rag.render"},
     {"rag.answering"},
     {"rag.drafts"},

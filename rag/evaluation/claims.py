@@ -166,18 +166,12 @@ class CachingJudge(Judge):
 # --- context of a claim ---------------------------------------------------------------------
 
 
-def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
-    """Up to ``chars`` characters of the cited file just before the claim's first quote (whole
-    sentences): where the names behind "he", "the models", "the project" usually are."""
-    from rag.chunking import sentence_spans
+def claim_context(claim: Claim, corpus_dir: Path) -> str:
+    """The sentences of the cited file just before the claim's first quote (names behind "he",
+    "the models", "the project"), as ``rag ask`` gives them to the checker."""
+    from rag.sources import CorpusFiles
 
     if not claim.evidence:
         return ""
     span = locate_gold(claim.evidence[0], corpus_dir)
-    if span is None:
-        return ""
-    text = (Path(corpus_dir) / span.file).read_text(encoding="utf-8")
-    lo = max(0, span.char_start - chars)
-    spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo : span.char_start])]
-    kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-3:]
-    return " ".join(kept)
+    return CorpusFiles(corpus_dir).context(span) if span is not None else ""
