@@ -373,16 +373,15 @@ _LABELS = frozenset(
 )
 
 
-def _nearest_value(toks: list[Token], w: int, kind: str, reach: int) -> int | None:
-    """The token of ``kind`` nearest to token ``w`` in its clause (ties: the later one)."""
-    best: tuple[int, int] | None = None
-    for k in range(max(0, w - reach), min(len(toks), w + reach + 1)):
-        if k == w or toks[k].clause != toks[w].clause or _value_kind(toks, k) != kind:
-            continue
-        d = abs(k - w)
-        if best is None or d <= best[0]:
-            best = (d, k)
-    return None if best is None else best[1]
+def _nearest_value(toks: list[Token], w: int, kind: str, reach: int, side: int) -> int | None:
+    """The token of ``kind`` nearest to token ``w`` on one side (-1 left, +1 right), within its
+    clause."""
+    k = w + side
+    while 0 <= k < len(toks) and abs(k - w) <= reach and toks[k].clause == toks[w].clause:
+        if _value_kind(toks, k) == kind:
+            return k
+        k += side
+    return None
 
 
 def _name_run(toks: list[Token], k: int) -> set[str]:
@@ -399,8 +398,9 @@ def _name_run(toks: list[Token], k: int) -> set[str]:
 
 
 def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, int] | None:
-    """``(word in text, value in claim, other value in text)`` when a shared word stands next to
-    one value in the claim and next to another of the same kind everywhere in the text."""
+    """``(word in text, value in claim, other value in text)`` when a shared word has one value
+    beside it in the claim and, on the same side, another value of the same kind everywhere in
+    the text (for names, another name of the claim: roles swapped)."""
     claim_stems = {t.stem for t in ct}
     t_stems = [t.stem for t in tt]
     for i, tok in enumerate(ct):
@@ -409,23 +409,24 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
         if tok.text[:1].isupper() or _value_kind(ct, i) is not None:
             continue
         for kind in ("date", "number", "name"):
-            mine = _nearest_value(ct, i, kind, 3)
-            if mine is None or ct[mine].stem not in t_set:
-                continue
-            own = _name_run(ct, mine) if kind == "name" else {ct[mine].stem}
-            rivals: list[tuple[int, int]] = []
-            for w in (j for j, s in enumerate(t_stems) if s == tok.stem):
-                theirs = _nearest_value(tt, w, kind, 6)
-                if theirs is None:
+            for side in (-1, 1):
+                mine = _nearest_value(ct, i, kind, 3, side)
+                if mine is None or ct[mine].stem not in t_set:
                     continue
-                if tt[theirs].stem in own:
-                    rivals = []
-                    break
-                if kind != "name" or tt[theirs].stem in claim_stems:
-                    rivals.append((w, theirs))
-            if rivals:
-                w, theirs = rivals[0]
-                return w, mine, theirs
+                own = _name_run(ct, mine) if kind == "name" else {ct[mine].stem}
+                rivals: list[tuple[int, int]] = []
+                for w in (j for j, s in enumerate(t_stems) if s == tok.stem):
+                    theirs = _nearest_value(tt, w, kind, 6, side)
+                    if theirs is None:
+                        continue
+                    if tt[theirs].stem in own:
+                        rivals = []
+                        break
+                    if kind != "name" or tt[theirs].stem in claim_stems:
+                        rivals.append((w, theirs))
+                if rivals:
+                    w, theirs = rivals[0]
+                    return w, mine, theirs
     return None
 
 

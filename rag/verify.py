@@ -238,6 +238,9 @@ def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:
 
 MIN_COVERAGE = 0.3
 """Below this share of its content words in the cited text, a claim is not supported."""
+CONTRADICTION_COVERAGE = 0.6
+"""A claim is called contradicted only when most of its words are in the text it cites (it is
+about the same thing); otherwise a finding makes it unsupported."""
 RULES_ONLY_COVERAGE = 0.75
 """Without a judge, the share of content words the cited text must hold."""
 
@@ -281,7 +284,7 @@ class Checker:
         found = inspect(claim, evidence)
         if found.findings:
             first = found.contradiction or found.findings[0]
-            if first.contradicts:
+            if first.contradicts and found.coverage >= CONTRADICTION_COVERAGE:
                 return Assessment(
                     "contradicted",
                     0.0,

@@ -297,7 +297,11 @@ def _check_cited(
         tested[:] = narrowed
         check = checker.check(claim.text, narrowed)
         by_n = {c.n: c for c in narrowed}
-        best = by_n.get(check.best_citation or 0) or _narrowest(claim.text, narrowed)
+        best = (
+            by_n.get(check.best_citation or 0)
+            or check.contradiction
+            or _narrowest(claim.text, narrowed)
+        )
         result = DraftSentence(
             **_base(claim),
             verdict=check.verdict if check.verdict != "uncited" else "unsupported",

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, computed_field
 
 from rag.schema import Citation
 
-DraftVerdict = Literal["supported", "unsupported", "uncited", "bad_citation", "not_found"]
+DraftVerdict = Literal[
+    "supported", "unsupported", "contradicted", "uncited", "bad_citation", "not_found"
+]
 ProgressFn = Callable[[int, int], None]
 
 
@@ -76,7 +78,7 @@ class DraftReport(BaseModel):
         head += f", {self.flagged} flagged"
         parts = [
             f"{self.counts[v]} {VERDICT_LABELS[v]}"
-            for v in ("unsupported", "bad_citation", "not_found", "uncited")
+            for v in ("contradicted", "unsupported", "bad_citation", "not_found", "uncited")
             if self.counts.get(v)
         ]
         return head + (": " + ", ".join(parts) if parts else "")
@@ -85,6 +87,7 @@ class DraftReport(BaseModel):
 VERDICT_LABELS = {
     "supported": "supported",
     "unsupported": "unsupported",
+    "contradicted": "contradicted",
     "uncited": "uncited",
     "bad_citation": "bad citation",
     "not_found": "not found",
