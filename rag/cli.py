@@ -220,7 +220,9 @@ def answer_json(answer: Any) -> dict[str, Any]:
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), help="Compare two saved runs: A.json B.json.")  # fmt: skip
 @click.option("--load", "loads", multiple=True, type=click.Path(path_type=Path), help="Use saved run(s) instead of running (for --report/--gate; repeatable).")  # fmt: skip
 @click.option("--gate", type=click.Path(path_type=Path), help="Exit 1 if a metric is below its threshold in this file.")  # fmt: skip
-@click.option("--questions", "questions_file", type=click.Path(path_type=Path), help="Question set (default eval/questions.jsonl).")  # fmt: skip
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path), help="Question set (default: the corpus's).")  # fmt: skip
+@click.option("--corpus", "corpus_name", default=None, help="Labelled corpus: news (the shipped corpus/, default for questions) or licenses (eval/licenses/); --claims runs both unless one is named.")  # fmt: skip
+@click.option("--split", type=click.Choice(["dev", "test"]), help="Only this split (default: both, test reported as the headline).")  # fmt: skip
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly
@@ -240,6 +242,8 @@ def eval_cmd(
     loads: tuple[Path, ...],
     gate: Path | None,
     questions_file: Path | None,
+    corpus_name: str | None,
+    split: str | None,
     index_dir: Path | None,
     quiet: bool,
 ) -> None:
@@ -280,18 +284,38 @@ def eval_cmd(
         if loads:
             data = ev.merge_eval_files(loads)
         elif claims_mode:
+            names = [corpus_name] if corpus_name else list(ev.CORPORA)
+            corpora = [ev.eval_corpus(n) for n in names]
             data = ev.EvalFile(
                 claims=ev.run_claims(
                     settings,
-                    ev.load_claims(),
+                    [
+                        (c, [x for x in ev.load_claims(c.claims_file) if split in (None, x.split)])
+                        for c in corpora
+                    ],
                     judge=judge,
                     backend=next((b for b in backends if b != "extractive"), "embedded"),
                     progress_for=progress_for,
                 )
             )
         else:
+            corpus = ev.eval_corpus(corpus_name or "news")
+            if corpus.name != "news":
+                settings = ev.corpus_settings(settings, corpus)
+                if not quiet:
+                    click.echo(
+                        f"indexing {corpus.corpus_dir} into {settings.index_dir} ...", err=True
+                    )
+                from rag.index.build import build_index
+
+                build_index(settings)
+            questions_file = questions_file or corpus.questions_file
             questions = ev.select_questions(
-                ev.load_questions(questions_file), subset=subset, limit=limit, ids=ids or None
+                ev.load_questions(questions_file),
+                subset=subset,
+                limit=limit,
+                ids=ids or None,
+                split=split,
             )
             data = ev.run_backends(
                 settings,

@@ -1,6 +1,6 @@
-"""``rag eval``: the labelled sets (``data``), per-answer metrics and aggregation (``metrics``),
-runs over questions (``run``) and claims (``claims``), the CI gate and comparisons (``gate``),
-text output (``format``) and the report with plots (``report``, imported on demand).
+"""``rag eval``: the labelled sets and corpora (``data``), per-answer metrics and aggregation
+(``metrics``), runs over questions (``run``) and claims (``claims``), the CI gate and comparisons
+(``gate``), text output (``format``) and the report with plots (``report``, imported on demand).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from rag.errors import EvalError
 from rag.evaluation.claims import (
     CachingJudge,
     claim_context,
+    claim_figures,
     claims_checker,
     evaluate_claims,
     run_claims,
@@ -16,14 +17,19 @@ from rag.evaluation.claims import (
 )
 from rag.evaluation.data import (
     CLAIMS_FILE,
+    CONTRADICTION_KINDS,
+    CORPORA,
     EVAL_DIR,
     FORMAT,
     QUESTIONS_FILE,
+    SPLITS,
     SUBSETS_FILE,
     THRESHOLDS_FILE,
     Claim,
+    EvalCorpus,
     GoldQuote,
     Question,
+    eval_corpus,
     interleave_by_type,
     load_claims,
     load_questions,
@@ -91,6 +97,7 @@ from rag.evaluation.results import (
     now,
 )
 from rag.evaluation.run import (
+    corpus_settings,
     eval_settings,
     run_backends,
     run_eval,
@@ -103,6 +110,8 @@ __all__ = [
     "CHECKER_NO_SUPPORT",
     "CLAIMS_FILE",
     "CLAIMS_TARGET",
+    "CONTRADICTION_KINDS",
+    "CORPORA",
     "CachingJudge",
     "CitationRecord",
     "Claim",
@@ -110,6 +119,7 @@ __all__ = [
     "ClaimsRun",
     "Comparison",
     "EVAL_DIR",
+    "EvalCorpus",
     "EvalError",
     "EvalFile",
     "EvalRun",
@@ -121,6 +131,7 @@ __all__ = [
     "QUESTIONS_FILE",
     "Question",
     "QuestionRecord",
+    "SPLITS",
     "STAGES",
     "SUBSETS_FILE",
     "SentenceRecord",
@@ -136,8 +147,11 @@ __all__ = [
     "check_claims_gate",
     "check_gate",
     "claim_context",
+    "claim_figures",
     "claims_checker",
     "compare_runs",
+    "corpus_settings",
+    "eval_corpus",
     "eval_settings",
     "evaluate_claims",
     "failure_reasons",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.evaluation.data import Claim, locate_gold
+from rag.evaluation.data import CONTRADICTION_KINDS, Claim, EvalCorpus, locate_gold
 from rag.evaluation.metrics import balanced_accuracy, share
 from rag.evaluation.results import ClaimRecord, ClaimsRun, Progress, now
 from rag.llm.base import Judge
@@ -20,6 +20,8 @@ from rag.llm.base import Judge
 def _stage(reason: str) -> str:
     if reason.startswith("not in the cited text"):
         return "rules"
+    if not reason.startswith(("the judge", "the cited text is about", "few words", "words and")):
+        return "alignment"
     if reason.startswith(("the cited text is about something else", "few words")):
         return "coverage"
     if reason.startswith("words and names"):
@@ -34,45 +36,39 @@ def evaluate_claims(
     model: str = "none",
     progress: Progress | None = None,
     corpus_dir: Path | None = None,
+    corpus: str = "",
+    records_before: Sequence[ClaimRecord] = (),
 ) -> ClaimsRun:
-    """Run ``checker.support(claim, cited text, context)`` on every claim and score it; the
-    context (sentences before the quote, for names behind pronouns) is read from ``corpus_dir``."""
+    """Run ``checker.assess(claim, cited text, context)`` on every claim and score it; the
+    context (sentences before the quote, for names behind pronouns) is read from ``corpus_dir``.
+    ``records_before``: records of other corpora to score together with these."""
     t0 = time.perf_counter()
     started = now()
-    records: list[ClaimRecord] = []
+    records: list[ClaimRecord] = list(records_before)
     for i, c in enumerate(claims):
         if progress:
             progress(i, len(claims), c.id)
         context = claim_context(c, corpus_dir) if corpus_dir is not None else ""
-        ok, score, reason = checker.support(c.claim, c.cited_text, context)
-        predicted = "supported" if ok else "unsupported"
+        a = checker.assess(c.claim, c.cited_text, context)
+        predicted = a.verdict
         records.append(
             ClaimRecord(
                 id=c.id,
                 kind=c.kind,
                 label=c.label,
                 predicted=predicted,
-                correct=predicted == c.label,
-                score=float(score),
-                reason=reason,
-                stage=_stage(reason),
+                correct=(predicted == "supported") == (c.label == "supported"),
+                score=float(a.score),
+                reason=a.reason,
+                stage=_stage(a.reason),
                 claim=c.claim,
+                split=c.split,
+                corpus=corpus,
             )
         )
     if progress:
         progress(len(claims), len(claims), "")
-    labels = [r.label == "supported" for r in records]
-    preds = [r.predicted == "supported" for r in records]
-    pos = [p for y, p in zip(labels, preds, strict=True) if y]
-    neg = [p for y, p in zip(labels, preds, strict=True) if not y]
-    per_kind: dict[str, dict[str, float]] = {}
-    for kind in sorted({r.kind for r in records}):
-        group = [r for r in records if r.kind == kind]
-        per_kind[kind] = {
-            "n": float(len(group)),
-            "accuracy": sum(r.correct for r in group) / len(group),
-            "label_supported": float(group[0].label == "supported"),
-        }
+    figures = claim_figures(records)
     threshold = float(getattr(checker, "threshold", 0.5))
     run = ClaimsRun(
         checker=str(getattr(checker, "mode", "rules")),
@@ -80,16 +76,51 @@ def evaluate_claims(
         threshold=threshold,
         started_at=started,
         seconds=round(time.perf_counter() - t0, 1),
-        balanced_accuracy=balanced_accuracy(labels, preds),
-        accuracy=share(sum(r.correct for r in records), len(records)),
-        true_positive_rate=share(sum(pos), len(pos)),
-        true_negative_rate=share(sum(not p for p in neg), len(neg)),
-        per_kind=per_kind,
+        balanced_accuracy=figures["balanced_accuracy"],
+        accuracy=figures["accuracy"],
+        true_positive_rate=figures["true_positive_rate"],
+        true_negative_rate=figures["true_negative_rate"],
+        per_kind=figures["per_kind"],
         records=records,
+        by_split={
+            split: claim_figures([r for r in records if r.split == split])
+            for split in ("test", "dev")
+            if any(r.split == split for r in records)
+        },
     )
     if getattr(checker, "judge", None) is not None:
         run.sweep = threshold_sweep(records)
     return run
+
+
+def claim_figures(records: Sequence[ClaimRecord]) -> dict[str, Any]:
+    """Balanced accuracy, supported kept, unsupported caught (contradicted counts as caught),
+    contradicted recognised on the kinds whose source states the opposite, and per kind."""
+    labels = [r.label == "supported" for r in records]
+    preds = [r.predicted == "supported" for r in records]
+    pos = [p for y, p in zip(labels, preds, strict=True) if y]
+    neg = [p for y, p in zip(labels, preds, strict=True) if not y]
+    opposite = [r for r in records if r.label != "supported" and r.kind in CONTRADICTION_KINDS]
+    per_kind: dict[str, dict[str, float]] = {}
+    for kind in sorted({r.kind for r in records}):
+        group = [r for r in records if r.kind == kind]
+        per_kind[kind] = {
+            "n": float(len(group)),
+            "accuracy": sum(r.correct for r in group) / len(group),
+            "label_supported": float(group[0].label == "supported"),
+            "contradicted": sum(r.predicted == "contradicted" for r in group) / len(group),
+        }
+    return {
+        "n": len(records),
+        "balanced_accuracy": balanced_accuracy(labels, preds),
+        "accuracy": share(sum(r.correct for r in records), len(records)),
+        "true_positive_rate": share(sum(pos), len(pos)),
+        "true_negative_rate": share(sum(not p for p in neg), len(neg)),
+        "contradicted_recognised": share(
+            sum(r.predicted == "contradicted" for r in opposite), len(opposite)
+        ),
+        "per_kind": per_kind,
+    }
 
 
 def threshold_sweep(
@@ -126,22 +157,33 @@ def claims_checker(settings: Settings, judge: bool, backend: str = "embedded") -
 
 def run_claims(
     settings: Settings,
-    claims: Sequence[Claim],
+    corpora: Sequence[tuple[EvalCorpus, Sequence[Claim]]],
     *,
     judge: bool = False,
     backend: str = "embedded",
     progress_for: Callable[[str], Progress | None] | None = None,
 ) -> list[ClaimsRun]:
-    """The checker on the claims set: rules only, and (``judge``) rules + the LLM judge."""
+    """The checker on the claims of each corpus (scored together; ``by_split`` and the records
+    tell them apart): rules only, and (``judge``) rules + the LLM judge."""
     out = []
     for with_judge in (False, True) if judge else (False,):
         checker, model = claims_checker(settings, with_judge, backend)
-        progress = progress_for(checker.mode) if progress_for else None
-        out.append(
-            evaluate_claims(
-                claims, checker, model=model, progress=progress, corpus_dir=settings.corpus_dir
+        records: list[ClaimRecord] = []
+        run: ClaimsRun | None = None
+        for corpus, claims in corpora:
+            progress = progress_for(f"{checker.mode} {corpus.name}") if progress_for else None
+            run = evaluate_claims(
+                claims,
+                checker,
+                model=model,
+                progress=progress,
+                corpus_dir=corpus.corpus_dir,
+                corpus=corpus.name,
+                records_before=records,
             )
-        )
+            records = run.records
+        if run is not None:
+            out.append(run)
     return out
 
 

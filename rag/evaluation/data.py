@@ -22,6 +22,45 @@ SUBSETS_FILE = EVAL_DIR / "subset.txt"
 THRESHOLDS_FILE = EVAL_DIR / "thresholds.json"
 FORMAT = "rag-eval/1"
 
+CONTRADICTION_KINDS = frozenset({"negation", "opposite_verb", "role_reversal"})
+"""Claim kinds whose source states the opposite: the checker should call them contradicted."""
+
+
+class EvalCorpus(BaseModel):
+    """A corpus with its labelled sets: the shipped news articles, or the licence texts."""
+
+    name: str
+    corpus_dir: Path
+    questions_file: Path
+    claims_file: Path
+    description: str = ""
+
+
+CORPORA: dict[str, EvalCorpus] = {
+    "news": EvalCorpus(
+        name="news",
+        corpus_dir=EVAL_DIR.parent / "corpus",
+        questions_file=QUESTIONS_FILE,
+        claims_file=CLAIMS_FILE,
+        description="five news articles (the shipped corpus/)",
+    ),
+    "licenses": EvalCorpus(
+        name="licenses",
+        corpus_dir=EVAL_DIR / "licenses" / "corpus",
+        questions_file=EVAL_DIR / "licenses" / "questions.jsonl",
+        claims_file=EVAL_DIR / "licenses" / "claims.jsonl",
+        description="nine software licences (Debian base-files; eval/licenses/build.py)",
+    ),
+}
+SPLITS = ("dev", "test")
+
+
+def eval_corpus(name: str) -> EvalCorpus:
+    """The labelled corpus called ``name``; :class:`EvalError` names the choices."""
+    if name not in CORPORA:
+        raise EvalError(f"no evaluation corpus {name!r}: choose from {', '.join(CORPORA)}")
+    return CORPORA[name]
+
 
 # --- the data sets -------------------------------------------------------------------------
 
@@ -40,6 +79,7 @@ class Question(BaseModel):
     key_facts: list[list[str]] = Field(default_factory=list)
     gold: list[GoldQuote] = Field(default_factory=list)
     notes: str = ""
+    split: Literal["dev", "test"] = "dev"
 
     @property
     def answerable(self) -> bool:
@@ -52,6 +92,8 @@ class Claim(BaseModel):
     evidence: list[GoldQuote]
     label: Literal["supported", "unsupported"]
     kind: str
+    split: Literal["dev", "test"] = "dev"
+    pair: str | None = None
 
     @property
     def cited_text(self) -> str:
@@ -118,8 +160,12 @@ def select_questions(
     limit: int | None = None,
     ids: Iterable[str] | None = None,
     subsets_file: Path | None = None,
+    split: str | None = None,
 ) -> list[Question]:
-    """The questions to run: a named subset and/or explicit ids, then the first ``limit``."""
+    """The questions to run: one split (``dev``/``test``; ``None``: both), a named subset
+    and/or explicit ids, then the first ``limit``."""
+    if split is not None and split not in SPLITS:
+        raise EvalError(f"no split {split!r}: choose dev or test")
     chosen = list(questions)
     by_id = {q.id: q for q in questions}
     wanted: list[str] | None = None
@@ -138,6 +184,8 @@ def select_questions(
         if unknown:
             raise EvalError(f"unknown question id(s): {', '.join(unknown)}")
         chosen = [by_id[i] for i in wanted]
+    if split is not None:
+        chosen = [q for q in chosen if q.split == split]
     if limit is not None:
         chosen = chosen[: max(0, limit)]
     return chosen

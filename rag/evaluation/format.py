@@ -46,6 +46,21 @@ def format_run(run: EvalRun) -> str:
         f"no evidence {c.get('abstained_no_evidence', 0)})",
     }
     lines = [head]
+    by_split = m.get("by_split") or {}
+    if by_split:
+        lines.append(
+            "  by split       n  evidence  chunks  facts  declined  false abst.  cit.rec  cit.prec"
+            "  valid"
+        )
+        for split, v in by_split.items():
+            lines.append(
+                f"    {split + (' (headline)' if split == 'test' else ''):<12}{v['n']:>3}"
+                f"  {pct(v['retrieval_recall']):>8} {pct(v.get('chunk_recall')):>7}"
+                f" {pct(v['answer_correctness']):>6} {pct(v['unanswerable_declined']):>9}"
+                f" {pct(v.get('false_abstention_rate')):>12} {pct(v['citation_recall']):>8}"
+                f" {pct(v['citation_precision']):>9} {pct(v.get('citation_validity')):>6}"
+            )
+        lines.append("  all questions:")
     for name in HEADLINE:
         label = LABELS[name].replace("@k", f"@{k}")
         lines.append(f"  {label:<30} {pct(m.get(name)):>7}   {extra.get(name, '')}")
@@ -82,24 +97,45 @@ def format_failures(run: EvalRun, n: int = 10) -> str:
 
 
 def format_claims(run: ClaimsRun) -> str:
+    corpora = sorted({r.corpus for r in run.records if r.corpus})
     lines = [
         f"checker {run.checker}"
         + (f" (judge {run.model})" if run.model != "none" else "")
-        + f" on {len(run.records)} claims, {run.seconds:.0f} s",
-        f"  balanced accuracy {pct(run.balanced_accuracy)}  (supported recognised "
-        f"{pct(run.true_positive_rate)}, unsupported rejected {pct(run.true_negative_rate)}; "
-        f"target {pct(CLAIMS_TARGET)} with the embedded judge)",
-        "  per kind:",
+        + f" on {len(run.records)} claims"
+        + (f" ({', '.join(corpora)})" if corpora else "")
+        + f", {run.seconds:.0f} s",
     ]
-    for kind, v in run.per_kind.items():
-        side = "supported" if v["label_supported"] else "unsupported"
-        lines.append(f"    {kind:<20} {side:<12} {pct(v['accuracy']):>7}  (n={v['n']:.0f})")
+    for split, v in (run.by_split or {"all": {}}).items():
+        f = v or {
+            "n": len(run.records),
+            "balanced_accuracy": run.balanced_accuracy,
+            "true_positive_rate": run.true_positive_rate,
+            "true_negative_rate": run.true_negative_rate,
+            "contradicted_recognised": None,
+            "per_kind": run.per_kind,
+        }
+        lines.append(
+            f"  {split}{' (headline)' if split == 'test' else ''}: {f['n']} claims, "
+            f"balanced accuracy {pct(f['balanced_accuracy'])} (target {pct(CLAIMS_TARGET)}), "
+            f"supported kept {pct(f['true_positive_rate'])}, unsupported caught "
+            f"{pct(f['true_negative_rate'])}, contradicted recognised "
+            f"{pct(f.get('contradicted_recognised'))}"
+        )
+        lines.append("    per kind:")
+        for kind, k in f["per_kind"].items():
+            side = "supported" if k["label_supported"] else "unsupported"
+            extra = (
+                f"  contradicted {pct(k.get('contradicted'))}" if not k["label_supported"] else ""
+            )
+            lines.append(
+                f"      {kind:<20} {side:<12} {pct(k['accuracy']):>7}  (n={k['n']:.0f}){extra}"
+            )
     stages = Counter((r.stage, r.correct) for r in run.records)
     lines.append(
         "  decided by: "
         + ", ".join(
             f"{s} {stages[(s, True)] + stages[(s, False)]} ({stages[(s, False)]} wrong)"
-            for s in ("rules", "coverage", "judge")
+            for s in ("rules", "alignment", "coverage", "judge")
             if stages[(s, True)] + stages[(s, False)]
         )
     )
@@ -108,9 +144,9 @@ def format_claims(run: ClaimsRun) -> str:
             "  judge threshold sweep: "
             + ", ".join(f"{s['threshold']:.1f}→{pct(s['balanced_accuracy'])}" for s in run.sweep)
         )
-    wrong = [r for r in run.records if not r.correct]
+    wrong = [r for r in run.records if not r.correct and r.split != "test"]
     if wrong:
-        lines.append("  wrong:")
+        lines.append("  wrong (dev; test claims are not listed, so that nobody tunes on them):")
         for r in wrong:
             lines.append(f"    {r.id} {r.kind:<18} {r.score:.2f} {r.reason[:60]}")
     return "\n".join(lines)

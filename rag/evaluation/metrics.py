@@ -218,6 +218,7 @@ class QuestionRecord(BaseModel):
     answerable: bool
     answer: str
     abstained: bool
+    split: str = "dev"
     abstain_cause: str | None = None
     """``answerer`` (the backend declined), ``checker`` (no sentence supported) or ``no_evidence``."""
     citations: list[CitationRecord] = Field(default_factory=list)
@@ -282,6 +283,7 @@ def score_answer(
     """
     rec = QuestionRecord(
         id=question.id,
+        split=question.split,
         type=question.type,
         question=question.question,
         answerable=question.answerable,
@@ -470,6 +472,11 @@ def aggregate(records: Sequence[QuestionRecord]) -> dict[str, Any]:
         sub = aggregate_small(group)
         by_type[t] = sub
     m["by_type"] = by_type
+    m["by_split"] = {
+        split: aggregate_small([r for r in records if r.split == split])
+        for split in ("test", "dev")
+        if any(r.split == split for r in records)
+    }
     return m
 
 
@@ -480,14 +487,21 @@ def aggregate_small(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     retrieval = [r for r in answerable if r.recall_hit is not None]
     n_facts = sum(len(r.facts_found) + len(r.facts_missing) for r in answerable)
     unanswerable = [r for r in records if not r.answerable]
+    citations = [c for r in records for c in r.citations]
     return {
         "n": len(records),
         "retrieval_recall": share(sum(bool(r.recall_hit) for r in retrieval), len(retrieval)),
+        "chunk_recall": share(
+            sum(bool(r.chunk_hit) for r in answerable if r.chunk_hit is not None),
+            sum(r.chunk_hit is not None for r in answerable),
+        ),
         "answer_correctness": share(sum(len(r.facts_found) for r in answerable), n_facts),
         "citation_recall": mean_of(r.citation_recall for r in answered_claims),
         "citation_precision": mean_of(r.citation_precision for r in answered_claims),
         "abstained": sum(r.abstained for r in records),
         "unanswerable_declined": share(sum(r.abstained for r in unanswerable), len(unanswerable)),
+        "false_abstention_rate": share(sum(r.abstained for r in answerable), len(answerable)),
+        "citation_validity": share(sum(c.valid for c in citations), len(citations)),
     }
 
 

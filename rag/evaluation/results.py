@@ -43,6 +43,9 @@ class ClaimRecord(BaseModel):
     kind: str
     label: str
     predicted: str
+    """supported, unsupported or contradicted (contradicted counts as caught)."""
+    split: str = "dev"
+    corpus: str = ""
     correct: bool
     score: float
     reason: str
@@ -67,6 +70,9 @@ class ClaimsRun(BaseModel):
     records: list[ClaimRecord]
     sweep: list[dict[str, float]] = Field(default_factory=list)
     """Balanced accuracy at other judge thresholds (same scores; judge mode only)."""
+    by_split: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per split (test is the headline): balanced accuracy, supported kept, unsupported caught,
+    contradicted recognised (on negation, opposite-verb and role-reversal claims), per kind."""
 
 
 class EvalFile(BaseModel):

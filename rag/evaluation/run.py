@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.evaluation.data import QUESTIONS_FILE, Question, interleave_by_type
+from rag.evaluation.data import QUESTIONS_FILE, EvalCorpus, Question, interleave_by_type
 from rag.evaluation.metrics import (
     SupportCache,
     aggregate,
@@ -19,6 +19,15 @@ from rag.evaluation.results import EvalFile, EvalRun, Progress, now
 from rag.schema import Answer, Span
 
 # --- running ---------------------------------------------------------------------------------
+
+
+def corpus_settings(settings: Settings, corpus: EvalCorpus) -> Settings:
+    """Settings that index and ask ``corpus``: its folder, and an index beside the usual one
+    (``index-licenses`` next to ``index``) so the two never mix."""
+    index = settings.index_dir.with_name(f"{settings.index_dir.name}-{corpus.name}")
+    return settings.model_copy(
+        update={"corpus_dir": corpus.corpus_dir.resolve(), "index_dir": index.resolve()}
+    )
 
 
 def eval_settings(settings: Settings, judge: bool) -> Settings:
