@@ -384,6 +384,17 @@ def _nearest_value(toks: list[Token], w: int, kind: str, reach: int, side: int) 
     return None
 
 
+def _on_side(toks: list[Token], w: int, side: int, stems: set[str], reach: int = 14) -> bool:
+    """Whether one of ``stems`` stands on that side of token ``w`` in its clause (an apposition
+    may sit between a subject and its verb: "Lin, a leader of the X team, announced")."""
+    k = w + side
+    while 0 <= k < len(toks) and abs(k - w) <= reach and toks[k].clause == toks[w].clause:
+        if toks[k].stem in stems:
+            return True
+        k += side
+    return False
+
+
 def _name_run(toks: list[Token], k: int) -> set[str]:
     """The stems of the capitalised run a name token belongs to ("Chen Cheng")."""
     run = {toks[k].stem}
@@ -419,7 +430,7 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
                     theirs = _nearest_value(tt, w, kind, 6, side)
                     if theirs is None:
                         continue
-                    if tt[theirs].stem in own:
+                    if tt[theirs].stem in own or _on_side(tt, w, side, own):
                         rivals = []
                         break
                     if kind != "name" or tt[theirs].stem in claim_stems:

@@ -103,7 +103,11 @@ def _closest(evidence: list[Evidence]) -> list[Citation]:
 def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -> Answer:
     answer.answer = prompts.CANNOT_ANSWER
     answer.abstained = True
-    answer.rejected = [c.model_copy(update={"citations": []}) for c in answer.sentences]
+    answer.rejected = [
+        *answer.removed,
+        *(c.model_copy(update={"citations": []}) for c in answer.sentences),
+    ]
+    answer.removed = []
     answer.citations = []
     answer.sentences = []
     answer.conflicts = []
@@ -148,11 +152,14 @@ def check_answer(
     strict: bool,
     evidence: list[Evidence],
     repair: bool = True,
+    show_unsupported: bool = False,
 ) -> Answer:
     """Attach a verdict to every sentence, the faithfulness figure and any conflict. A sentence
-    its own markers do not support is re-cited to the passage that does, when one does. In strict
-    mode what is still not supported is dropped; with nothing supported the answer abstains.
-    Citations are numbered from 1 in order of first appearance in what remains."""
+    its own markers do not support is re-cited to the passage that does, when one does. What is
+    still not supported (or contradicted) is moved to ``answer.removed`` with its reason, unless
+    ``show_unsupported`` keeps it inline (flagged); strict mode also drops uncited sentences.
+    With nothing supported the answer abstains. Citations are numbered from 1 in order of first
+    appearance in what remains."""
     by_n = {c.n: c for c in parsed.citations}
     rows: list[tuple[CitedSentence, list[Citation], SentenceCheck | None]] = []
     for s in parsed.sentences:
@@ -166,8 +173,18 @@ def check_answer(
             if fixed is not None:
                 check, cited = fixed.check, fixed.cited
         rows.append((s, cited, check))
-    if strict:
-        rows = [r for r in rows if r[2] is not None and r[2].verdict == "supported"]
+    all_checks = [r[2] for r in rows if r[2] is not None]
+    removed: list[SentenceCheck] = []
+    if strict or not show_unsupported:
+        keep = [r for r in rows if r[2] is None or r[2].verdict == "supported"]
+        if strict:
+            keep = [r for r in keep if r[2] is not None]
+        removed = [
+            r[2].model_copy(update={"citations": [], "best_citation": None})
+            for r in rows
+            if r[2] is not None and r[2].verdict != "supported"
+        ]
+        rows = keep
     numbers: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []
     sentences: list[CitedSentence] = []
@@ -187,8 +204,9 @@ def check_answer(
             checks.append(verdict)
     answer.citations = citations
     answer.sentences = checks
+    answer.removed = removed
     answer.answer = " ".join(s.render() for s in sentences)
-    answer.faithfulness = faithfulness(checks)
+    answer.faithfulness = faithfulness(all_checks)
     if not any(c.verdict == "supported" for c in checks):
         why = None
         if checks:
@@ -204,6 +222,7 @@ def ask(
     *,
     backend: str | None = None,
     strict: bool | None = None,
+    show_unsupported: bool | None = None,
     check: bool = True,
     history: list[str] | None = None,
     on_token: TokenFn | None = None,
@@ -287,7 +306,16 @@ def ask(
             settings.support_threshold,
             context_of=CorpusFiles(root).context,
         )
-        answer = check_answer(answer, parsed, checker, strict, evidence)
+        answer = check_answer(
+            answer,
+            parsed,
+            checker,
+            strict,
+            evidence,
+            show_unsupported=(
+                settings.show_unsupported if show_unsupported is None else show_unsupported
+            ),
+        )
         timings["check"] = (time.perf_counter() - t_check) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}

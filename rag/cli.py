@@ -150,6 +150,7 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--strict", is_flag=True, default=None, help="Drop unsupported/uncited sentences.")
+@click.option("--show-unsupported", is_flag=True, default=None, help="Keep unsupported sentences inline, flagged (RAG_SHOW_UNSUPPORTED), instead of listing them apart as removed.")  # fmt: skip
 @click.option("--no-check", is_flag=True, help="Skip checking sentences against their citations.")
 @click.option("-k", "evidence_k", type=click.IntRange(1, 30), help="Passages given to the model.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
@@ -159,6 +160,7 @@ def ask_cmd(
     backend: str | None,
     as_json: bool,
     strict: bool | None,
+    show_unsupported: bool | None,
     no_check: bool,
     evidence_k: int | None,
     index_dir: Path | None,
@@ -179,6 +181,7 @@ def ask_cmd(
         settings,
         backend=backend,
         strict=strict,
+        show_unsupported=show_unsupported,
         check=not no_check,
         on_token=None if as_json else on_token,
         evidence_k=evidence_k,

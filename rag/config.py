@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     strict: bool = Field(
         False, description="Drop unsupported and uncited sentences; abstain if none remain."
     )
+    show_unsupported: bool = Field(
+        False,
+        description=(
+            "Keep sentences the sources do not support inside the answer, flagged (the old "
+            "display). Off: they are moved to a 'removed: not supported by the sources' list."
+        ),
+    )
 
     def resolved(self) -> Settings:
         """A copy with paths made absolute (relative ones are taken from the working directory)."""

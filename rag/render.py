@@ -38,9 +38,7 @@ def render_answer_terminal(
         if answer.rejected:
             lines.append("")
             lines.append("The model wrote, but the cited passages do not support:")
-            lines.extend(
-                f"  {MARKS['unsupported']} {s.text}  ({s.reason})" for s in answer.rejected
-            )
+            lines.extend(f"  {MARKS[s.verdict]} {s.text}  ({s.reason})" for s in answer.rejected)
         if answer.closest:
             lines.append("")
             lines.append("Closest passages found:")
@@ -57,6 +55,17 @@ def render_answer_terminal(
             lines.append(answer.answer)
         if answer.faithfulness is not None:
             lines.append(f"faithfulness {answer.faithfulness:.0%} of claim sentences supported")
+        if answer.removed:
+            lines.append("")
+            lines.append("removed: not supported by the sources")
+            for s in answer.removed:
+                mark = _paint(MARKS[s.verdict], _COLORS[s.verdict], color)
+                lines.append(f"  {mark} {s.text}  ({s.verdict}: {s.reason})")
+                if s.contradiction is not None:
+                    lines.append(
+                        f"    └ {citation_location(s.contradiction)}: "
+                        f'"{shorten(s.contradiction.quote, 140)}"'
+                    )
         for conflict in answer.conflicts:
             lines.append("")
             lines.append("⚠ The sources disagree:")
@@ -81,6 +90,10 @@ def answer_markdown(answer: Answer) -> str:
     out = [f"**Q:** {answer.question}", "", body, ""]
     for c in answer.citations:
         out.append(f'[^{c.n}]: {c.file}, line {c.lines}: "{" ".join(c.quote.split())}"')
+    if answer.removed:
+        out.append("")
+        out.append("Removed, not supported by the sources:")
+        out.extend(f"- ~~{s.text}~~ ({s.verdict}: {s.reason})" for s in answer.removed)
     if answer.abstained and answer.closest:
         out.append("Closest passages:")
         out.extend(f'- {c.file}, line {c.lines}: "{shorten(c.quote, 300)}"' for c in answer.closest)

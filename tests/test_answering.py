@@ -94,10 +94,26 @@ def test_strict_drops_unsupported_and_renumbers(corpus_index: Settings) -> None:
     parsed = parse_answer(raw, ev)
     base = Answer(question="q", answer=parsed.text, abstained=False, backend="t", model="t")
     loose = check_answer(
-        base.model_copy(deep=True), parse_answer(raw, ev), Checker(), False, ev, repair=False
+        base.model_copy(deep=True),
+        parse_answer(raw, ev),
+        Checker(),
+        False,
+        ev,
+        repair=False,
+        show_unsupported=True,
     )
     assert [s.verdict for s in loose.sentences] == ["unsupported", "supported"]
-    assert loose.faithfulness == 0.5
+    assert loose.faithfulness == 0.5 and loose.removed == []
+    # by default an unsupported sentence leaves the answer for the "removed" list, with its reason
+    default = check_answer(
+        base.model_copy(deep=True), parse_answer(raw, ev), Checker(), False, ev, repair=False
+    )
+    assert [s.verdict for s in default.sentences] == ["supported"]
+    assert default.answer == "Lin was promoted to P10 at 32 [1]."
+    assert [(r.text, r.verdict) for r in default.removed] == [
+        ("Lin was promoted in 2031.", "unsupported")
+    ]
+    assert "2031" in default.removed[0].reason and default.faithfulness == 0.5
     strict = check_answer(
         base.model_copy(deep=True), parse_answer(raw, ev), Checker(), True, ev, repair=False
     )

@@ -22,9 +22,8 @@ VERDICT_TEXT = {
     "uncited": "uncited",
 }
 EXAMPLE = (
-    "Junyang Lin announced on X that he was stepping down from the Qwen project [001:4]. "
-    "Alibaba released four Qwen 3.5 models on the evening of March 2. "
-    "The whole Qwen team moved to Google the same week."
+    "A sentence that cites its source ends with the file and line [report.txt:12]. "
+    "A sentence without a citation gets a proposed source, or is flagged."
 )
 
 

@@ -1,0 +1,140 @@
+"""The checker's claim-to-clause alignment (rag.alignment) and the contradicted verdict, on
+minimal pairs written for these tests (not taken from the labelled sets): each false claim
+changes one thing, and its true twin must pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.alignment import inspect, stem
+from rag.render import render_answer_terminal
+from rag.schema import Answer, Citation, SentenceCheck
+from rag.verify import Checker
+
+CASES = [
+    # (kind, true claim, false claim, source)
+    (
+        "negation",
+        "The board did not approve the merger.",
+        "The board approved the merger.",
+        "After a long meeting, the board did not approve the merger with the rival firm.",
+    ),
+    (
+        "opposite",
+        "The reviewers praised the new design.",
+        "The reviewers criticized the new design.",
+        "The reviewers praised the new design for its clarity.",
+    ),
+    (
+        "opposite",
+        "You must retain the attribution notices.",
+        "You must remove the attribution notices.",
+        "You must retain all attribution notices in every copy you distribute.",
+    ),
+    (
+        "binding",
+        "She became head of the lab in May 2021.",
+        "She became head of the lab in June 2018.",
+        "She joined the institute in June 2018 and became head of the lab in May 2021.",
+    ),
+    (
+        "binding",
+        "Maria Keller thanked Tom Berg for the review.",
+        "Tom Berg thanked Maria Keller for the review.",
+        "Maria Keller thanked Tom Berg for the review of her thesis.",
+    ),
+    (
+        "scope",
+        "Some of the volunteers stayed overnight.",
+        "All of the volunteers stayed overnight.",
+        "Some of the volunteers stayed overnight at the shelter.",
+    ),
+    (
+        "cause",
+        "The bridge was closed on Monday.",
+        "The bridge was closed on Monday because of flooding.",
+        "The bridge was closed on Monday, the city said.",
+    ),
+    (
+        "unit",
+        "The battery lasts twelve hours.",
+        "The battery lasts twelve days.",
+        "The battery lasts twelve hours on a single charge.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "true", "false", "source"), CASES)
+def test_each_change_is_found_and_its_true_twin_passes(
+    kind: str, true: str, false: str, source: str
+) -> None:
+    assert inspect(true, source).findings == []
+    found = inspect(false, source).findings
+    assert found and found[0].kind == kind, found
+
+
+def test_double_negatives_and_whether_or_not_are_not_flips() -> None:
+    source = "Neither party may use the logo without written permission."
+    assert inspect("You need written permission to use the logo.", source).findings == []
+    source = "The rule applies whether or not the work is published."
+    assert inspect("The rule applies whether or not the work is published.", source).findings == []
+
+
+def test_an_apposition_between_subject_and_verb_keeps_the_subject() -> None:
+    source = "Ana Ruiz, a director at the Lima Museum, announced her retirement."
+    assert inspect("Ana Ruiz announced her retirement.", source).findings == []
+
+
+def test_stems_match_inflections() -> None:
+    assert stem("dismantled") == stem("dismantle")
+    assert stem("left") == stem("leave")
+    assert stem("praised") == stem("praise")
+
+
+def citation(quote: str, n: int = 1) -> Citation:
+    return Citation(
+        n=n, file="notes.txt", line_start=1, line_end=1, char_start=0, char_end=len(quote),
+        quote=quote,
+    )  # fmt: skip
+
+
+def test_the_checker_says_contradicted_and_shows_the_contradicting_text() -> None:
+    source = "The reviewers praised the new design for its clarity."
+    check = Checker().check("The reviewers criticized the new design.", [citation(source)])
+    assert check.verdict == "contradicted"
+    assert check.contradiction is not None and check.contradiction.quote == source
+    assert "says otherwise" in check.reason
+    # mostly other words: unsupported, not a contradiction
+    loose = Checker().check(
+        "The reviewers criticized the bakery on the corner.", [citation(source)]
+    )
+    assert loose.verdict == "unsupported"
+
+
+def test_removed_sentences_are_shown_apart_in_the_terminal() -> None:
+    source = "The reviewers praised the new design for its clarity."
+    removed = SentenceCheck(
+        text="The reviewers criticized the new design.",
+        verdict="contradicted",
+        score=0.0,
+        reason="the cited text says otherwise",
+        contradiction=citation(source),
+    )
+    answer = Answer(
+        question="What did the reviewers think?",
+        answer="The reviewers praised the design [1].",
+        abstained=False,
+        citations=[citation(source)],
+        sentences=[
+            SentenceCheck(
+                text="The reviewers praised the design.", citations=[1], verdict="supported",
+                score=1.0,
+            )
+        ],
+        removed=[removed],
+        backend="extractive",
+        model="none",
+    )  # fmt: skip
+    out = render_answer_terminal(answer)
+    head, _, tail = out.partition("removed: not supported by the sources")
+    assert "criticized" not in head and "criticized" in tail and "notes.txt:1" in tail
