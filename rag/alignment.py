@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.chunking import sentence_spans
-from rag.lexical import STOPWORDS
+from rag.lexical import STOPWORDS, stem
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 _CLAUSE_BREAK = re.compile(
@@ -103,18 +103,6 @@ _OPPOSITES = [
     ("success succeed", "collapse"),
 ]
 
-_IRREGULAR = {
-    "left": "leave", "went": "go", "sold": "sell", "held": "hold", "won": "win", "lost": "lose",
-    "grew": "grow", "rose": "rise", "fell": "fall", "began": "begin", "made": "make",
-    "gave": "give", "given": "give", "took": "take", "taken": "take", "found": "find",
-    "brought": "bring", "bought": "buy", "paid": "pay", "said": "say", "told": "tell",
-    "led": "lead", "built": "build", "ran": "run", "kept": "keep", "meant": "mean",
-    "sent": "send", "spent": "spend", "met": "meet", "chose": "choose", "chosen": "choose",
-    "wrote": "write", "written": "write", "broke": "break", "broken": "break", "spoke": "speak",
-    "shrank": "shrink", "forgot": "forget", "thought": "think", "became": "become",
-    "children": "child", "people": "person", "men": "man", "women": "woman",
-}  # fmt: skip
-
 STRONG_SCOPE = frozenset(
     "all every each always only sole solely entire whole none never must will first largest "
     "biggest greatest best most every everyone everything entirely completely".split()
@@ -155,35 +143,6 @@ _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-
-
-def stem(word: str) -> str:
-    """A light stem: lower case, possessive and plural off, common verb endings off."""
-    w = word.lower().replace("’", "'").strip("'-")
-    if w.endswith("'s"):
-        w = w[:-2]
-    w = w.replace("'", "")
-    w = _IRREGULAR.get(w, w)
-    if w.isdigit() or len(w) <= 3:
-        return w
-    if w not in _IRREGULAR.values():
-        w = _strip_suffix(w)
-    return w[:-1] if len(w) > 4 and w.endswith("e") else w
-
-
-def _strip_suffix(w: str) -> str:
-    for suffix, repl in (
-        ("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("es", ""),
-        ("ly", ""), ("s", ""),
-    ):  # fmt: skip
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            base = w[: -len(suffix)] + repl
-            if suffix in ("ing", "ed") and len(base) > 2 and base[-1] == base[-2]:
-                base = base[:-1]  # stopped -> stop
-            if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
-                base = w[:-1]  # "releases" -> "release"
-            return base
-    return w
 
 
 def _opposites() -> dict[str, set[str]]:

@@ -21,13 +21,30 @@ from rag.citations import (
     strip_markers,
 )
 from rag.config import Settings, get_settings
-from rag.errors import QuestionError
+from rag.errors import LLMError, QuestionError
 from rag.index.status import corpus_root
+from rag.lexical import tokenize
+from rag.llm.base import ChatLLM
 from rag.llm.choose import choose_backends
+from rag.questions import (
+    LANGUAGE_NAMES,
+    asked_slot,
+    carries,
+    language,
+    standalone_question,
+)
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
-from rag.verify import Checker, Support, faithfulness, find_conflicts, find_support, is_claim
+from rag.verify import (
+    Checker,
+    Support,
+    faithfulness,
+    find_conflicts,
+    find_support,
+    is_claim,
+    slot_values,
+)
 
 TokenFn = Callable[[str], None]
 
@@ -66,29 +83,57 @@ def format_passages(evidence: list[Evidence]) -> str:
 
 
 def answer_messages(
-    question: str, evidence: list[Evidence], history: list[str] | None = None
+    question: str, evidence: list[Evidence], lang: str = "en"
 ) -> list[dict[str, str]]:
-    """The chat the model reads: fixed system prompt first (cacheable), evidence, question."""
-    q = question
-    if history:
-        q = prompts.HISTORY_PREFIX.format(previous=history[-1]) + "Question now: " + question
+    """The chat the model reads: fixed system prompt first (cacheable), evidence, the
+    (standalone) question, and the language to answer in when it is not English."""
+    user = prompts.ANSWER_USER.format(passages=format_passages(evidence), question=question)
+    if lang != "en":
+        user += "\n" + prompts.LANGUAGE.format(language=LANGUAGE_NAMES.get(lang, lang))
     return [
         {"role": "system", "content": prompts.ANSWER_SYSTEM},
-        {
-            "role": "user",
-            "content": prompts.ANSWER_USER.format(passages=format_passages(evidence), question=q),
-        },
+        {"role": "user", "content": user},
     ]
 
 
-def extractive_answer(evidence: list[Evidence]) -> ParsedAnswer:
-    """An answer made only of quoted evidence sentences, each cited: faithful by construction."""
+def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> str:
+    """A follow-up as a standalone question: the model rewrites it when one answers (checked:
+    one line, a question, not an answer), else :func:`rag.questions.standalone_question`."""
+    by_rule = standalone_question(question, history)
+    if llm is None:
+        return by_rule
+    try:
+        text = llm.complete(
+            [
+                {"role": "system", "content": prompts.REWRITE_SYSTEM},
+                {
+                    "role": "user",
+                    "content": prompts.REWRITE_USER.format(previous=history[-1], question=question),
+                },
+            ],
+            max_tokens=48,
+        )
+    except LLMError:
+        return by_rule
+    line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
+    if not line or len(line) > 300 or "[" in line or len(line) < len(question) // 2:
+        return by_rule
+    return line
+
+
+def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAnswer:
+    """An answer made only of quoted evidence sentences, each cited: faithful by construction.
+    When the question asks for a kind of fact (a date, a number, a name), only sentences that
+    carry one are quoted, if any does."""
     r = Renumberer(evidence)
     if not evidence or evidence[0].score < EXTRACTIVE_MIN_SCORE:
         return ParsedAnswer([CitedSentence(prompts.CANNOT_ANSWER)], [], [])
     best = evidence[0].score
     floor = max(EXTRACTIVE_MIN_SCORE, best - EXTRACTIVE_WINDOW)
-    picked = [e for e in evidence if e.score >= floor][:EXTRACTIVE_MAX_SENTENCES]
+    picked = [e for e in evidence if e.score >= floor]
+    slot = asked_slot(question)
+    fitting = [e for e in picked if carries(slot, e.text)]
+    picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
     sentences = []
     for e in picked:
         n = r.cite(e.n)
@@ -115,6 +160,76 @@ def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -
     answer.closest = _closest(evidence)
     if why:
         answer.notices.append(why)
+    return answer
+
+
+SLOT_WORDS = {
+    "when": "date or time",
+    "who": "person or organisation",
+    "how_many": "number",
+    "where": "place",
+    "why": "reason",
+}
+CONFLICT_OVERLAP = 0.5
+"""Share of the question's words an evidence sentence must hold to be a side of a conflict."""
+
+
+def answers_the_question(answer: Answer, question: str) -> bool:
+    """Whether a supported sentence (or what it cites) carries the kind of fact asked for."""
+    slot = asked_slot(question)
+    if slot is None:
+        return True
+    by_n = {c.n: c for c in answer.citations}
+    for s in answer.sentences:
+        if s.verdict != "supported":
+            continue
+        quotes = " ".join(by_n[n].quote for n in s.citations if n in by_n)
+        if carries(slot, s.text) or carries(slot, quotes):
+            return True
+    return False
+
+
+def evidence_conflict(question: str, evidence: list[Evidence]) -> list[Evidence]:
+    """Evidence sentences from different files that give different values for the asked fact
+    (each on the question's topic): one per side, best first; empty when they agree."""
+    q_tokens = set(tokenize(question))
+    sides: list[tuple[set[str], Evidence]] = []
+    for e in evidence:
+        values = slot_values(question, e.text)
+        if not values or not q_tokens:
+            continue
+        if len(q_tokens & set(tokenize(e.text))) / len(q_tokens) < CONFLICT_OVERLAP:
+            continue
+        if any(e.file == other.file for _, other in sides):
+            continue
+        if all(values - v and v - values for v, _ in sides):
+            sides.append((values, e))
+    return [e for _, e in sides] if len(sides) >= 2 else []
+
+
+def add_conflict_sides(answer: Answer, evidence: list[Evidence], checker: Checker) -> Answer:
+    """When the evidence disagrees on the asked fact and the answer gives one side, quote the
+    other sides verbatim (each cited and checked) so that the answer states every side."""
+    sides = evidence_conflict(answer.searched_for or answer.question, evidence)
+    if not sides or answer.conflicts:
+        return answer
+    cited = {(c.file, c.char_start, c.char_end) for c in answer.citations}
+    for e in sides:
+        if (e.file, e.char_start, e.char_end) in cited:
+            continue
+        n = len(answer.citations) + 1
+        citation = evidence_citation(e, n, passage_text(e.text))
+        citation = citation.model_copy(update={"quote": e.text})
+        text = passage_text(e.text)
+        check = checker.check(text, [citation])
+        if check.verdict != "supported":
+            continue
+        answer.citations.append(citation)
+        answer.sentences.append(check)
+        answer.answer = f"{answer.answer} {text} [{n}]".strip()
+    answer.conflicts = find_conflicts(
+        answer.searched_for or answer.question, answer.sentences, answer.citations
+    )
     return answer
 
 
@@ -212,7 +327,7 @@ def check_answer(
         if checks:
             why = "no sentence of the answer is supported by the passages it cites"
         return _abstain(answer, evidence, why)
-    answer.conflicts = find_conflicts(answer.question, checks, citations)
+    answer.conflicts = find_conflicts(answer.searched_for or answer.question, checks, citations)
     return answer
 
 
@@ -235,9 +350,10 @@ def ask(
     backend = backend or settings.backend
     t0 = time.perf_counter()
     q = clean_question(question)
-    retrieval_query = f"{history[-1]} {q}" if history and len(q.split()) < 6 else q
     chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
-    found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
+    history = [clean_question(h) for h in history or [] if h and h.strip()]
+    standalone = rewrite_followup(q, history, chosen.llm) if history else q
+    found: RetrievalResult = retrieve(settings, standalone, evidence_k)
     evidence = found.evidence
     answer = Answer(
         question=question,
@@ -246,6 +362,7 @@ def ask(
         backend=chosen.name,
         model=chosen.model,
         notices=list(chosen.notices),
+        searched_for=standalone if standalone != q else None,
     )
     timings = dict(found.timings_ms)
     t_gen = time.perf_counter()
@@ -254,7 +371,7 @@ def ask(
     if not evidence:
         raw = prompts.CANNOT_ANSWER
     elif chosen.llm is None:
-        parsed = extractive_answer(evidence)
+        parsed = extractive_answer(evidence, standalone)
         raw = parsed.text
         first_token_ms = (time.perf_counter() - t0) * 1000
         if on_token:
@@ -263,7 +380,7 @@ def ask(
         stream = StreamRenumberer(Renumberer(evidence))
         pieces: list[str] = []
         for delta in chosen.llm.stream(
-            answer_messages(q, evidence, history),
+            answer_messages(standalone, evidence, language(q)),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
         ):
@@ -316,6 +433,15 @@ def ask(
                 settings.show_unsupported if show_unsupported is None else show_unsupported
             ),
         )
+        if not answer.abstained:
+            answer = add_conflict_sides(answer, evidence, checker)
+            if not answers_the_question(answer, standalone):
+                slot = SLOT_WORDS.get(asked_slot(standalone) or "", "fact")
+                answer = _abstain(
+                    answer,
+                    evidence,
+                    f"no supported sentence gives the {slot} the question asks for",
+                )
         timings["check"] = (time.perf_counter() - t_check) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}

@@ -152,6 +152,7 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
 @click.option("--strict", is_flag=True, default=None, help="Drop unsupported/uncited sentences.")
 @click.option("--show-unsupported", is_flag=True, default=None, help="Keep unsupported sentences inline, flagged (RAG_SHOW_UNSUPPORTED), instead of listing them apart as removed.")  # fmt: skip
 @click.option("--no-check", is_flag=True, help="Skip checking sentences against their citations.")
+@click.option("--after", "history", multiple=True, metavar="QUESTION", help="An earlier question of the conversation (repeatable): QUESTION is then a follow-up, made standalone before searching.")  # fmt: skip
 @click.option("-k", "evidence_k", type=click.IntRange(1, 30), help="Passages given to the model.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @friendly
@@ -162,6 +163,7 @@ def ask_cmd(
     strict: bool | None,
     show_unsupported: bool | None,
     no_check: bool,
+    history: tuple[str, ...],
     evidence_k: int | None,
     index_dir: Path | None,
 ) -> None:
@@ -183,6 +185,7 @@ def ask_cmd(
         strict=strict,
         show_unsupported=show_unsupported,
         check=not no_check,
+        history=list(history) or None,
         on_token=None if as_json else on_token,
         evidence_k=evidence_k,
     )

@@ -28,15 +28,53 @@ STOPWORDS = frozenset(
 )
 
 
+_IRREGULAR = {
+    "left": "leave", "went": "go", "sold": "sell", "held": "hold", "won": "win", "lost": "lose",
+    "grew": "grow", "rose": "rise", "fell": "fall", "began": "begin", "made": "make",
+    "gave": "give", "given": "give", "took": "take", "taken": "take", "found": "find",
+    "brought": "bring", "bought": "buy", "paid": "pay", "said": "say", "told": "tell",
+    "led": "lead", "built": "build", "ran": "run", "kept": "keep", "meant": "mean",
+    "sent": "send", "spent": "spend", "met": "meet", "chose": "choose", "chosen": "choose",
+    "wrote": "write", "written": "write", "broke": "break", "broken": "break", "spoke": "speak",
+    "shrank": "shrink", "forgot": "forget", "thought": "think", "became": "become",
+    "children": "child", "people": "person", "men": "man", "women": "woman",
+}  # fmt: skip
+
+
+def stem(word: str) -> str:
+    """A light stem: lower case, possessive and plural off, common verb endings off."""
+    w = word.lower().replace("’", "'").strip("'-")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    w = _IRREGULAR.get(w, w)
+    if w.isdigit() or len(w) <= 3:
+        return w
+    if w not in _IRREGULAR.values():
+        w = _strip_suffix(w)
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
+
+
+def _strip_suffix(w: str) -> str:
+    for suffix, repl in (
+        ("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("es", ""),
+        ("ly", ""), ("s", ""),
+    ):  # fmt: skip
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            base = w[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(base) > 2 and base[-1] == base[-2]:
+                base = base[:-1]  # stopped -> stop
+            if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+                base = w[:-1]  # "releases" -> "release"
+            return base
+    return w
+
+
 def _normalise(word: str) -> str:
-    word = word.lower().replace("’", "'")
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    low = word.lower().replace("’", "'")
+    if low in STOPWORDS or low[:1].isdigit():
+        return low
+    return stem(low)
 
 
 def tokenize(text: str) -> list[str]:
@@ -52,6 +90,10 @@ def tokenize(text: str) -> list[str]:
         if word and word not in STOPWORDS:
             tokens.append(word.replace(",", ""))
     return tokens
+
+
+TOKENIZER = 2
+"""Version of :func:`tokenize`; an index saved by another version is re-tokenized on load."""
 
 
 class LexicalIndex:
@@ -81,17 +123,22 @@ class LexicalIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self._bm25.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
         (folder / "doc_freq.json").write_text(
-            json.dumps({"n_docs": self.n_docs, "df": self._doc_freq}), encoding="utf-8"
+            json.dumps({"n_docs": self.n_docs, "df": self._doc_freq, "tokenizer": TOKENIZER}),
+            encoding="utf-8",
         )
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
+    def load(cls, folder: Path, texts: list[str] | None = None) -> LexicalIndex:
+        """The saved index; one saved by another tokenizer version is rebuilt from ``texts``
+        (the chunk texts, in index order) when they are given."""
         import json
 
         import bm25s
 
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
         meta = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        if meta.get("tokenizer") != TOKENIZER and texts is not None:
+            return cls.build(texts)
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
         return cls(bm25, dict(bm25.vocab_dict), meta["df"], int(meta["n_docs"]))
 
     def idf(self, token: str) -> float:

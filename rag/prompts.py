@@ -32,8 +32,14 @@ Answer in 1 to 4 sentences, each ending with its passage number in brackets."""
 
 PASSAGE = "[{n}] {text}"
 
-HISTORY_PREFIX = "Earlier in this conversation the user asked: {previous}\n"
-"""Prepended to a follow-up question so that "and who else?" keeps its subject."""
+LANGUAGE = "Write the answer in {language}; keep names, figures and quoted words as the passages have them."
+"""Added to the user message when the question is not in English."""
+
+REWRITE_SYSTEM = """You rewrite a follow-up question so that it can be understood alone. Reply with the rewritten question only, on one line."""
+
+REWRITE_USER = """Previous question: {previous}
+Follow-up: {question}
+The follow-up as a standalone question:"""
 
 JUDGE_SYSTEM = """You check facts. Answer with one word: Yes or No."""
 

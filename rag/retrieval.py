@@ -18,6 +18,7 @@ from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError
 from rag.index import store
 from rag.lexical import LexicalIndex, tokenize
+from rag.questions import asked_slot, carries
 from rag.schema import Chunk, Evidence, Sentence
 
 RRF_K = 60
@@ -35,6 +36,9 @@ _CONTEXT_OPENERS = re.compile(
 )
 _MIN_WORDS = 4
 QUESTION_PENALTY = 0.15
+SLOT_BONUS = 0.08
+"""Added to a sentence that carries the kind of fact asked for (a date for "when", a number
+for "how many", a name for "who"; :mod:`rag.questions`)."""
 """Rhetorical questions and question titles rarely state a fact."""
 MAX_EMBEDDED_CANDIDATES = 32
 """Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
@@ -119,13 +123,14 @@ def open_index(settings: Settings) -> IndexHandle:
         manifest = store.read_manifest(gen_dir)
         store.check_model(manifest.embed_model, manifest.embed_dim, settings.embed_model, None)
         collection = store.open_collection(settings, gen_dir, manifest)
+        chunks = store.read_chunks(gen_dir)
         handle = IndexHandle(
             settings=settings,
             generation=generation,
             gen_dir=gen_dir,
             manifest=manifest,
-            chunks=store.read_chunks(gen_dir),
-            lexical=LexicalIndex.load(gen_dir / "lexical"),
+            chunks=chunks,
+            lexical=LexicalIndex.load(gen_dir / "lexical", [c.text for c in chunks]),
             collection=collection,
         )
         store.check_model(
@@ -234,10 +239,12 @@ def select_evidence(
         lexical = [lexical[i] for i in keep]
     vecs = handle.sentence_vectors([c[0] for c in candidates])
     dense = vecs @ q
+    slot = asked_slot(query)
     scored = []
     for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
-        scored.append((0.6 * float(sim) + 0.4 * lex + prior - question_penalty, sent, chunk))
+        fits = SLOT_BONUS if slot is not None and carries(slot, sent.text) else 0.0
+        scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
 
 

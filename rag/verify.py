@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from rag import prompts
 from rag.alignment import inspect
 from rag.lexical import STOPWORDS, tokenize
+from rag.questions import asked_slot
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
 if TYPE_CHECKING:
@@ -439,20 +440,17 @@ def faithfulness(checks: Sequence[SentenceCheck]) -> float | None:
     return round(sum(c.verdict == "supported" for c in claims) / len(claims), 4)
 
 
-_ASKS_WHO = re.compile(r"\b(who|whom|which (?:people|members|researchers))\b|谁", re.I)
-_ASKS_WHEN = re.compile(r"\b(when|what day|which day|what date|what time)\b|何时|哪天", re.I)
-_ASKS_HOW_MANY = re.compile(r"\b(how (?:many|much|long|old|soon))\b|多少|几", re.I)
-
-
-def _slot_values(question: str, text: str) -> set[str]:
-    """The values a sentence gives for the kind of fact the question asks."""
-    if _ASKS_WHEN.search(question):
+def slot_values(question: str, text: str) -> set[str]:
+    """The values a sentence gives for the kind of fact the question asks (dates for "when",
+    numbers for "how many", people for "who"; :func:`rag.questions.asked_slot`)."""
+    slot = asked_slot(question)
+    if slot == "when":
         days = {f"{m}/{d}" for m, d in dates_in(text)}
         weekdays = {w for w in re.findall(r"\b(\w+day)\b", text.lower()) if w in _NOT_NAMES}
         return days | weekdays
-    if _ASKS_HOW_MANY.search(question):
+    if slot == "how_many":
         return {f"{v:g}" for v in numbers_in(text)}
-    if _ASKS_WHO.search(question):
+    if slot == "who":
         asked = {w.lower() for w in names_in(question)}
         # people named as the source of a statement are not an answer to "who"
         text = _ATTRIBUTION.sub(" ", text)
@@ -487,7 +485,7 @@ def find_conflicts(
         if check.verdict != "supported":
             continue
         cited = [by_n[n] for n in check.citations if n in by_n]
-        values = _slot_values(question, " ".join(c.quote for c in cited))
+        values = slot_values(question, " ".join(c.quote for c in cited))
         if not values:
             continue
         files = sorted({c.file for c in cited})

@@ -219,3 +219,28 @@ def test_ollama_backend_through_fake_server(corpus_index: Settings, fake_ollama:
     sent = fake_ollama.chat_requests()[-1]  # type: ignore[attr-defined]
     assert sent["options"]["num_ctx"] == corpus_index.ollama_num_ctx
     assert "[1]" in sent["messages"][-1]["content"]  # the numbered passages reached the server
+
+
+def test_a_follow_up_is_searched_as_a_standalone_question(corpus_index: Settings) -> None:
+    answer = ask(
+        "and when did he join Alibaba?",
+        corpus_index,
+        backend="extractive",
+        history=["Who else left the Qwen team besides Junyang Lin?"],
+    )
+    assert answer.searched_for == "When did Junyang Lin join Alibaba?"
+    assert not answer.abstained and "2019" in answer.answer
+
+
+def test_an_answer_that_does_not_give_the_asked_fact_abstains(corpus_index: Settings) -> None:
+    from rag.answering import answers_the_question
+
+    good = ask("When did Junyang Lin join Alibaba?", corpus_index, backend="extractive")
+    assert answers_the_question(good, "When did Junyang Lin join Alibaba?")
+    # the same supported sentences do not answer a question about a number
+    stripped = good.model_copy(deep=True)
+    for c in stripped.citations:
+        c.quote = "He joined Alibaba."
+    for s in stripped.sentences:
+        s.text = "He joined Alibaba."
+    assert not answers_the_question(stripped, "When did Junyang Lin join Alibaba?")

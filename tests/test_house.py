@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"rag.errors", "rag.config", "rag.schema", "rag.prompts", "rag.stats"},
     {"rag.corpus"},
     {"rag.chunking"},
-    {"rag.lexical", "rag.embeddings"},
+    {"rag.lexical", "rag.embeddings", "rag.questions"},
     {"rag.index"},
     {"rag.retrieval"},
     {"rag.llm"},

@@ -1,0 +1,178 @@
+"""What a question asks for: the kind of answer (a date, a person, a number, a place, a reason),
+whether a passage carries one, the question's language, and a follow-up made standalone.
+
+Rules are about kinds of question, in English plus the common question words of Chinese,
+German, French and Spanish; nothing here knows any document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Slot = Literal["when", "who", "how_many", "where", "why"]
+
+_ASKS: list[tuple[Slot, re.Pattern[str]]] = [
+    (
+        "how_many",
+        re.compile(
+            r"\b(how (many|much|long|old|big|large|often|far)|what (percentage|share|number|"
+            r"amount|size)|wie (viele|viel|lange|alt)|combien|cu[aá]nt[oa]s?)\b|多少|几",
+            re.I,
+        ),
+    ),
+    (
+        "when",
+        re.compile(
+            r"\b(when|what (day|date|time|year|month)|which (day|date|year|month)|since when|"
+            r"wann|quand|cu[aá]ndo|en qu[eé] (a[nñ]o|fecha))\b|何时|哪天|什么时候|哪一天|哪年",
+            re.I,
+        ),
+    ),
+    (
+        "who",
+        re.compile(
+            r"\b(who|whom|whose|which (people|person|members|researchers|companies|company|firm)|"
+            r"wer|wen|wem|qui|qui[eé]n(es)?)\b|谁",
+            re.I,
+        ),
+    ),
+    ("where", re.compile(r"\b(where|wo|o[uù]|d[oó]nde)\b|哪里|在哪", re.I)),
+    ("why", re.compile(r"\b(why|warum|pourquoi|por qu[eé])\b|为什么|为何", re.I)),
+]
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_HAS: dict[Slot, re.Pattern[str]] = {
+    "when": re.compile(
+        rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|"
+        rf"\b{_MONTH}\s+(?:of\s+)?(?:19|20)\d\d\b|\b(?:19|20)\d\d\b|"
+        r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:yesterday|today|tonight|"
+        r"last (?:week|month|year)|this (?:week|month|year)|(?:early|late|mid)[- ](?:19|20)\d\d)\b|"
+        r"\b\d{1,2}[:.]\d\d\s*(?:a\.?m\.?|p\.?m\.?)?|\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?)|"
+        r"\d{1,2}/\d{1,2}|\d+\s*(?:hours?|days?|weeks?|months?|years?)\s+(?:after|before|ago|later)|"
+        r"[0-9一二三四五六七八九十]+\s*[年月日号]",
+        re.I,
+    ),
+    "who": re.compile(
+        r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b|\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z]|"
+        r"\b(?:he|she|they)\b|[\u4e00-\u9fff]{2,4}(?=[，,。]|是|为|表示)"
+    ),
+    "how_many": re.compile(
+        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+        r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|several|half)\b|"
+        r"[一二三四五六七八九十百千万亿两]",
+        re.I,
+    ),
+    "where": re.compile(
+        r"\b(?:in|at|from|to|near|based in|headquartered in)\s+(?:the\s+)?[A-Z][\w-]+", re.M
+    ),
+    "why": re.compile(
+        r"\b(?:because|due to|owing to|as a result|so that|in order to|reason|since|thanks to|"
+        r"after|amid|following|caused|led to|hence|therefore)\b|因为|由于|所以",
+        re.I,
+    ),
+}
+
+
+def asked_slot(question: str) -> Slot | None:
+    """The kind of fact a question asks for, if it asks for one of these kinds."""
+    for slot, pattern in _ASKS:
+        if pattern.search(question):
+            return slot
+    return None
+
+
+def carries(slot: Slot | None, text: str) -> bool:
+    """Whether ``text`` holds a value of the asked kind (a date for "when", ...). True when
+    the question asks for no particular kind."""
+    if slot is None:
+        return True
+    return _HAS[slot].search(text) is not None
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_STOP: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        "der die das und ist wer wann wie was warum nicht ein eine mit für von".split()
+    ),
+    "fr": frozenset("le la les et est qui quand comment quoi pourquoi un une des du pour".split()),
+    "es": frozenset("el la los las y es quién cuándo cómo qué por un una del para".split()),
+    "en": frozenset("the and is who when how what why a an of for to in did does was".split()),
+}
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish"}
+
+
+def language(text: str) -> str:
+    """``en``, ``zh``, ``de``, ``fr`` or ``es``: Chinese by its characters, the others by their
+    commonest words (English when unsure)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(bool(_CJK.match(ch)) for ch in letters) / len(letters) > 0.3:
+        return "zh"
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
+    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    return best if scores[best] > scores["en"] else "en"
+
+
+_REFERRING = re.compile(
+    r"\b(he|him|his|she|her|hers|they|them|their|it|its|this|that|these|those|there|the same)\b",
+    re.I,
+)
+_PERSONAL = re.compile(r"\b(he|him|his|she|her|hers|they|them|their)\b", re.I)
+_LEAD = re.compile(
+    r"^\s*(?:and|also|so|then|but|ok(?:ay)?|what about|how about|und|et|y)\b[\s,]*", re.I
+)
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]*)*")
+_WH = re.compile(
+    r"^\s*(who|whom|what|when|where|why|how|which|did|does|do|is|are|was|were|can)\b", re.I
+)
+_SENTENCE_START = frozenset(
+    "Who Whom What When Where Why How Which Did Does Do Is Are Was Were Can Could Would Should "
+    "And Also So Then But The A An In On At Besides Apart".split()
+)
+
+
+def subject_of(question: str) -> str | None:
+    """The main named thing of a question ("Junyang Lin" in "Who else left besides Junyang
+    Lin?"): its longest capitalised run that is not a question word."""
+    runs = []
+    for m in _NAME.finditer(question):
+        words = m.group(0).split()
+        while words and words[0] in _SENTENCE_START:
+            words = words[1:]
+        if words:
+            runs.append(" ".join(words))
+    return max(runs, key=len) if runs else None
+
+
+def standalone_question(question: str, history: list[str]) -> str:
+    """A follow-up made standalone from the previous question, by rule: a pronoun ("and when
+    did he join?") takes the previous question's subject; a fragment with no question of its
+    own ("and in 2020?", "what about the licence?") is read as the previous question about it.
+    A question that stands alone is returned as it is."""
+    q = question.strip()
+    if not history:
+        return q
+    previous = history[-1].strip()
+    subject = subject_of(previous)
+    body = _LEAD.sub("", q, count=1)
+    pattern = _PERSONAL if _PERSONAL.search(body) else _REFERRING
+    personal = _PERSONAL.search(body)
+    if subject and (personal or (_REFERRING.search(body) and not subject_of(body))):
+        replaced = pattern.sub(
+            lambda m: (
+                (subject + "'s")
+                if m.group(1).lower() in ("his", "her", "their", "its")
+                else subject
+            ),
+            body,
+            count=1,
+        )
+        return replaced[:1].upper() + replaced[1:]
+    if body != q and not _WH.match(body):
+        # "and in 2020?" / "what about X?": the previous question, about the fragment
+        return f"{previous.rstrip('?？ ')} ({body.rstrip('?？ ')})?"
+    return q

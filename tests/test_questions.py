@@ -1,0 +1,63 @@
+"""What a question asks for (rag.questions): the kind of fact, whether a passage carries one,
+the question's language and follow-ups made standalone. Examples are written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.questions import asked_slot, carries, language, standalone_question, subject_of
+
+
+@pytest.mark.parametrize(
+    ("question", "slot"),
+    [
+        ("When did the company open its first office?", "when"),
+        ("Who signed the agreement?", "who"),
+        ("How many employees were laid off?", "how_many"),
+        ("Where is the factory?", "where"),
+        ("Why was the bridge closed?", "why"),
+        ("What does the licence say about patents?", None),
+        ("谁签署了协议？", "who"),
+        ("Wann wurde das Gesetz verabschiedet?", "when"),
+        ("Combien de personnes ont signé ?", "how_many"),
+    ],
+)
+def test_the_asked_kind_of_fact(question: str, slot: str | None) -> None:
+    assert asked_slot(question) == slot
+
+
+def test_a_passage_carries_the_asked_kind() -> None:
+    assert carries("when", "The office opened in March 2004 in a former warehouse.")
+    assert not carries("when", "The office is in a former warehouse by the river.")
+    assert carries("how_many", "Some 240 workers lost their jobs.")
+    assert carries("who", "The deal was signed by Maria Keller and Tom Berg.")
+    assert carries("why", "The bridge was closed because of flooding.")
+    assert carries(None, "anything at all")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Who signed the agreement?", "en"),
+        ("谁签署了协议？", "zh"),
+        ("Wer hat den Vertrag unterschrieben und wann?", "de"),
+        ("Qui a signé le contrat et pourquoi ?", "fr"),
+        ("¿Quién firmó el contrato y por qué?", "es"),
+    ],
+)
+def test_language(text: str, lang: str) -> None:
+    assert language(text) == lang
+
+
+def test_follow_ups_take_the_previous_subject_without_a_word_count_rule() -> None:
+    history = ["Who else left the research team besides Maria Keller?"]
+    assert subject_of(history[0]) == "Maria Keller"
+    rewritten = standalone_question("and when did she join the company?", history)
+    assert rewritten == "When did Maria Keller join the company?"
+    long = "and in which year did she first join the company as a full-time research engineer?"
+    assert "Maria Keller" in standalone_question(long, history)
+    fragment = standalone_question("and in 2020?", ["How many people did the firm hire?"])
+    assert fragment == "How many people did the firm hire (in 2020)?"
+    alone = "Who founded the Lima Museum?"
+    assert standalone_question(alone, history) == alone
+    assert standalone_question("and when did she join?", []) == "and when did she join?"
