@@ -40,6 +40,8 @@ class Question(BaseModel):
     key_facts: list[list[str]] = Field(default_factory=list)
     gold: list[GoldQuote] = Field(default_factory=list)
     notes: str = ""
+    split: Literal["dev", "test"] | None = None
+    """``dev`` (tune on it) or ``test`` (report only, never tune on it)."""
 
     @property
     def answerable(self) -> bool:
