@@ -104,8 +104,9 @@ def bench_model(
     corpora: Sequence[str],
     root: Path,
     say: SayFn,
+    splits: Sequence[str] = ("dev", "test"),
 ) -> dict[str, Any]:
-    """Load ``model``, index each corpus, run retrieval for its questions."""
+    """Load ``model``, index each corpus, run retrieval for its questions of ``splits``."""
     from rag.embeddings import get_embedder
     from rag.errors import RagError
     from rag.index import store
@@ -138,7 +139,7 @@ def bench_model(
         t = time.perf_counter()
         embedder.encode(sorted(texts, key=len))
         raw_s = time.perf_counter() - t
-        questions = load_questions(questions_file)
+        questions = [q for q in load_questions(questions_file) if q.split in splits]
         say(f"{model}: retrieval for {len(questions)} {name} questions ...")
         t = time.perf_counter()
         records = retrieval_records(cs, questions, say)
@@ -159,6 +160,7 @@ def bench_embed(
     *,
     models: Sequence[str] = DEFAULT_MODELS,
     corpora: Sequence[str] = tuple(CORPORA),
+    splits: Sequence[str] = ("dev", "test"),
     workdir: Path | None = None,
     say: SayFn | None = None,
     on_model: Any = None,
@@ -177,6 +179,7 @@ def bench_embed(
         {
             "models": list(models),
             "corpora": list(corpora),
+            "splits": list(splits),
             "top_k": settings.top_k,
             "evidence_k": settings.evidence_k,
             "embed_batch_size": settings.embed_batch_size,
@@ -188,7 +191,7 @@ def bench_embed(
     root = workdir or Path(tempfile.mkdtemp(prefix="rag-bench-embed-"))
     try:
         for model in models:
-            result["models"].append(bench_model(settings, model, corpora, root, say))
+            result["models"].append(bench_model(settings, model, corpora, root, say, splits))
             if on_model:
                 on_model(result)
     finally:
