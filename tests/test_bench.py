@@ -161,3 +161,47 @@ def test_cli_bench_answer_unknown_id_is_one_line_error() -> None:
     run = CliRunner().invoke(main, ["bench", "answer", "--questions", "q999", "--no-save"])
     assert run.exit_code == 1
     assert "q999" in run.output and "Traceback" not in run.output
+
+
+def test_bench_embed_scores_each_split_and_the_non_english_questions() -> None:
+    from rag.bench.embed import format_embed, summarise_corpus
+
+    records = [
+        {"id": "a", "split": "dev", "type": "single", "evidence_hit": True, "chunk_hit": True},
+        {
+            "id": "b",
+            "split": "dev",
+            "type": "non_english",
+            "evidence_hit": False,
+            "chunk_hit": True,
+        },
+        {"id": "c", "split": "test", "type": "multi", "evidence_hit": False, "chunk_hit": False},
+        {
+            "id": "d",
+            "split": "test",
+            "type": "non_english",
+            "evidence_hit": True,
+            "chunk_hit": True,
+        },
+    ]
+    s = summarise_corpus(records)
+    assert s["dev"]["evidence_recall"] == 0.5 and s["dev"]["chunk_recall"] == 1.0
+    assert s["test"]["n"] == 2 and s["test"]["evidence_hits"] == 1
+    assert s["dev_non_english"]["evidence_hits"] == 0 and s["test_non_english"]["n"] == 1
+    assert s["non_english"]["n"] == 2 and s["all"]["n"] == 4
+    corpus = {"recall": s, "build_chunks_per_s": 10.0, "raw_chunks_per_s": 11.0}
+    result = {
+        "models": [
+            {"model": "m", "load_s": 1.0, "corpora": {"news": corpus}},
+            {"model": "fasttextembed", "error": "cannot run offline"},
+        ]
+    }
+    text = "\n".join(format_embed(result))
+    assert "m " in text and "50.0%" in text and "ERROR cannot run offline" in text
+
+
+def test_bench_embed_refuses_an_unknown_corpus() -> None:
+    from rag.errors import EvalError
+
+    with pytest.raises(EvalError, match="unknown corpus"):
+        bench.bench_embed(make_settings(), models=["x"], corpora=["nope"])

@@ -1,9 +1,11 @@
 """``rag bench``: speed and memory figures with their targets. ``synth`` makes synthetic prose and
-indexes, ``run`` measures (index, answer, retrieval), ``format`` prints and saves results.
+indexes, ``run`` measures (index, answer, retrieval), ``embed`` compares embedding models on the
+labelled corpora, ``format`` prints and saves results.
 """
 
 from __future__ import annotations
 
+from rag.bench.embed import CORPORA, DEFAULT_MODELS, bench_embed
 from rag.bench.format import (
     format_report,
     output,
@@ -40,6 +42,8 @@ from rag.stats import summarize
 
 __all__ = [
     "CHECK_RATIO_TARGET",
+    "CORPORA",
+    "DEFAULT_MODELS",
     "DEFAULT_QUESTIONS",
     "FIRST_TOKEN_TARGET_MS",
     "NOOP_RATIO_TARGET",
@@ -52,6 +56,7 @@ __all__ = [
     "TOTAL_TARGET_MS",
     "WARMUP_QUESTION",
     "bench_answer",
+    "bench_embed",
     "bench_index",
     "bench_retrieval",
     "build_synthetic_index",

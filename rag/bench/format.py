@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rag.bench.embed import format_embed
 from rag.bench.run import RESULTS_DIR
 
 # --- output ---------------------------------------------------------------------------------
@@ -99,6 +100,8 @@ def format_report(result: dict[str, Any]) -> str:
                     f"{r.get('check_ms', 0):>7.0f}  sentences {r['sentences']}"
                     f"{'  (abstained)' if r['abstained'] else ''}"
                 )
+    elif kind == "embed":
+        lines += format_embed(result)
     elif kind == "retrieval":
         b, ld = result["build"], result["load"]
         lines += [

@@ -110,7 +110,7 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _header(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+def result_header(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "benchmark": kind,
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -121,7 +121,7 @@ def _header(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _finish(result: dict[str, Any], t0: float) -> dict[str, Any]:
+def finish_result(result: dict[str, Any], t0: float) -> dict[str, Any]:
     result["machine"]["load_avg_end"] = _machine()["load_avg"]
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
@@ -216,7 +216,7 @@ def bench_index(
     from rag.index.build import build_index
 
     t_start = time.perf_counter()
-    result = _header(
+    result = result_header(
         "index",
         {
             "files": files,
@@ -318,7 +318,7 @@ def bench_index(
         f"batch size {embedder.batch_size}); pipeline = build_index end to end (list, read, "
         "hash, chunk, embed, Chroma, chunks.jsonl, BM25, manifest); model load excluded from both"
     )
-    return _finish(result, t_start)
+    return finish_result(result, t_start)
 
 
 # --- rag bench answer -----------------------------------------------------------------------
@@ -417,7 +417,7 @@ def bench_answer(
     reachable = ollama_reachable(settings.ollama_host)
     if not backends:
         backends = ["extractive", "embedded"] + (["ollama"] if reachable else [])
-    result = _header(
+    result = result_header(
         "answer",
         {
             "backends": list(backends),
@@ -511,7 +511,7 @@ def bench_answer(
         "from the start of ask() (it includes retrieval); the check ratio and per-sentence cost "
         "count only answers whose sentences were checked"
     )
-    return _finish(result, t_start)
+    return finish_result(result, t_start)
 
 
 def _build_here(
@@ -576,7 +576,7 @@ def bench_retrieval(
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
     }
-    result = _header("retrieval", {**params, "queries": queries, "top_k": settings.top_k})
+    result = result_header("retrieval", {**params, "queries": queries, "top_k": settings.top_k})
     result["notes"].append(
         "VECTORS ARE SYNTHETIC: chunk texts, sentences, spans, BM25 and the Chroma layout are "
         "real, but each chunk vector is a random mix of real embeddings of sampled sentences plus "
@@ -683,4 +683,4 @@ def bench_retrieval(
         "candidate sentences of the retrieved chunks with the real model (cached per process; "
         "mostly cold here, as each query reaches other chunks)"
     )
-    return _finish(result, t_start)
+    return finish_result(result, t_start)

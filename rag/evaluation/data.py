@@ -80,6 +80,7 @@ class Question(BaseModel):
     gold: list[GoldQuote] = Field(default_factory=list)
     notes: str = ""
     split: Literal["dev", "test"] = "dev"
+    """``dev`` (tune on it) or ``test`` (report only, never tune on it)."""
 
     @property
     def answerable(self) -> bool:
