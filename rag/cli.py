@@ -102,6 +102,13 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
         click.echo(f"warning: skipped {path}: {reason}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if report.converted:
+        kinds: dict[str, int] = {}
+        for what in report.converted.values():
+            kind = what.split(",")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        shown = ", ".join(f"{n} {k.upper()}" for k, n in sorted(kinds.items()))
+        click.echo(f"converted {shown} to text in {report.convert_seconds:.1f} s")
     click.echo(report.summary())
 
 
@@ -125,6 +132,12 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
     click.echo(
         f"files      {info['files']}  chunks {info['chunks']}  skipped {len(info['skipped'])}"
     )
+    click.echo("formats    " + ", ".join(f"{n} {kind}" for kind, n in info["formats"].items()))
+    for path, reason in sorted(info["skipped"].items()):
+        click.echo(f"skipped    {path}: {reason}")
+    for path, notes in sorted(info["notes"].items()):
+        for note in notes:
+            click.echo(f"note       {path}: {note}")
     click.echo(f"embedding  {info['embed_model']} ({info['embed_dim']} dims)")
     click.echo(
         f"chunking   {info['chunk_size']} chars, overlap {info['chunk_overlap']} sentence(s)"

@@ -19,8 +19,18 @@ from filelock import FileLock, Timeout
 
 from rag.chunking import chunk_document
 from rag.config import Settings
-from rag.corpus import Document, FileStat, Skipped, check_corpus_dir, list_files, read_document
+from rag.corpus import (
+    Document,
+    FileStat,
+    Skipped,
+    check_corpus_dir,
+    document_from_bytes,
+    list_files,
+    read_file,
+    sha256_bytes,
+)
 from rag.errors import EmptyCorpusError, IndexLockedError
+from rag.formats import Converted, save_snapshot
 from rag.index import store
 from rag.lexical import LexicalIndex
 from rag.schema import Chunk
@@ -44,6 +54,11 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    converted: dict[str, str] = field(default_factory=dict)
+    """Documents converted to text this build (PDF, HTML, Word), each with what it was."""
+    convert_seconds: float = 0.0
+    pdf_pages: int = 0
+    """Pages of the PDFs converted this build (for pages per second)."""
     chunks: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -181,7 +196,8 @@ class _Plan:
 
 
 def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: BuildReport) -> _Plan:
-    """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed."""
+    """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed. A file
+    is hashed before it is converted, so an unchanged PDF that was only touched is not."""
     listing = list_files(root)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
@@ -193,15 +209,27 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
             plan.keep[stat.path] = prev
             report.unchanged.append(stat.path)
             continue
-        doc = read_document(stat, max_bytes)
-        if isinstance(doc, Skipped):
-            report.skipped[doc.path] = doc.reason
+        data = read_file(stat, max_bytes)
+        if isinstance(data, Skipped):
+            report.skipped[data.path] = data.reason
             continue
-        if prev and prev.sha256 == doc.sha256:  # touched, not changed
-            plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": doc.mtime_ns})
+        if prev and prev.sha256 == sha256_bytes(data):  # touched, not changed
+            plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": stat.mtime_ns})
             plan.refreshed = True
             report.unchanged.append(stat.path)
             continue
+        t = time.perf_counter()
+        doc = document_from_bytes(stat, data, settings.max_pdf_pages)
+        del data
+        if isinstance(doc, Skipped):
+            report.skipped[doc.path] = doc.reason
+            continue
+        if doc.layout is not None:
+            report.convert_seconds += time.perf_counter() - t
+            pages = len(doc.layout.pages)
+            report.pdf_pages += pages
+            report.converted[doc.path] = doc.kind + (f", {pages} pages" if pages else "")
+            report.warnings.extend(f"{doc.path}: {note}" for note in doc.layout.notes)
         (report.changed if prev else report.added).append(stat.path)
         plan.docs.append(doc)
     report.removed = sorted(p for p in old_files if p not in plan.keep and p not in report.changed)
@@ -264,7 +292,7 @@ def _build_locked(
     plan = _plan(settings, root, old, report)
     if not plan.keep and not plan.docs:
         raise EmptyCorpusError(
-            f"no readable .txt or .md files in {root}"
+            f"no readable documents (UTF-8 text, PDF, HTML, Word) in {root}"
             + (f" ({len(report.skipped)} skipped)" if report.skipped else "")
             + "; the index was left as it was"
         )
@@ -340,9 +368,20 @@ def _write_generation(
             old_collection = store.open_collection(settings, index_dir / live, old)
             writer.copy_from(old_collection, [c.id for c in kept_chunks])
 
+        snapshots = store.snapshot_dir(writer.gen_dir)
+        for path, entry in plan.keep.items():
+            carried = entry.kind == "text" or (
+                live is not None
+                and store.carry_snapshot(index_dir / live, writer.gen_dir, entry.sha256)
+            )
+            if not carried:
+                log.info("no snapshot of %s to carry over: it is converted when cited", path)
+        for d in plan.docs:
+            if d.layout is not None:
+                save_snapshot(snapshots, d.sha256, Converted(d.text, d.layout))
         new_chunks: dict[str, list[Chunk]] = {
             d.path: chunk_document(
-                d.path, d.text, d.sha256, settings.chunk_size, settings.chunk_overlap
+                d.path, d.text, d.sha256, settings.chunk_size, settings.chunk_overlap, d.layout
             )
             for d in plan.docs
         }
@@ -387,6 +426,9 @@ def _write_generation(
                 size=doc.size,
                 mtime_ns=doc.mtime_ns,
                 chunks=[c.id for c in new_chunks[doc.path]],
+                kind=doc.kind,
+                pages=len(doc.layout.pages) if doc.layout and doc.layout.pages else None,
+                notes=doc.layout.notes if doc.layout else [],
             )
         report.chunks = len(kept_chunks) + len(todo)
         report.chunks_embedded = len(todo)

@@ -33,6 +33,23 @@ def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
     return out
 
 
+def formats_of(manifest: store.Manifest) -> dict[str, int]:
+    """How many indexed files are of each kind: ``{"text": 12, "pdf": 3, ...}``."""
+    out: dict[str, int] = {}
+    for entry in manifest.files.values():
+        out[entry.kind] = out.get(entry.kind, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def snapshot_dir(settings: Settings) -> Path | None:
+    """The live generation's folder of text snapshots (converted documents), or ``None``."""
+    try:
+        generation = store.current_generation(settings.index_dir)
+    except OSError:
+        return None
+    return store.snapshot_dir(settings.index_dir / generation) if generation else None
+
+
 def index_status(settings: Settings) -> dict[str, Any]:
     """A plain dict describing the live index (``exists: False`` when there is none)."""
     generation = store.current_generation(settings.index_dir)
@@ -53,6 +70,8 @@ def index_status(settings: Settings) -> dict[str, Any]:
         files=len(m.files),
         chunks=m.n_chunks,
         skipped=m.skipped,
+        formats=formats_of(m),
+        notes={p: e.notes for p, e in m.files.items() if e.notes},
         embed_model=m.embed_model,
         embed_dim=m.embed_dim,
         chunk_size=m.chunk_size,

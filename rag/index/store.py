@@ -7,6 +7,9 @@ Layout of ``index_dir``::
     g<stamp>/          one generation
         manifest.json  what was indexed (files, hashes, model, chunking) and how
         chunks.jsonl   every chunk with its sentences and their exact spans
+        texts/         the text snapshot of each converted document (PDF, HTML, Word), named
+                       by the original file's sha256: <sha>.txt (the text citations point into)
+                       and <sha>.json (where its pages and headings begin)
         lexical/       the BM25 index over the chunk texts
         chroma/        embedded Chroma data (absent when a Chroma server holds the vectors)
 
@@ -17,6 +20,7 @@ vectors live in the collection ``<chroma_collection>-<generation>``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -28,16 +32,26 @@ from pydantic import BaseModel, Field
 
 from rag.config import Settings
 from rag.errors import ModelMismatchError, StoreError
+from rag.formats import snapshot_paths
 from rag.schema import Chunk
 
 MANIFEST_VERSION = 1
+SNAPSHOTS = "texts"
+"""The folder of a generation that holds the converted documents' text snapshots."""
 
 
 class FileEntry(BaseModel):
     sha256: str
+    """Of the original file (a PDF's bytes, not its text), so an unchanged one is not converted."""
     size: int
     mtime_ns: int
     chunks: list[str] = Field(default_factory=list)
+    kind: str = "text"
+    """``text``, or the format converted to a snapshot: ``pdf``, ``html``, ``docx``."""
+    pages: int | None = None
+    """PDF: number of pages."""
+    notes: list[str] = Field(default_factory=list)
+    """What the conversion left out (pages without a text layer ...)."""
 
 
 class Manifest(BaseModel):
@@ -106,7 +120,38 @@ def read_chunks(gen_dir: Path) -> list[Chunk]:
 
 
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
-    write_atomic(gen_dir / "chunks.jsonl", "".join(c.model_dump_json() + "\n" for c in chunks))
+    write_atomic(
+        gen_dir / "chunks.jsonl",
+        "".join(c.model_dump_json(exclude_none=True) + "\n" for c in chunks),
+    )
+
+
+def snapshot_dir(gen_dir: Path) -> Path:
+    """Where a generation keeps its text snapshots."""
+    return gen_dir / SNAPSHOTS
+
+
+def carry_snapshot(old_gen_dir: Path, new_gen_dir: Path, sha256: str) -> bool:
+    """Bring an unchanged document's snapshot into the new generation (a hard link where the
+    file system allows, else a copy). ``False`` when the old generation has none."""
+    dst_dir = snapshot_dir(new_gen_dir)
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    pairs = zip(
+        snapshot_paths(snapshot_dir(old_gen_dir), sha256),
+        snapshot_paths(dst_dir, sha256),
+        strict=True,
+    )
+    for src, dst in pairs:
+        if not src.exists():
+            return False
+        if dst.exists():
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(src, dst)
+    return True
 
 
 def chroma_client(settings: Settings, gen_dir: Path) -> Any:
