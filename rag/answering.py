@@ -22,7 +22,7 @@ from rag.citations import (
 )
 from rag.config import Settings, get_settings
 from rag.errors import QuestionError
-from rag.index.status import corpus_root
+from rag.index.status import corpus_root, snapshot_dir
 from rag.llm.choose import choose_backends
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
@@ -285,7 +285,7 @@ def ask(
         checker = Checker(
             chosen.judge,
             settings.support_threshold,
-            context_of=CorpusFiles(root).context,
+            context_of=CorpusFiles(root, snapshot_dir(settings)).context,
         )
         answer = check_answer(answer, parsed, checker, strict, evidence)
         timings["check"] = (time.perf_counter() - t_check) * 1000

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.corpus import text_or_none
 from rag.evaluation.data import Claim, locate_gold
 from rag.evaluation.metrics import balanced_accuracy, share
 from rag.evaluation.results import ClaimRecord, ClaimsRun, Progress, now
@@ -176,7 +177,7 @@ def claim_context(claim: Claim, corpus_dir: Path, chars: int = 400) -> str:
     span = locate_gold(claim.evidence[0], corpus_dir)
     if span is None:
         return ""
-    text = (Path(corpus_dir) / span.file).read_text(encoding="utf-8")
+    text = text_or_none(Path(corpus_dir), span.file) or ""
     lo = max(0, span.char_start - chars)
     spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo : span.char_start])]
     kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-3:]

@@ -162,8 +162,8 @@ def main() -> None:
         st.warning("There is no index yet: build it from the sidebar first.")
         return
     st.file_uploader(
-        "Upload a draft (.md or .txt)",
-        type=["md", "markdown", "txt"],
+        "Upload a draft (.md, .txt or .docx)",
+        type=["md", "markdown", "txt", "docx"],
         key="draft_file",
         on_change=load_upload,
         max_upload_size=5,
