@@ -471,16 +471,18 @@ def bench_group() -> None:
 @bench_group.command("index")
 @click.option("--files", default=1000, show_default=True, type=click.IntRange(1), help="Synthetic documents (2000 take ~10 min on 2 cores).")  # fmt: skip
 @click.option("--changed", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of files changed before the incremental run.")  # fmt: skip
+@click.option("--pdfs", default=None, type=click.IntRange(0), help="Synthetic PDFs added to the corpus [default: one per 50 files, at least one].")  # fmt: skip
+@click.option("--pdf-pages", default=10, show_default=True, type=click.IntRange(1), help="Pages per synthetic PDF.")  # fmt: skip
 @click.option("--profile", is_flag=True, help="Profile one more incremental and full build.")
 @click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
 @_bench_options
 @friendly
-def bench_index_cmd(files: int, changed: float, profile: bool, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
-    """Index build chunks/s vs raw encoding, no-op and incremental `rag index`."""
+def bench_index_cmd(files: int, changed: float, pdfs: int | None, pdf_pages: int, profile: bool, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Index build chunks/s vs raw encoding, PDF conversion pages/s, no-op and incremental `rag index`."""
     from rag import bench
 
-    result = bench.bench_index(load_settings(), files=files, seed=seed, changed_fraction=changed, profile=profile, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    result = bench.bench_index(load_settings(), files=files, seed=seed, changed_fraction=changed, pdfs=pdfs, pdf_pages=pdf_pages, profile=profile, workdir=keep, say=_bench_say(quiet))  # fmt: skip
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
