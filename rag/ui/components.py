@@ -108,7 +108,8 @@ def short_file(name: str, width: int = 22) -> str:
 
 
 def chip_label(c: Citation) -> str:
-    return esc_md(f"[{c.n}] {short_file(c.file)}:{c.lines}")
+    page = f" p.{c.page}" if c.page is not None else ""
+    return esc_md(f"[{c.n}] {short_file(c.file)}:{c.lines}{page}")
 
 
 # --- answers ----------------------------------------------------------------------------------
