@@ -124,6 +124,10 @@ def document_from_bytes(
         converted = convert_bytes(data, stat.path, max_pages=max_pages)
     except Unreadable as exc:
         return Skipped(stat.path, str(exc))
+    except Exception as exc:  # a converter's own bug must not stop the build: skip, and say so
+        return Skipped(
+            stat.path, f"the converter failed ({type(exc).__name__}): a bug, please report it"
+        )
     if not converted.text.strip():
         return Skipped(stat.path, "empty file")
     layout = None if converted.layout.kind == "text" else converted.layout

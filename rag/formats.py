@@ -20,13 +20,16 @@ snapshot span highlighted.
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import re
+import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -56,6 +59,21 @@ _HTML_START = re.compile(
 )
 _HTML_TAGS = re.compile(r"<(?:html|head|body|p|div|article|main|h[1-6]|title|meta)\b", re.I)
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+_PDFIUM_LOCK = threading.RLock()
+"""pdfium is not thread-safe: the chat draws pages while a build may convert PDFs."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_at_a_time(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _PDFIUM_LOCK:
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -226,6 +244,7 @@ def _page_text(page: Any) -> tuple[str, str]:
     return raw, _clean_pdf(raw)[0]
 
 
+@_one_at_a_time
 def pdf_to_text(data: bytes, *, max_pages: int | None = None) -> Converted:
     """The text layer of a PDF, pages separated by a blank line. Raises :class:`Unreadable` for an
     encrypted, damaged or scanned (no text) PDF, or one with more than ``max_pages`` pages."""
@@ -269,14 +288,7 @@ def pdf_to_text(data: bytes, *, max_pages: int | None = None) -> Converted:
     return Converted("".join(parts), Layout(kind="pdf", pages=starts, notes=notes))
 
 
-def pdf_page_count(data: bytes) -> int:
-    pdf = _open_pdf(data)
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
-
-
+@_one_at_a_time
 def pdf_page_png(
     data: bytes, page: int, spans: list[tuple[int, int]], *, width: int = 900
 ) -> bytes:
