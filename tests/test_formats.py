@@ -311,8 +311,12 @@ def test_draft_cites_pdf_pages(docs_index: Settings, tmp_path: Path) -> None:
     assert check_draft(text, docs_index).sentences[0].verdict == "supported"
 
 
+def refuse(*_: Any, **__: Any) -> Any:
+    raise AssertionError("an unchanged document was read or converted again")
+
+
 def test_bad_documents_are_skipped_with_reasons_and_never_break_the_index(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = docs_corpus(tmp_path / "corpus")
     s = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index", max_pdf_pages=50)
@@ -352,6 +356,14 @@ def test_bad_documents_are_skipped_with_reasons_and_never_break_the_index(
     info = index_status(s)
     assert set(info["skipped"]) == set(r.skipped) and info["files"] == 4
     assert not any(info["stale"].values())
+    # unchanged skipped files are not read again (a scan is not re-examined at every build) ...
+    monkeypatch.setattr(formats, "pdf_to_text", refuse)
+    again = build_index(s)
+    assert again.skipped == r.skipped and not again.wrote
+    monkeypatch.undo()
+    # ... unless the limits that skipped them changed
+    raised = build_index(s.model_copy(update={"max_pdf_pages": 100}))
+    assert raised.added == ["register.pdf"] and "register.pdf" not in raised.skipped
 
 
 def test_unchanged_pdf_is_not_converted_again(
@@ -361,10 +373,6 @@ def test_unchanged_pdf_is_not_converted_again(
     s = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     first = build_index(s)
     assert first.converted["report.pdf"] == "pdf, 3 pages" and first.pdf_pages == 3
-
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise AssertionError("an unchanged document was converted again")
-
     monkeypatch.setattr(formats, "pdf_to_text", refuse)
     monkeypatch.setattr(formats, "html_to_text", refuse)
     monkeypatch.setattr(formats, "docx_to_text", refuse)

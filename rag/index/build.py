@@ -53,6 +53,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    skipped_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     converted: dict[str, str] = field(default_factory=dict)
     """Documents converted to text this build (PDF, HTML, Word), each with what it was."""
@@ -75,6 +76,11 @@ class BuildReport:
 def index_lock(settings: Settings) -> FileLock:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.index_dir / ".lock"))
+
+
+def read_limits(settings: Settings) -> list[float]:
+    """The settings that decide whether a file is skipped (recorded with the skips)."""
+    return [float(settings.max_file_mb), float(settings.max_pdf_pages)]
 
 
 def _now() -> str:
@@ -169,6 +175,7 @@ class GenerationWriter:
         chunks: list[Chunk],
         skipped: dict[str, str] | None = None,
         seconds: float = 0.0,
+        skipped_stats: dict[str, tuple[int, int]] | None = None,
     ) -> store.Manifest:
         """Write the rest of the generation (the manifest last) and make it live."""
         manifest = write_generation_files(
@@ -181,6 +188,7 @@ class GenerationWriter:
             chunks=chunks,
             skipped=skipped,
             seconds=seconds,
+            skipped_stats=skipped_stats,
         )
         store.set_current(self.settings.index_dir, self.generation)
         return manifest
@@ -201,7 +209,14 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
     listing = list_files(root)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
+    same_limits = old is not None and old.read_limits == read_limits(settings)
+    old_skips = old.skipped_stats if old and same_limits else {}
     plan = _Plan(docs=[], stats={}, keep={}, report=report)
+
+    def skip(path: str, reason: str, stat: FileStat) -> None:
+        report.skipped[path] = reason
+        report.skipped_stats[path] = (stat.size, stat.mtime_ns)
+
     for stat in listing.files:
         plan.stats[stat.path] = stat
         prev = old_files.get(stat.path)
@@ -209,9 +224,12 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
             plan.keep[stat.path] = prev
             report.unchanged.append(stat.path)
             continue
+        if old and old_skips.get(stat.path) == (stat.size, stat.mtime_ns):
+            skip(stat.path, old.skipped[stat.path], stat)  # as last time: not read again
+            continue
         data = read_file(stat, max_bytes)
         if isinstance(data, Skipped):
-            report.skipped[data.path] = data.reason
+            skip(data.path, data.reason, stat)
             continue
         if prev and prev.sha256 == sha256_bytes(data):  # touched, not changed
             plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": stat.mtime_ns})
@@ -222,7 +240,7 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
         doc = document_from_bytes(stat, data, settings.max_pdf_pages)
         del data
         if isinstance(doc, Skipped):
-            report.skipped[doc.path] = doc.reason
+            skip(doc.path, doc.reason, stat)
             continue
         if doc.layout is not None:
             report.convert_seconds += time.perf_counter() - t
@@ -297,11 +315,16 @@ def _build_locked(
             + "; the index was left as it was"
         )
     if live and old is not None and not (plan.docs or report.removed):
-        if plan.refreshed or old.skipped != report.skipped:
+        limits = read_limits(settings)
+        if plan.refreshed or old.skipped_stats != report.skipped_stats or old.read_limits != limits:
             files = {p: plan.keep[p] for p in sorted(plan.keep)}
-            store.write_manifest(
-                index_dir / live, old.model_copy(update={"files": files, "skipped": report.skipped})
-            )
+            update = {
+                "files": files,
+                "skipped": report.skipped,
+                "skipped_stats": report.skipped_stats,
+                "read_limits": limits,
+            }
+            store.write_manifest(index_dir / live, old.model_copy(update=update))
         report.chunks = old.n_chunks
         report.seconds = time.perf_counter() - t0
         return report
@@ -319,6 +342,7 @@ def write_generation_files(
     chunks: list[Chunk],
     skipped: dict[str, str] | None = None,
     seconds: float = 0.0,
+    skipped_stats: dict[str, tuple[int, int]] | None = None,
 ) -> store.Manifest:
     """Everything of a generation beside its vectors: chunks, BM25 index, and the manifest
     (written last: a generation without one is incomplete)."""
@@ -339,6 +363,8 @@ def write_generation_files(
         collection=collection,
         files={p: files[p] for p in sorted(files)},
         skipped=skipped or {},
+        skipped_stats=skipped_stats or {},
+        read_limits=read_limits(settings),
         n_chunks=len(ordered),
         build_seconds=round(seconds, 3),
     )
@@ -440,6 +466,7 @@ def _write_generation(
             chunks=kept_chunks + todo,
             skipped=report.skipped,
             seconds=report.seconds,
+            skipped_stats=report.skipped_stats,
         )
     report.wrote = True
     return report

@@ -71,6 +71,11 @@ class Manifest(BaseModel):
     collection: str
     files: dict[str, FileEntry] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
+    skipped_stats: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    """``(size, mtime_ns)`` of each skipped file: an unchanged one is not read (or converted)
+    again by the next build, unless ``read_limits`` changed."""
+    read_limits: list[float] = Field(default_factory=list)
+    """``[max_file_mb, max_pdf_pages]`` the skips were decided under."""
     n_chunks: int = 0
     build_seconds: float = 0.0
 
