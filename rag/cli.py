@@ -378,10 +378,11 @@ def check_cmd(
     index_dir: Path | None,
     quiet: bool,
 ) -> None:
-    """Check the claims of DRAFT (.md/.txt, or - for stdin) against the documents.
+    """Check the claims of DRAFT (.md/.txt/.docx, or - for stdin) against the documents.
 
     Citations are written [file:line] or [file:line-line] (file relative to the corpus, or a
-    unique prefix of its name: [003:31]). Cited sentences are tested against those lines; uncited
+    unique prefix of its name: [003:31]); a PDF by page, [report.pdf:p12] or [report.pdf:p12:3-5]
+    (lines 3-5 of page 12). Cited sentences are tested against those lines; uncited
     ones get a proposed source, or are flagged. Exit 0 when the check ran (2 with
     --fail-on-flagged and anything flagged)."""
     import shutil

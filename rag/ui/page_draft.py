@@ -154,8 +154,9 @@ def main() -> None:
     st.title("Check a draft")
     st.caption(
         "Paste a paragraph or a whole draft. Each sentence that states a fact is checked against "
-        "the lines it cites, written `[file:line]` (e.g. `[001:4]`), or a source is looked up for "
-        "it. Download the draft with footnotes quoting the source lines."
+        "the lines it cites, written `[file:line]` (e.g. `[001:4]`; a PDF by page: `[report.pdf:p12]` "
+        "or `[report.pdf:p12:3-5]`), or a source is looked up for it. Download the draft with "
+        "footnotes quoting the source lines."
     )
     draft = draft_api()
     if not st.session_state.get("_index_exists"):
