@@ -39,8 +39,9 @@ class Span(BaseModel):
 
     @property
     def location(self) -> str:
-        """``file:12-14`` (with the character span when the span lies within one line)."""
-        return f"{self.file}:{self.lines}"
+        """``file:12-14``; ``report.pdf:40-41 (p.12)`` for a PDF."""
+        page = f" (p.{self.page})" if self.page is not None else ""
+        return f"{self.file}:{self.lines}{page}"
 
 
 class Sentence(Span):
