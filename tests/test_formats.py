@@ -299,6 +299,7 @@ def test_draft_cites_pdf_pages(docs_index: Settings, tmp_path: Path) -> None:
     first, second, third = report.sentences
     assert first.verdict == "supported" and first.citation is not None
     assert first.citation.quote == PIER and first.citation.page == 2
+    assert first.source == "report.pdf:5 (p.2)"
     assert second.verdict == "supported" and second.citation is not None
     assert second.citation.page == 2
     assert third.verdict == "bad_citation" and "page 9 does not exist" in third.reason
@@ -391,6 +392,18 @@ def test_unchanged_pdf_is_not_converted_again(
     assert source.layout is not None and len(source.layout.pages) == 3
     sha = store.read_manifest(s.index_dir / grown.generation).files["report.pdf"].sha256
     assert formats.load_snapshot(snaps, sha) is not None
+
+
+def test_an_index_inside_the_corpus_folder_is_not_indexed(tmp_path: Path) -> None:
+    corpus = docs_corpus(tmp_path / "corpus")
+    s = make_settings(corpus_dir=corpus, index_dir=corpus / "index")
+    first = build_index(s)
+    assert sorted(first.added) == ["LICENSE", "minutes.docx", "news.html", "report.pdf"]
+    again = build_index(s)  # the snapshots, manifest and chunks written there are not documents
+    assert not again.wrote and not again.added and not again.skipped
+    assert not any(index_status(s)["stale"].values())
+    assert store.inside_index(corpus, corpus)("CURRENT")
+    assert not store.inside_index(corpus, corpus)("notes/CURRENT.txt")
 
 
 def test_extensionless_text_folder_indexes_from_the_cli(tmp_path: Path) -> None:

@@ -207,6 +207,7 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
     """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed. A file
     is hashed before it is converted, so an unchanged PDF that was only touched is not."""
     listing = list_files(root)
+    in_index = store.inside_index(root, settings.index_dir)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
     same_limits = old is not None and old.read_limits == read_limits(settings)
@@ -218,6 +219,8 @@ def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: Bu
         report.skipped_stats[path] = (stat.size, stat.mtime_ns)
 
     for stat in listing.files:
+        if in_index(stat.path):
+            continue
         plan.stats[stat.path] = stat
         prev = old_files.get(stat.path)
         if prev and prev.size == stat.size and prev.mtime_ns == stat.mtime_ns:

@@ -10,14 +10,19 @@ from rag.corpus import CorpusError, list_files, sha256_bytes
 from rag.index import store
 
 
-def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
-    """Files added, changed or removed in the corpus since the build (by size, time, hash)."""
+def stale_files(manifest: store.Manifest, index_dir: Path | None = None) -> dict[str, list[str]]:
+    """Files added, changed or removed in the corpus since the build (by size, time, hash);
+    files inside ``index_dir`` (an index kept in the corpus folder) do not count."""
     out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    root = Path(manifest.corpus_dir)
     try:
-        files = list_files(Path(manifest.corpus_dir)).files
+        files = list_files(root).files
     except CorpusError:
         out["removed"] = sorted(manifest.files)
         return out
+    if index_dir is not None:
+        in_index = store.inside_index(root, index_dir)
+        files = [f for f in files if not in_index(f.path)]
     seen = set()
     for f in files:
         seen.add(f.path)
@@ -78,7 +83,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         chunk_overlap=m.chunk_overlap,
         chroma_mode=m.chroma_mode,
         chroma=chroma,
-        stale=stale_files(m),
+        stale=stale_files(m, settings.index_dir),
     )
     return info
 

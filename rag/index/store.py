@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +38,7 @@ from rag.formats import snapshot_paths
 from rag.schema import Chunk
 
 MANIFEST_VERSION = 1
+_GENERATION_PATH = re.compile(r"^g\d{8}t\d{6}-[0-9a-f]{6}/")
 SNAPSHOTS = "texts"
 """The folder of a generation that holds the converted documents' text snapshots."""
 
@@ -129,6 +132,19 @@ def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
         gen_dir / "chunks.jsonl",
         "".join(c.model_dump_json(exclude_none=True) + "\n" for c in chunks),
     )
+
+
+def inside_index(root: Path, index_dir: Path) -> Callable[[str], bool]:
+    """A test of corpus paths (relative to ``root``) for lying in the index folder: an index kept
+    inside the corpus folder is never indexed itself (its manifest, chunks and snapshots are
+    text too)."""
+    try:
+        prefix = Path(index_dir).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return lambda _path: False
+    if prefix == ".":  # the index folder is the corpus folder: leave out what the index writes
+        return lambda path: path == "CURRENT" or bool(_GENERATION_PATH.match(path))
+    return lambda path: path == prefix or path.startswith(prefix + "/")
 
 
 def snapshot_dir(gen_dir: Path) -> Path:
