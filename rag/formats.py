@@ -290,10 +290,16 @@ def pdf_to_text(data: bytes, *, max_pages: int | None = None) -> Converted:
 
 @_one_at_a_time
 def pdf_page_png(
-    data: bytes, page: int, spans: list[tuple[int, int]], *, width: int = 900
+    data: bytes,
+    page: int,
+    spans: list[tuple[int, int]],
+    *,
+    width: int = 900,
+    around: bool = False,
 ) -> bytes:
     """Page ``page`` (1-based) of a PDF as PNG, ``width`` pixels wide, with the characters at
-    ``spans`` (offsets into that page's snapshot text) highlighted. Raises :class:`Unreadable`."""
+    ``spans`` (offsets into that page's snapshot text) highlighted; with ``around``, only the
+    part of the page around them (readable in a narrow column). Raises :class:`Unreadable`."""
     from PIL import Image, ImageDraw
 
     pdf = _open_pdf(data)
@@ -313,20 +319,40 @@ def pdf_page_png(
         pdf.close()
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    for x0, y0, x1, y1 in _merge_boxes(boxes):
-        draw.rectangle(
-            (
-                (x0 - left) * scale - 1,
-                (top - y1) * scale - 1,
-                (x1 - left) * scale + 1,
-                (top - y0) * scale + 1,
-            ),
-            fill=(255, 210, 0, 110),
-            outline=(224, 168, 0, 255),
+    rects = [
+        (
+            (x0 - left) * scale - 1,
+            (top - y1) * scale - 1,
+            (x1 - left) * scale + 1,
+            (top - y0) * scale + 1,
         )
+        for x0, y0, x1, y1 in _merge_boxes(boxes)
+    ]
+    for rect in rects:
+        draw.rectangle(rect, fill=(255, 210, 0, 110), outline=(224, 168, 0, 255))
+    drawn = Image.alpha_composite(image, overlay).convert("RGB")
+    if around and rects:
+        drawn = drawn.crop(_window(rects, drawn.size))
     out = io.BytesIO()
-    Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG", optimize=True)
+    drawn.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def _window(
+    rects: list[tuple[float, float, float, float]], size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """A crop of the page around the highlighted rectangles: at least 60% of the page wide,
+    3:5 high to wide, kept inside the page."""
+    w, h = size
+    x0, y0 = min(r[0] for r in rects), min(r[1] for r in rects)
+    x1, y1 = max(r[2] for r in rects), max(r[3] for r in rects)
+    pad = 0.06 * w
+    cw = min(w, max(x1 - x0 + 2 * pad, 0.6 * w))
+    ch = min(h, max(y1 - y0 + 2 * pad, 0.6 * cw))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    a = min(max(0.0, cx - cw / 2), w - cw)
+    b = min(max(0.0, cy - ch / 2), h - ch)
+    return int(a), int(b), int(a + cw), int(b + ch)
 
 
 def _char_boxes(page: Any, spans: list[tuple[int, int]]) -> list[tuple[float, float, float, float]]:

@@ -510,14 +510,17 @@ def _located(layout: Layout | None, length: int, cs: int, ce: int) -> dict[str, 
     return out
 
 
-def page_png(corpus_dir: Path, view: SourceView, *, width: int = 900) -> bytes | None:
-    """The PDF page of ``view`` as PNG with the cited characters highlighted (``None`` when the
-    view is not of a PDF). Raises :class:`SourceError` when the page cannot be drawn."""
+def page_png(
+    corpus_dir: Path, view: SourceView, *, width: int = 900, around: bool = False
+) -> bytes | None:
+    """The PDF page of ``view`` as PNG with the cited characters highlighted (with ``around``:
+    the part of the page around them), or ``None`` when the view is not of a PDF. Raises
+    :class:`SourceError` when the page cannot be drawn."""
     if view.kind != "pdf" or view.page is None:
         return None
     data = read_original(Path(corpus_dir).expanduser().resolve(), view.file)
     try:
-        return pdf_page_png(data, view.page, list(view.page_spans), width=width)
+        return pdf_page_png(data, view.page, list(view.page_spans), width=width, around=around)
     except Unreadable as exc:
         raise SourceError(f"cannot draw page {view.page} of {view.file}: {exc}") from None
 

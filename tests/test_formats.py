@@ -260,6 +260,9 @@ def test_pdf_citation_end_to_end_page_and_span(docs_index: Settings) -> None:
     assert "page 2 of 3" in source_html(view)
     png = page_png(docs_index.corpus_dir, view)
     assert png is not None and highlighted_pixels(png) > 200
+    part = page_png(docs_index.corpus_dir, view, around=True)  # the part around the quote
+    assert part is not None and highlighted_pixels(part) == highlighted_pixels(png)
+    assert len(part) < len(png)
 
 
 def highlighted_pixels(png: bytes) -> int:

@@ -240,16 +240,17 @@ def source_panel(corpus_dir: Path, citation: Citation, key: str) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_page_png(corpus_dir: str, view_json: str, mtime_ns: int) -> bytes | None:
-    """The drawn page (cached by view and file time: drawing a page takes ~0.1 s)."""
-    return page_png(Path(corpus_dir), SourceView.model_validate_json(view_json))
+def cached_page_png(corpus_dir: str, view_json: str, mtime_ns: int, around: bool) -> bytes | None:
+    """The drawn page (cached by view and file time: drawing a page takes ~0.1-1 s)."""
+    return page_png(Path(corpus_dir), SourceView.model_validate_json(view_json), around=around)
 
 
 def page_image(corpus_dir: Path, view: SourceView) -> None:
-    """The PDF page of ``view``, the cited words highlighted, as an image with a caption."""
+    """The PDF page of ``view``, the cited words highlighted: the part around them, readable in
+    the column, and the whole page behind an expander."""
     try:
         mtime = Path(view.path).stat().st_mtime_ns
-        png = cached_page_png(str(corpus_dir), view.model_dump_json(), mtime)
+        png = cached_page_png(str(corpus_dir), view.model_dump_json(), mtime, True)
     except (SourceError, OSError) as exc:
         st.warning(f"cannot show the page: {exc}")
         return
@@ -260,6 +261,10 @@ def page_image(corpus_dir: Path, view: SourceView) -> None:
         caption=f"{view.file}, page {view.page} of {view.pages}: the cited words are highlighted",
         width="stretch",
     )
+    with st.expander("Whole page"):
+        whole = cached_page_png(str(corpus_dir), view.model_dump_json(), mtime, False)
+        if whole is not None:
+            st.image(whole, width="stretch")
 
 
 def citation_chips(
