@@ -22,7 +22,7 @@ from rag.citations import (
 )
 from rag.config import Settings, get_settings
 from rag.errors import LLMError, QuestionError
-from rag.index.status import corpus_root
+from rag.index.status import corpus_root, snapshot_dir
 from rag.lexical import tokenize
 from rag.llm.base import ChatLLM
 from rag.llm.choose import choose_backends
@@ -421,7 +421,7 @@ def ask(
         checker = Checker(
             chosen.judge,
             settings.support_threshold,
-            context_of=CorpusFiles(root).context,
+            context_of=CorpusFiles(root, snapshot_dir(settings)).context,
         )
         answer = check_answer(
             answer,

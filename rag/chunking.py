@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 
+from rag.formats import Layout
 from rag.schema import Chunk, Sentence
 
 MAX_SENTENCE_CHARS = 600
@@ -157,8 +158,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(path: str, text: str) -> list[Sentence]:
-    """The sentences of one file, each located by lines and characters."""
+def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:
+    """The sentences of one file, each located by lines and characters (and, for a converted
+    document, by page or heading)."""
     starts = line_starts(text)
     return [
         Sentence(
@@ -168,6 +170,8 @@ def split_sentences(path: str, text: str) -> list[Sentence]:
             char_start=a,
             char_end=b,
             text=text[a:b],
+            page=layout.page_of(a) if layout else None,
+            heading=layout.heading_of(a) if layout else None,
         )
         for a, b in sentence_spans(text)
     ]
@@ -179,10 +183,15 @@ def chunk_id(path: str, file_hash: str, char_start: int, char_end: int) -> str:
 
 
 def chunk_document(
-    path: str, text: str, file_hash: str, chunk_size: int = 500, chunk_overlap: int = 1
+    path: str,
+    text: str,
+    file_hash: str,
+    chunk_size: int = 500,
+    chunk_overlap: int = 1,
+    layout: Layout | None = None,
 ) -> list[Chunk]:
     """Group the sentences of one file into chunks of about ``chunk_size`` characters."""
-    sentences = split_sentences(path, text)
+    sentences = split_sentences(path, text, layout)
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
@@ -202,6 +211,8 @@ def chunk_document(
                 text=text[a:b],
                 file_hash=file_hash,
                 sentences=group,
+                page=group[0].page,
+                heading=group[0].heading,
             )
         )
         if j >= len(sentences):

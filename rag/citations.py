@@ -41,6 +41,8 @@ def evidence_citation(ev: Evidence | Span, n: int, quote: str | None = None) -> 
         char_start=ev.char_start,
         char_end=ev.char_end,
         quote=text,
+        page=ev.page,
+        heading=ev.heading,
     )
 
 

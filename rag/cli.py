@@ -102,6 +102,13 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
         click.echo(f"warning: skipped {path}: {reason}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if report.converted:
+        kinds: dict[str, int] = {}
+        for what in report.converted.values():
+            kind = what.split(",")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        shown = ", ".join(f"{n} {k.upper()}" for k, n in sorted(kinds.items()))
+        click.echo(f"converted {shown} to text in {report.convert_seconds:.1f} s")
     click.echo(report.summary())
 
 
@@ -125,6 +132,12 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
     click.echo(
         f"files      {info['files']}  chunks {info['chunks']}  skipped {len(info['skipped'])}"
     )
+    click.echo("formats    " + ", ".join(f"{n} {kind}" for kind, n in info["formats"].items()))
+    for path, reason in sorted(info["skipped"].items()):
+        click.echo(f"skipped    {path}: {reason}")
+    for path, notes in sorted(info["notes"].items()):
+        for note in notes:
+            click.echo(f"note       {path}: {note}")
     click.echo(f"embedding  {info['embed_model']} ({info['embed_dim']} dims)")
     click.echo(
         f"chunking   {info['chunk_size']} chars, overlap {info['chunk_overlap']} sentence(s)"
@@ -395,10 +408,11 @@ def check_cmd(
     index_dir: Path | None,
     quiet: bool,
 ) -> None:
-    """Check the claims of DRAFT (.md/.txt, or - for stdin) against the documents.
+    """Check the claims of DRAFT (.md/.txt/.docx, or - for stdin) against the documents.
 
     Citations are written [file:line] or [file:line-line] (file relative to the corpus, or a
-    unique prefix of its name: [003:31]). Cited sentences are tested against those lines; uncited
+    unique prefix of its name: [003:31]); a PDF by page, [report.pdf:p12] or [report.pdf:p12:3-5]
+    (lines 3-5 of page 12). Cited sentences are tested against those lines; uncited
     ones get a proposed source, or are flagged. Exit 0 when the check ran (2 with
     --fail-on-flagged and anything flagged)."""
     import shutil
@@ -488,16 +502,18 @@ def bench_group() -> None:
 @bench_group.command("index")
 @click.option("--files", default=1000, show_default=True, type=click.IntRange(1), help="Synthetic documents (2000 take ~10 min on 2 cores).")  # fmt: skip
 @click.option("--changed", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of files changed before the incremental run.")  # fmt: skip
+@click.option("--pdfs", default=None, type=click.IntRange(0), help="Synthetic PDFs added to the corpus [default: one per 50 files, at least one].")  # fmt: skip
+@click.option("--pdf-pages", default=10, show_default=True, type=click.IntRange(1), help="Pages per synthetic PDF.")  # fmt: skip
 @click.option("--profile", is_flag=True, help="Profile one more incremental and full build.")
 @click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic data.")
 @_bench_options
 @friendly
-def bench_index_cmd(files: int, changed: float, profile: bool, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
-    """Index build chunks/s vs raw encoding, no-op and incremental `rag index`."""
+def bench_index_cmd(files: int, changed: float, pdfs: int | None, pdf_pages: int, profile: bool, keep: Path | None, seed: int, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Index build chunks/s vs raw encoding, PDF conversion pages/s, no-op and incremental `rag index`."""
     from rag import bench
 
-    result = bench.bench_index(load_settings(), files=files, seed=seed, changed_fraction=changed, profile=profile, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    result = bench.bench_index(load_settings(), files=files, seed=seed, changed_fraction=changed, pdfs=pdfs, pdf_pages=pdf_pages, profile=profile, workdir=keep, say=_bench_say(quiet))  # fmt: skip
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     )
 
     # --- corpus and index -------------------------------------------------------------
-    corpus_dir: Path = Field(Path("corpus"), description="Folder of .txt/.md documents to index.")
+    corpus_dir: Path = Field(
+        Path("corpus"),
+        description="Folder of documents to index: UTF-8 text of any name, PDF, HTML, Word (.docx).",
+    )
     index_dir: Path = Field(
         Path("index"),
         description="Folder of the on-disk index (Chroma data when embedded, manifest, lexical index).",
@@ -39,6 +42,9 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(
         20.0, gt=0, description="Files larger than this many megabytes are skipped with a warning."
+    )
+    max_pdf_pages: int = Field(
+        2000, ge=1, description="PDFs with more pages than this are skipped with a warning."
     )
     lock_timeout: float = Field(
         0.0,

@@ -1,8 +1,11 @@
-"""Reading a corpus folder: every ``.txt``/``.md`` file, recursively, as exact UTF-8 text.
+"""Reading a corpus folder: every file, recursively, as exact text.
 
-The text is kept exactly as on disk (no newline translation, no stripping), so any offset into it
-can be quoted back verbatim. Files that cannot be read as text are skipped with a warning that names
-them; nothing else stops the load.
+What a file is comes from its bytes (:func:`rag.formats.sniff`), never from its name alone: UTF-8
+text of any name (``.txt``, ``.md``, ``.rst``, ``.csv``, ``LICENSE`` ...) is kept exactly as on disk
+(no newline translation, no stripping), so any offset into it can be quoted back verbatim; a PDF,
+web page or Word document is converted to a text snapshot (:mod:`rag.formats`) that the index keeps
+and citations point into. Files that are none of these are skipped with a warning that names them
+and says why; nothing else stops the load.
 """
 
 from __future__ import annotations
@@ -13,19 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import CorpusError, SourceError
-
-SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+from rag.formats import Converted, Kind, Layout, Unreadable, convert, load_snapshot, sniff
 
 
 @dataclass(frozen=True)
 class Document:
-    """One source file: its path relative to the corpus root and its exact text."""
+    """One source file: its path relative to the corpus root and its exact text (for a converted
+    document: the text snapshot, with its layout; ``sha256`` is always the original file's)."""
 
     path: str
     text: str
     sha256: str
     size: int
     mtime_ns: int
+    kind: Kind = "text"
+    layout: Layout | None = None
 
 
 @dataclass(frozen=True)
@@ -65,14 +70,15 @@ def check_corpus_dir(root: Path) -> Path:
 
 
 def list_files(root: Path) -> Listing:
-    """All ``.txt``/``.md`` files below ``root`` (hidden folders and files excluded), sorted."""
+    """All files below ``root`` (hidden folders and files excluded), sorted; what each one is
+    is decided when it is read (:func:`read_document`)."""
     root = check_corpus_dir(root)
     listing = Listing(root=root)
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+        if not path.is_file():
             continue
         st = path.stat()
         listing.files.append(FileStat(rel.as_posix(), path, st.st_size, st.st_mtime_ns))
@@ -83,8 +89,19 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_document(stat: FileStat, max_bytes: int | None = None) -> Document | Skipped:
-    """Read one file as exact UTF-8 text, or say why it was skipped."""
+def read_document(
+    stat: FileStat, max_bytes: int | None = None, max_pages: int | None = None
+) -> Document | Skipped:
+    """Read one file as exact UTF-8 text or convert it (PDF, HTML, Word), or say why it was
+    skipped."""
+    data = read_file(stat, max_bytes)
+    if isinstance(data, Skipped):
+        return data
+    return document_from_bytes(stat, data, max_pages)
+
+
+def read_file(stat: FileStat, max_bytes: int | None = None) -> bytes | Skipped:
+    """The bytes of one listed file, or why it was skipped (too large, unreadable)."""
     if max_bytes is not None and stat.size > max_bytes:
         mb = stat.size / 1_000_000
         return Skipped(
@@ -92,18 +109,43 @@ def read_document(stat: FileStat, max_bytes: int | None = None) -> Document | Sk
             f"{mb:.1f} MB is over the limit of {max_bytes / 1_000_000:.1f} MB (RAG_MAX_FILE_MB)",
         )
     try:
-        data = stat.abspath.read_bytes()
+        return stat.abspath.read_bytes()
     except OSError as exc:
         return Skipped(stat.path, f"cannot read: {exc.strerror or exc}")
-    if b"\x00" in data[:65536]:
-        return Skipped(stat.path, "binary file (NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Skipped(stat.path, f"not valid UTF-8 (byte {exc.start})")
-    if not text.strip():
+
+
+def document_from_bytes(
+    stat: FileStat, data: bytes, max_pages: int | None = None
+) -> Document | Skipped:
+    """The document in a file's bytes (text as is, other formats converted), or why not."""
+    if not data.strip():
         return Skipped(stat.path, "empty file")
-    return Document(stat.path, text, sha256_bytes(data), len(data), stat.mtime_ns)
+    try:
+        converted = convert_bytes(data, stat.path, max_pages=max_pages)
+    except Unreadable as exc:
+        return Skipped(stat.path, str(exc))
+    except Exception as exc:  # a converter's own bug must not stop the build: skip, and say so
+        return Skipped(
+            stat.path, f"the converter failed ({type(exc).__name__}): a bug, please report it"
+        )
+    if not converted.text.strip():
+        return Skipped(stat.path, "empty file")
+    layout = None if converted.layout.kind == "text" else converted.layout
+    return Document(
+        stat.path,
+        converted.text,
+        sha256_bytes(data),
+        len(data),
+        stat.mtime_ns,
+        kind=converted.layout.kind,
+        layout=layout,
+    )
+
+
+def convert_bytes(data: bytes, name: str, *, max_pages: int | None = None) -> Converted:
+    """A file's bytes as text: exact UTF-8, or the snapshot of a PDF, web page or Word document.
+    Raises :class:`rag.formats.Unreadable` with the reason when it is neither."""
+    return convert(data, sniff(data, name), max_pages=max_pages)
 
 
 def load_documents(root: Path, max_bytes: int | None = None) -> Iterator[Document | Skipped]:
@@ -112,10 +154,51 @@ def load_documents(root: Path, max_bytes: int | None = None) -> Iterator[Documen
         yield read_document(stat, max_bytes)
 
 
-def read_text(root: Path, rel_path: str) -> str:
-    """The exact text of one corpus file as it is now (UTF-8, newlines as on disk): the one place a
-    cited file is read. Raises :class:`SourceError` (one line) when the path leaves the corpus
-    folder, the file is gone or unreadable, or it is no longer valid UTF-8."""
+@dataclass(frozen=True)
+class Source:
+    """A cited file as citations see it: its text (a converted document's snapshot), its layout
+    (pages, headings) when it was converted, and the original file's hash."""
+
+    path: str
+    text: str
+    sha256: str
+    kind: Kind = "text"
+    layout: Layout | None = None
+
+
+def read_source(root: Path, rel_path: str, snapshots: Path | None = None) -> Source:
+    """The text of one corpus file as citations see it: the one place a cited file is read.
+
+    Plain text is read as it is now (UTF-8, newlines as on disk). A PDF, web page or Word document
+    is read from the snapshot the index kept for the file's current hash (in ``snapshots``, the
+    live generation's snapshot folder), or converted again when there is none (a file changed
+    since indexing, or no index at hand). Raises :class:`SourceError` (one line) when the path
+    leaves the corpus folder, the file is gone or unreadable, or it is no longer a document."""
+    data = read_original(root, rel_path)
+    sha = sha256_bytes(data)
+    try:
+        kind = sniff(data, rel_path)
+        if kind == "text":
+            return Source(rel_path, data.decode("utf-8"), sha)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{rel_path} is no longer valid UTF-8 (byte {exc.start}): re-index"
+        ) from None
+    except Unreadable as exc:
+        raise SourceError(
+            f"{rel_path} is no longer a readable document ({exc}): re-index"
+        ) from None
+    saved = load_snapshot(snapshots, sha)
+    if saved is None:
+        try:
+            saved = convert(data, kind)
+        except Unreadable as exc:
+            raise SourceError(f"{rel_path} can no longer be read: {exc}") from None
+    return Source(rel_path, saved.text, sha, kind, saved.layout)
+
+
+def read_original(root: Path, rel_path: str) -> bytes:
+    """The bytes of one corpus file (a PDF to render, say). Raises :class:`SourceError`."""
     base = Path(root).expanduser().resolve()
     path = (base / rel_path).resolve()
     if not path.is_relative_to(base):
@@ -126,17 +209,23 @@ def read_text(root: Path, rel_path: str) -> str:
         raise SourceError(f"{rel_path} is no longer in {base}: re-index") from None
     except OSError as exc:
         raise SourceError(f"cannot read {rel_path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{rel_path} is no longer valid UTF-8 (byte {exc.start}): re-index"
-        ) from None
+    return data
 
 
-def text_or_none(root: Path, rel_path: str) -> str | None:
-    """:func:`read_text`, or ``None`` when the file cannot be read as it was indexed."""
+def read_text(root: Path, rel_path: str, snapshots: Path | None = None) -> str:
+    """The text of one corpus file as citations see it (:func:`read_source`)."""
+    return read_source(root, rel_path, snapshots).text
+
+
+def source_or_none(root: Path, rel_path: str, snapshots: Path | None = None) -> Source | None:
+    """:func:`read_source`, or ``None`` when the file cannot be read as it was indexed."""
     try:
-        return read_text(root, rel_path)
+        return read_source(root, rel_path, snapshots)
     except SourceError:
         return None
+
+
+def text_or_none(root: Path, rel_path: str, snapshots: Path | None = None) -> str | None:
+    """:func:`read_text`, or ``None`` when the file cannot be read as it was indexed."""
+    source = source_or_none(root, rel_path, snapshots)
+    return source.text if source is not None else None

@@ -15,9 +15,18 @@ def shorten(text: str, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
+def where_in_original(c: Citation) -> str:
+    """``page 12`` (PDF) or ``§ Part › Section`` (HTML/Word), else empty."""
+    if c.page is not None:
+        return f"page {c.page}"
+    return f"§ {c.heading}" if c.heading else ""
+
+
 def citation_location(c: Citation) -> str:
-    """``file:12-14`` plus the character span: ``file:1 (chars 247-456)``."""
-    return f"{c.file}:{c.lines} (chars {c.char_start}-{c.char_end})"
+    """``file:12-14`` plus the character span: ``file:1 (chars 247-456)``; for a converted
+    document the page or heading too: ``report.pdf:40-41 (page 12, chars 5210-5301)``."""
+    where = where_in_original(c)
+    return f"{c.file}:{c.lines} ({where + ', ' if where else ''}chars {c.char_start}-{c.char_end})"
 
 
 def footnote(c: Citation, width: int = 160) -> str:
@@ -89,7 +98,8 @@ def answer_markdown(answer: Answer) -> str:
     body = re.sub(r"\[(\d+)\]", r"[^\1]", answer.answer)
     out = [f"**Q:** {answer.question}", "", body, ""]
     for c in answer.citations:
-        out.append(f'[^{c.n}]: {c.file}, line {c.lines}: "{" ".join(c.quote.split())}"')
+        where = f" ({where_in_original(c)})" if where_in_original(c) else ""
+        out.append(f'[^{c.n}]: {c.file}, line {c.lines}{where}: "{" ".join(c.quote.split())}"')
     if answer.removed:
         out.append("")
         out.append("Removed, not supported by the sources:")

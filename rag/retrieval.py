@@ -200,6 +200,8 @@ def _with_context(chunk: Chunk, i: int) -> Sentence:
         char_start=prev.char_start,
         char_end=s.char_end,
         text=chunk.text[a:b],
+        page=prev.page,
+        heading=prev.heading,
     )
 
 

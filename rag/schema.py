@@ -2,7 +2,9 @@
 
 Every located object carries the way back to its source: ``file`` (relative to the corpus root,
 POSIX separators), 1-based inclusive ``line_start``/``line_end`` and 0-based ``char_start``/
-``char_end`` such that ``file_text[char_start:char_end]`` is exactly its text.
+``char_end`` such that ``file_text[char_start:char_end]`` is exactly its text. For a PDF, web page
+or Word document ``file_text`` is the text snapshot the index keeps (:mod:`rag.formats`), and
+``page`` (PDF) and ``heading`` (the heading path, HTML/Word) say where in the original it is.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class Span(BaseModel):
     line_end: int = Field(ge=1)
     char_start: int = Field(ge=0)
     char_end: int = Field(ge=0)
+    page: int | None = Field(default=None, ge=1)
+    """PDF: the 1-based page the span begins on (lines and characters are the snapshot's)."""
+    heading: str | None = None
+    """HTML/Word: the heading path the span sits under (``Part › Section``), when there is one."""
 
     @property
     def lines(self) -> str:
@@ -33,8 +39,9 @@ class Span(BaseModel):
 
     @property
     def location(self) -> str:
-        """``file:12-14`` (with the character span when the span lies within one line)."""
-        return f"{self.file}:{self.lines}"
+        """``file:12-14``; ``report.pdf:40-41 (p.12)`` for a PDF."""
+        page = f" (p.{self.page})" if self.page is not None else ""
+        return f"{self.file}:{self.lines}{page}"
 
 
 class Sentence(Span):

@@ -8,6 +8,10 @@ the view says so: the quote found elsewhere in the file (``found == "moved"``) o
 around the cited characters so the highlight is in sight; ``context_lines=None`` shows the whole
 document unclipped.
 
+A PDF, web page or Word document is shown as the text snapshot the index kept for it (the text
+its citations point into, read through :func:`rag.corpus.read_source`); for a PDF,
+:func:`page_png` also draws the cited page with the cited characters highlighted.
+
 Every piece of document text that reaches HTML goes through :func:`html.escape`: a document that
 holds ``<script>`` or ``<img onerror=...>`` is shown literally, never rendered.
 """
@@ -21,7 +25,16 @@ from typing import Literal
 from pydantic import BaseModel
 
 from rag.chunking import line_of, line_starts, sentence_spans, split_sentences
-from rag.corpus import CorpusError, list_files, read_text, text_or_none
+from rag.corpus import (
+    CorpusError,
+    Source,
+    list_files,
+    read_original,
+    read_source,
+    source_or_none,
+)
+from rag.errors import SourceError
+from rag.formats import Layout, Unreadable, pdf_page_png
 from rag.schema import Citation, Sentence, Span
 
 CONTEXT_LINES = 3
@@ -42,12 +55,15 @@ MAX_WINDOWS = 80
 
 
 class CorpusFiles:
-    """The corpus as the citations see it: file names, exact texts, lines and sentences."""
+    """The corpus as the citations see it: file names, exact texts, lines and sentences.
+    ``snapshots`` is the live index generation's snapshot folder (``index.status.snapshot_dir``):
+    converted documents (PDF, HTML, Word) are read from it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, snapshots: Path | None = None) -> None:
         self.root = Path(root)
+        self.snapshots = snapshots
         self._listed: tuple[list[str], str | None] | None = None
-        self._texts: dict[str, str | None] = {}
+        self._sources: dict[str, Source | None] = {}
         self._starts: dict[str, list[int]] = {}
         self._sentences: dict[str, list[Sentence]] = {}
 
@@ -91,11 +107,21 @@ class CorpusFiles:
             return None, f"ambiguous file name {name!r}: matches {shown}"
         return None, f"no such file: {name}"
 
+    def source(self, path: str) -> Source | None:
+        """The file as citations see it (read once), or ``None`` when it cannot be read."""
+        if path not in self._sources:
+            self._sources[path] = source_or_none(self.root, path, self.snapshots)
+        return self._sources[path]
+
     def text(self, path: str) -> str | None:
-        """The file's exact text as it is now (read once), or ``None`` when it cannot be read."""
-        if path not in self._texts:
-            self._texts[path] = text_or_none(self.root, path)
-        return self._texts[path]
+        """The file's exact text as it is now (a converted document's snapshot), or ``None``."""
+        source = self.source(path)
+        return source.text if source is not None else None
+
+    def layout(self, path: str) -> Layout | None:
+        """Pages and headings of a converted document (``None`` for plain text)."""
+        source = self.source(path)
+        return source.layout if source is not None else None
 
     def context(self, citation: Span) -> str:
         """The sentences before a citation (names behind its pronouns): the checker's
@@ -127,13 +153,14 @@ class CorpusFiles:
 
     def sentences(self, path: str) -> list[Sentence]:
         if path not in self._sentences:
-            self._sentences[path] = split_sentences(path, self.text(path) or "")
+            self._sentences[path] = split_sentences(path, self.text(path) or "", self.layout(path))
         return self._sentences[path]
 
     def citation(self, path: str, a: int, b: int, n: int = 1) -> Citation:
         """The exact text at characters ``[a, b)`` of ``path`` as a citation."""
         text = self.text(path) or ""
         starts = self.starts(path)
+        layout = self.layout(path)
         return Citation(
             n=n,
             file=path,
@@ -142,20 +169,39 @@ class CorpusFiles:
             char_start=a,
             char_end=b,
             quote=text[a:b],
+            page=layout.page_of(a) if layout else None,
+            heading=layout.heading_of(a) if layout else None,
         )
 
     def lines(
-        self, name: str, line_start: int, line_end: int, n: int = 1
+        self, name: str, line_start: int, line_end: int, n: int = 1, *, page: int | None = None
     ) -> tuple[Citation | None, str]:
         """Lines ``line_start..line_end`` of the file written ``name`` as one citation (trimmed
-        of surrounding blanks), or ``(None, reason)``."""
+        of surrounding blanks), or ``(None, reason)``. With ``page`` (PDFs): the lines are
+        counted within that page, and ``line_start == 0`` cites the whole page."""
         path, why = self.resolve(name)
         if path is None:
             return None, why
         text = self.text(path)
         if text is None:
-            return None, f"cannot read {path} as UTF-8 text"
-        total = self.n_lines(path)
+            return None, f"cannot read {path} as a document"
+        offset = 0
+        where = path
+        if page is not None:
+            layout = self.layout(path)
+            if layout is None or not layout.pages:
+                return None, f"{path} has no pages (only PDFs do): cite its lines"
+            if not 1 <= page <= len(layout.pages):
+                return None, f"page {page} does not exist ({path} has {len(layout.pages)} pages)"
+            offset, end = layout.page_span(page, len(text))
+            text = text[offset:end]
+            where = f"page {page} of {path}"
+            if line_start == 0 and line_end == 0:
+                line_start, line_end = 1, max(1, text.count("\n") + 1)
+        starts = line_starts(text) if page is not None else self.starts(path)
+        total = len(starts) - 1 if text.endswith("\n") else len(starts)
+        if page is None:
+            total = self.n_lines(path)
         a, b = line_start, line_end
         if a < 1 or b < 1:
             return None, "line 0 does not exist: lines are numbered from 1"
@@ -163,8 +209,7 @@ class CorpusFiles:
             return None, f"line range {a}-{b} runs backwards"
         if a > total or b > total:
             past = a if a > total else b
-            return None, f"line {past} is past the end ({path} has {total} lines)"
-        starts = self.starts(path)
+            return None, f"line {past} is past the end ({where} has {total} lines)"
         lo = starts[a - 1]
         hi = starts[b] - 1 if b < len(starts) else len(text)
         while lo < hi and text[lo].isspace():
@@ -172,8 +217,8 @@ class CorpusFiles:
         while hi > lo and text[hi - 1].isspace():
             hi -= 1
         if lo >= hi:
-            return None, f"the cited lines of {path} are blank"
-        return self.citation(path, lo, hi, n), ""
+            return None, f"the cited lines of {where} are blank"
+        return self.citation(path, offset + lo, offset + hi, n), ""
 
     def windows(self, span: Citation) -> list[Citation]:
         """The sentences (and pairs of neighbouring sentences) inside a cited span, clipped to it;
@@ -209,9 +254,12 @@ def context_before(text: str, char_start: int, chars: int = 1200, sentences: int
     return " ".join(kept)
 
 
-def quote_is_exact(corpus_dir: Path, citation: Span, quote: str) -> bool:
-    """Whether ``quote`` is exactly the current file text at the citation's offsets and lines."""
-    return CorpusFiles(corpus_dir).quote_is_exact(citation, quote)
+def quote_is_exact(
+    corpus_dir: Path, citation: Span, quote: str, snapshots: Path | None = None
+) -> bool:
+    """Whether ``quote`` is exactly the current file text (a converted document's snapshot) at
+    the citation's offsets and lines."""
+    return CorpusFiles(corpus_dir, snapshots).quote_is_exact(citation, quote)
 
 
 class SourceLine(BaseModel):
@@ -262,6 +310,16 @@ class SourceView(BaseModel):
     """The line range the citation gave: ``3`` or ``3-5``."""
     total_lines: int
     lines: list[SourceLine]
+    kind: str = "text"
+    """``text``, or the format the shown snapshot was converted from: ``pdf``, ``html``, ``docx``."""
+    page: int | None = None
+    """PDF: the page the cited text begins on."""
+    pages: int | None = None
+    """PDF: number of pages."""
+    page_spans: list[tuple[int, int]] = []
+    """PDF: the cited characters as offsets into that page's text (what :func:`page_png` marks)."""
+    heading: str | None = None
+    """HTML/Word: the heading path of the cited text."""
 
     @property
     def lines_label(self) -> str:
@@ -302,9 +360,9 @@ class SourceView(BaseModel):
         )
 
 
-def _read(corpus_dir: Path, file: str) -> tuple[Path, str]:
+def _read(corpus_dir: Path, file: str, snapshots: Path | None) -> tuple[Path, Source]:
     root = Path(corpus_dir).expanduser().resolve()
-    return root / file, read_text(root, file)
+    return root / file, read_source(root, file, snapshots)
 
 
 def _locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
@@ -365,17 +423,20 @@ def source_view(
     *,
     quote: str | None = None,
     max_line_chars: int | None = LONG_LINE,
+    snapshots: Path | None = None,
 ) -> SourceView:
     """The cited lines of ``citation`` (a :class:`~rag.schema.Citation` or any span) with
     ``context_lines`` numbered lines above and below (``None``: the whole document, unclipped).
 
     ``quote`` defaults to ``citation.quote`` when the citation has one; it is looked up in the file
-    as it is now, so a file edited since indexing is noticed (``found``). Raises
+    as it is now, so a file edited since indexing is noticed (``found``). A converted document is
+    shown as its snapshot (from ``snapshots``, the live generation's folder). Raises
     :class:`SourceError` when the file cannot be read.
     """
     if quote is None:
         quote = getattr(citation, "quote", None)
-    path, text = _read(corpus_dir, citation.file)
+    path, source = _read(corpus_dir, citation.file, snapshots)
+    text = source.text
     cs, ce, found = _locate(text, citation, quote)
     starts = line_starts(text)
     n_lines = len(starts)
@@ -431,7 +492,37 @@ def source_view(
         cited_lines=citation.lines,
         total_lines=n_lines,
         lines=lines,
+        **_located(source.layout, len(text), cs, ce),
     )
+
+
+def _located(layout: Layout | None, length: int, cs: int, ce: int) -> dict[str, object]:
+    """Page or heading of the shown span, for a converted document."""
+    if layout is None:
+        return {}
+    out: dict[str, object] = {"kind": layout.kind, "heading": layout.heading_of(cs)}
+    page = layout.page_of(cs)
+    if page is not None:
+        pa, pb = layout.page_span(page, length)
+        out.update(page=page, pages=len(layout.pages))
+        if ce > cs and cs < pb:
+            out["page_spans"] = [(cs - pa, min(ce, pb) - pa)]
+    return out
+
+
+def page_png(
+    corpus_dir: Path, view: SourceView, *, width: int = 900, around: bool = False
+) -> bytes | None:
+    """The PDF page of ``view`` as PNG with the cited characters highlighted (with ``around``:
+    the part of the page around them), or ``None`` when the view is not of a PDF. Raises
+    :class:`SourceError` when the page cannot be drawn."""
+    if view.kind != "pdf" or view.page is None:
+        return None
+    data = read_original(Path(corpus_dir).expanduser().resolve(), view.file)
+    try:
+        return pdf_page_png(data, view.page, list(view.page_spans), width=width, around=around)
+    except Unreadable as exc:
+        raise SourceError(f"cannot draw page {view.page} of {view.file}: {exc}") from None
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -471,6 +562,10 @@ def source_html(view: SourceView, *, title: str | None = None) -> str:
     Cited lines carry the class ``cited``; the cited characters are wrapped in ``<mark>``.
     ``title`` replaces the file name in the header (it is escaped too)."""
     chars = f"chars {view.char_start}-{view.char_end}"
+    if view.page is not None:
+        chars = f"page {view.page} of {view.pages} · {chars}"
+    if view.heading:
+        chars = f"{chars} · {_esc(view.heading)}"
     head = (
         f'<div class="rag-src-head"><span class="rag-src-file">{_esc(title or view.file)}</span>'
         f'<span class="rag-src-loc">{_esc(view.lines_label)} · {chars} · '

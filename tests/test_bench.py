@@ -76,7 +76,8 @@ def test_bench_index_small(tmp_path: Path) -> None:
     assert inc["files_changed"] == 1
     assert 0 < inc["chunks_embedded"] < inc["chunks_total"]
     assert {t["status"] for t in result["targets"]} <= {"PASS", "MISS"}
-    assert len(result["targets"]) == 2
+    assert len(result["targets"]) == 3
+    assert result["pdf_conversion"]["pages"] == 10 and result["pdf_conversion"]["pages_per_s"] > 0
     assert result["profile"]["phases_s"]["embed_texts (llama-index + encoder)"] > 0
     report = bench.format_report(result)
     assert "chunks/s" in report and "no-op" in report

@@ -20,7 +20,7 @@ RAG = REPO / "rag"
 # Lower layers never import higher ones (ARCHITECTURE.md). A module may import its own layer.
 LAYERS: list[set[str]] = [
     {"rag.errors", "rag.config", "rag.schema", "rag.prompts", "rag.stats"},
-    {"rag.corpus"},
+    {"rag.corpus", "rag.formats"},
     {"rag.chunking"},
     {"rag.lexical", "rag.embeddings", "rag.questions"},
     {"rag.index"},

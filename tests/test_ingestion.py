@@ -134,11 +134,19 @@ def test_unreadable_files_are_skipped_with_reasons(settings: Settings) -> None:
     (c / "blank.md").write_bytes(b"  \n\n")
     (c / "binary.txt").write_bytes(b"\x00\x01\x02PNG" * 100)
     (c / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
-    (c / "image.png").write_bytes(b"\x89PNG")  # not a .txt/.md: ignored silently
+    (c / "image.png").write_bytes(b"\x89PNG")  # neither text nor a known format
     with open(c / "huge.txt", "wb") as fh:  # 50 MB
         fh.write(b"All work and no play makes a dull index. " * (50_000_000 // 42))
     r = build_index(settings)
-    assert set(r.skipped) == {"empty.txt", "blank.md", "binary.txt", "latin1.txt", "huge.txt"}
+    assert set(r.skipped) == {
+        "empty.txt",
+        "blank.md",
+        "binary.txt",
+        "latin1.txt",
+        "huge.txt",
+        "image.png",
+    }
+    assert "PNG image" in r.skipped["image.png"]
     assert "UTF-8" in r.skipped["latin1.txt"]
     assert "binary" in r.skipped["binary.txt"]
     assert "MB" in r.skipped["huge.txt"]

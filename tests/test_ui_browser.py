@@ -52,13 +52,15 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def browser_corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The shipped corpus plus a hostile document, indexed."""
+    """The shipped corpus plus a hostile document and a PDF, indexed."""
     from rag.index.build import build_index
+    from tests.test_formats import REPORT_PAGES, make_pdf
 
     root = tmp_path_factory.mktemp("ui_browser")
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / "zz_hostile.md").write_text(HOSTILE, encoding="utf-8")
+    (corpus / "harbour.pdf").write_bytes(make_pdf(REPORT_PAGES))
     s = make_settings(corpus_dir=corpus, index_dir=root / "index")
     build_index(s)
     return s
@@ -197,6 +199,22 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
         page.wait_for_timeout(500)
         shot(page, "ui-hostile-document.png")
         assert not dialogs, f"a document ran script: {dialogs}"
+
+        # a PDF citation: the rendered page, the cited words highlighted, beside the text
+        ask(page, "When did the new pier of the harbour open?", 3)
+        page.get_by_role("radio", name=re.compile(r"harbour\.pdf.* p\.2")).last.click()
+        image = page.locator("[data-testid=stImage] img").first
+        image.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
+        assert page.get_by_text(re.compile(r"harbour\.pdf, page 2 of 3")).first.is_visible()
+        panel = page.locator(".rag-src", has=page.locator(".rag-src-file", has_text="harbour.pdf"))
+        assert "The new pier opened" in panel.first.locator("mark").first.inner_text()
+        from tests.test_formats import highlighted_pixels
+
+        assert highlighted_pixels(image.screenshot()) > 100
+        shot(page, "ui-pdf-page.png")
 
         # the writers' page
         page.get_by_role("link", name="Check a draft").click()

@@ -45,6 +45,14 @@ def format_report(result: dict[str, Any]) -> str:
             f"  ratio by CPU time (raw CPU s / build CPU s, steadier under load): "
             f"{result['ratio_by_cpu_time']:.3f}",
             f"  no-op index   {noop['seconds']:.3f} s",
+            *(
+                [
+                    f"  PDF convert   {pdf['pages']} pages of {pdf['pdfs']} PDFs in "
+                    f"{pdf['seconds']:.2f} s = {pdf['pages_per_s']:.0f} pages/s (in the full build)"
+                ]
+                if (pdf := result.get("pdf_conversion"))
+                else []
+            ),
             f"  incremental   {inc['seconds']:.1f} s after changing {inc['files_changed']} files "
             f"({inc['chunks_embedded']} chunks embedded, {inc['ratio_to_full']:.2f} of full build)",
         ]

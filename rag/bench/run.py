@@ -4,10 +4,11 @@ Speed targets live here, printed as figures and ratios with PASS/MISS, never as 
 Each ``bench_*`` function returns a plain dict (JSON-ready); :func:`format_report` turns one into
 the text ``rag bench ...`` prints and :func:`save_result` writes it under ``bench/results/``.
 
-- :func:`bench_index`: a synthetic corpus (deterministic prose from a vocabulary in this module)
-  is indexed from scratch; the pipeline's chunks/s is compared with the same encoder's raw
-  ``SentenceTransformer.encode`` on the same chunk texts in the same run; then a no-op and a 1%
-  incremental ``rag index`` are timed.
+- :func:`bench_index`: a synthetic corpus (deterministic prose from a vocabulary in this module,
+  as .txt files and a few multi-page PDFs) is indexed from scratch; the pipeline's chunks/s is
+  compared with the same encoder's raw ``SentenceTransformer.encode`` on the same chunk texts in
+  the same run; PDF conversion is measured in pages/s; then a no-op and a 1% incremental
+  ``rag index`` are timed.
 - :func:`bench_answer`: a fixed mix of questions from ``eval/questions.jsonl`` per backend:
   retrieval, first token, whole answer, check, prompt tokens (p50/p95).
 - :func:`bench_retrieval`: a real index generation (manifest, chunks.jsonl, BM25, Chroma) of
@@ -57,6 +58,8 @@ PIPELINE_RATIO_TARGET = 0.8
 """Index build chunks/s over raw encoder chunks/s, at least."""
 NOOP_RATIO_TARGET = 0.05
 """No-op ``rag index`` time over the full build time, at most."""
+PDF_PAGES_PER_S_TARGET = 50.0
+"""PDF text-layer conversion during a build, pages per second, at least (a 500-page PDF in 10 s)."""
 FIRST_TOKEN_TARGET_MS = 3000.0
 TOTAL_TARGET_MS = 10000.0
 CHECK_RATIO_TARGET = 0.5
@@ -204,22 +207,29 @@ def bench_index(
     profile: bool = False,
     workdir: Path | None = None,
     say: SayFn | None = None,
+    pdfs: int | None = None,
+    pdf_pages: int = 10,
 ) -> dict[str, Any]:
-    """Index a synthetic corpus of ``files`` documents from scratch and compare the pipeline's
+    """Index a synthetic corpus of ``files`` text documents and ``pdfs`` PDFs of ``pdf_pages``
+    pages (default: one PDF per 50 files, at least one) from scratch and compare the pipeline's
     chunks/s with raw ``SentenceTransformer.encode`` on the same chunk texts (same batch size,
-    same run); then time a no-op and an incremental build after changing ``changed_fraction``
-    of the files. With ``profile``, one more incremental and one more full build run under
-    cProfile (time per pipeline phase and the top functions)."""
+    same run); PDF conversion is reported in pages/s; then time a no-op and an incremental build
+    after changing ``changed_fraction`` of the text files. With ``profile``, one more incremental
+    and one more full build run under cProfile (time per pipeline phase and the top functions)."""
     say = say or say_nothing
     from rag.embeddings import get_embedder
     from rag.index import store
     from rag.index.build import build_index
 
     t_start = time.perf_counter()
+    if pdfs is None:
+        pdfs = max(1, files // 50)
     result = result_header(
         "index",
         {
             "files": files,
+            "pdfs": pdfs,
+            "pdf_pages": pdf_pages,
             "seed": seed,
             "changed_fraction": changed_fraction,
             "embed_model": settings.embed_model,
@@ -232,9 +242,9 @@ def bench_index(
         corpus, index = root / "corpus", root / "index"
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.rmtree(index, ignore_errors=True)
-        say(f"writing {files} synthetic documents (seed {seed}) ...")
+        say(f"writing {files} synthetic documents and {pdfs} PDFs (seed {seed}) ...")
         t = time.perf_counter()
-        result["corpus"] = make_corpus(corpus, files, seed=seed)
+        result["corpus"] = make_corpus(corpus, files, seed=seed, pdfs=pdfs, pdf_pages=pdf_pages)
         result["corpus"]["write_s"] = round(time.perf_counter() - t, 3)
         s = _settings_for(settings, corpus, index)
 
@@ -301,6 +311,13 @@ def bench_index(
     }
     # CPU seconds of this process (all threads): steadier than wall time on a shared machine
     result["ratio_by_cpu_time"] = round(raw_cpu / full_cpu, 4) if full_cpu else 0.0
+    pages_per_s = full.pdf_pages / full.convert_seconds if full.convert_seconds else 0.0
+    result["pdf_conversion"] = {
+        "pdfs": len(full.converted),
+        "pages": full.pdf_pages,
+        "seconds": round(full.convert_seconds, 3),
+        "pages_per_s": round(pages_per_s, 1),
+    }
     result["noop_build"] = {"seconds": round(noop_s, 4), "wrote": noop.wrote}
     result["incremental_build"] = {
         "seconds": round(inc_s, 3),
@@ -312,6 +329,7 @@ def bench_index(
     result["targets"] = [
         target("pipeline chunks/s over raw encode chunks/s", ratio, ">=", PIPELINE_RATIO_TARGET),
         target("no-op rag index time over full build", noop_s / full_s, "<=", NOOP_RATIO_TARGET),
+        target("PDF conversion pages/s", pages_per_s, ">=", PDF_PAGES_PER_S_TARGET, "pages/s"),
     ]
     result["notes"].append(
         "raw encode = Embedder.encode (SentenceTransformer.encode, one call over all chunk texts, "

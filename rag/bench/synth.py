@@ -1,5 +1,6 @@
-"""Synthetic material for the benchmarks: English-like prose documents of any size, and a real
-index generation of any number of chunks built from them (only the vectors are synthetic).
+"""Synthetic material for the benchmarks: English-like prose documents of any size (as text, and
+as PDFs with a text layer), and a real index generation of any number of chunks built from them
+(only the vectors are synthetic).
 """
 
 from __future__ import annotations
@@ -244,11 +245,72 @@ class ProseGenerator:
         return "\n".join(head) + "\n\n" + body + "\n"
 
 
+PDF_LINES_PER_PAGE = 30
+PDF_LINE_CHARS = 80
+
+
+def _pdf_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(pages: list[list[str]]) -> bytes:
+    """A minimal PDF (one Helvetica text line per entry, A4 pages) with a real text layer:
+    what a word processor's "export as PDF" gives, without any PDF library."""
+    n = len(pages)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        (
+            "<< /Type /Pages /Kids ["
+            + " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
+            + f"] /Count {n} >>"
+        ).encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    for i, lines in enumerate(pages):
+        shown = " T* ".join(f"({_pdf_string(line)}) Tj" for line in lines)
+        stream = f"BT /F1 10 Tf 13 TL 56 790 Td {shown} ET".encode("latin-1", "replace")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents " + f"{5 + 2 * i} 0 R >>".encode()
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return bytes(out)
+
+
+def pdf_pages_of(gen: ProseGenerator, pages: int) -> list[list[str]]:
+    """Prose wrapped into PDF lines, ``pages`` pages of :data:`PDF_LINES_PER_PAGE` lines."""
+    out: list[list[str]] = []
+    lines: list[str] = [gen.title()]
+    while len(out) < pages:
+        while len(lines) < PDF_LINES_PER_PAGE:
+            lines += textwrap.wrap(gen.paragraph(), width=PDF_LINE_CHARS) + [""]
+        out.append(lines[:PDF_LINES_PER_PAGE])
+        lines = lines[PDF_LINES_PER_PAGE:]
+    return out
+
+
 def make_corpus(
-    folder: Path, files: int, *, seed: int = 0, paragraphs: tuple[int, int] = (1, 4)
+    folder: Path,
+    files: int,
+    *,
+    seed: int = 0,
+    paragraphs: tuple[int, int] = (1, 4),
+    pdfs: int = 0,
+    pdf_pages: int = 10,
 ) -> dict[str, Any]:
     """Write ``files`` synthetic ``.txt`` documents (deterministic for a seed) into ``folder``,
-    spread over a few sub-folders; returns counts."""
+    spread over a few sub-folders, and ``pdfs`` PDFs of ``pdf_pages`` pages; returns counts."""
     gen = ProseGenerator(seed)
     total = 0
     for i in range(files):
@@ -257,7 +319,19 @@ def make_corpus(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         total += len(text.encode("utf-8"))
-    return {"files": files, "bytes": total, "seed": seed}
+    for i in range(pdfs):
+        data = make_pdf(pdf_pages_of(gen, pdf_pages))
+        path = folder / "pdf" / f"report{i:04d}.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        total += len(data)
+    return {
+        "files": files + pdfs,
+        "bytes": total,
+        "seed": seed,
+        "pdfs": pdfs,
+        "pdf_pages": pdfs * pdf_pages,
+    }
 
 
 def change_files(folder: Path, fraction: float, *, seed: int = 0) -> list[str]:

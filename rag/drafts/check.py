@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.drafts.parse import DraftError, ParsedSentence, parse_draft
 from rag.drafts.schema import DraftReport, DraftSentence, ProgressFn
 from rag.errors import LLMError, WeightsError, user_message
-from rag.index.status import corpus_root
+from rag.index.status import corpus_root, snapshot_dir
 from rag.llm.base import Judge
 from rag.schema import Citation
 from rag.sources import CorpusFiles
@@ -164,7 +164,7 @@ def check_draft(
         raise DraftError("the draft is empty")
     parsed = parse_draft(text)
     root, notices = corpus_root(settings)
-    corpus = CorpusFiles(root)
+    corpus = CorpusFiles(root, snapshot_dir(settings))
     guard = _Guard(judge, settings.support_threshold, corpus.context)
     if corpus.error:
         notices.append(corpus.error)
@@ -286,7 +286,9 @@ def _check_cited(
             problems.append(mark.error)
             continue
         for ref in mark.refs:
-            span, why = corpus.lines(ref.file, ref.line_start, ref.line_end, n=len(spans) + 1)
+            span, why = corpus.lines(
+                ref.file, ref.line_start, ref.line_end, n=len(spans) + 1, page=ref.page
+            )
             if span is None:
                 problems.append(f"[{ref.label}]: {why}")
             else:

@@ -1,10 +1,12 @@
 """Reading a writer's draft and finding its sentences and the citations they carry.
 
-A draft is Markdown or plain text. Citations are written ``[file:line]`` or ``[file:line-line]``
-(``file`` relative to the corpus root, or a unique prefix of its name: ``[003:31]``), several in
-one bracket separated by ``;`` or ``,`` (``[003:31; 001:4-5]``), or as Markdown footnotes whose
-definition reads ``[^1]: file, lines 4-5: "..."`` (what :func:`rag.drafts.render.draft_markdown`
-writes, so a footnoted draft can be checked again).
+A draft is Markdown or plain text, or a Word document (.docx, read as its text). Citations are
+written ``[file:line]`` or ``[file:line-line]`` (``file`` relative to the corpus root, or a unique
+prefix of its name: ``[003:31]``), several in one bracket separated by ``;`` or ``,``
+(``[003:31; 001:4-5]``), or as Markdown footnotes whose definition reads
+``[^1]: file, lines 4-5: "..."`` (what :func:`rag.drafts.render.draft_markdown` writes, so a
+footnoted draft can be checked again). A PDF is cited by page: ``[report.pdf:p12]`` (the whole
+page) or ``[report.pdf:p12:3-5]`` (lines 3-5 of page 12).
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from pathlib import Path
 
 from rag.chunking import line_of, line_starts, sentence_spans
 from rag.errors import DraftError
+from rag.formats import Unreadable, docx_to_text, sniff
 from rag.verify import is_claim
 
 MAX_DRAFT_BYTES = 5_000_000
 """Drafts larger than this are refused (a book is not a draft; split it)."""
 _FILE_MAGIC = {
     b"%PDF": "a PDF file",
-    b"PK\x03\x04": "a zip archive (a .docx or .odt document?)",
     b"\xd0\xcf\x11\xe0": "an old Word/Office document",
     b"{\\rtf": "an RTF document",
 }
@@ -40,7 +42,11 @@ def decode_draft(data: bytes, name: str = "draft") -> str:
         )
     for magic, kind in _FILE_MAGIC.items():
         if data.startswith(magic):
-            raise DraftError(f"{name}: this is {kind}, not text: save the draft as .md or .txt")
+            raise DraftError(
+                f"{name}: this is {kind}, not text: save the draft as .md, .txt or .docx"
+            )
+    if data.startswith(b"PK\x03\x04"):
+        return _docx_draft(data, name)
     nul = data.find(b"\x00", 0, 65536)
     if nul != -1:
         raise DraftError(f"{name}: the draft is binary, not text (NUL byte at byte {nul})")
@@ -56,9 +62,21 @@ def decode_draft(data: bytes, name: str = "draft") -> str:
     return text
 
 
+def _docx_draft(data: bytes, name: str) -> str:
+    """The text of a Word draft (paragraphs, one per line, blank lines between)."""
+    try:
+        if sniff(data, name) != "docx":
+            raise Unreadable("not a Word document")
+        return docx_to_text(data).text
+    except Unreadable as exc:
+        raise DraftError(
+            f"{name}: this zip file is {exc}: save the draft as .md, .txt or .docx"
+        ) from None
+
+
 def read_draft(path: Path) -> str:
-    """The text of the draft file ``path`` (UTF-8), or :class:`DraftError` with a one-line reason:
-    missing file, a folder, empty, binary, not UTF-8, too large."""
+    """The text of the draft file ``path`` (UTF-8 text, or a .docx), or :class:`DraftError` with a
+    one-line reason: missing file, a folder, empty, binary, not UTF-8, too large."""
     path = Path(path).expanduser()
     if not path.exists():
         raise DraftError(f"draft not found: {path}")
@@ -83,6 +101,11 @@ _BRACKET = re.compile(r"\[([^\[\]\n]{1,400})\](?!\()")
 _REF = re.compile(
     r"^\s*(?:(?P<file>[^\s:\[\]^][^\s:\[\]]*)\s*:\s*)?(?:lines?\s*|l\.?\s*)?(?P<a>\d{1,7})"
     r"(?:\s*[-–—]\s*(?:l\.?\s*)?(?P<b>\d{1,7}))?\s*$",
+    re.I,
+)
+_PAGE_REF = re.compile(
+    r"^\s*(?:(?P<file>[^\s:\[\]^][^\s:\[\]]*)\s*:\s*)?(?:p\.?|page\s*)\s*(?P<page>\d{1,6})"
+    r"(?:\s*:\s*(?:lines?\s*|l\.?\s*)?(?P<a>\d{1,7})(?:\s*[-–—]\s*(?:l\.?\s*)?(?P<b>\d{1,7}))?)?\s*$",
     re.I,
 )
 _NUMERIC_MARKER = re.compile(r"^\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*$")
@@ -110,12 +133,14 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])")
 
 @dataclass
 class Ref:
-    """One written citation: a file name (as written) and a line range."""
+    """One written citation: a file name (as written) and a line range; with ``page`` (a PDF)
+    the lines are counted within that page, and ``line_start == 0`` means the whole page."""
 
     file: str
     line_start: int
     line_end: int
     raw: str
+    page: int | None = None
 
     @property
     def label(self) -> str:
@@ -124,6 +149,8 @@ class Ref:
             if self.line_start == self.line_end
             else f"{self.line_start}-{self.line_end}"
         )
+        if self.page is not None:
+            return f"{self.file}:p{self.page}" + (f":{lines}" if self.line_start else "")
         return f"{self.file}:{lines}"
 
 
@@ -170,6 +197,17 @@ def _parse_refs(body: str) -> list[Ref] | None:
     refs: list[Ref] = []
     last_file: str | None = None
     for part in re.split(r"[;,]", body):
+        pm = _PAGE_REF.match(part)
+        if pm:
+            name = pm.group("file") or last_file
+            if name is None:
+                return None
+            name = name.strip()
+            a = int(pm.group("a")) if pm.group("a") else 0
+            b = int(pm.group("b")) if pm.group("b") else a
+            refs.append(Ref(name, a, b, part.strip(), page=int(pm.group("page"))))
+            last_file = name
+            continue
         m = _REF.match(part)
         if not m:
             return None

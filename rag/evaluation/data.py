@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from rag.corpus import text_or_none
 from rag.errors import EvalError, QuestionError
 from rag.schema import Span
 
@@ -209,9 +210,8 @@ def locate_gold(gold: GoldQuote, corpus_dir: Path) -> Span | None:
     """The character span of a gold quote: an occurrence lying within its stated lines."""
     from rag.chunking import line_of, line_starts
 
-    try:
-        text = (Path(corpus_dir) / gold.file).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    text = text_or_none(Path(corpus_dir), gold.file)
+    if text is None:
         return None
     starts = line_starts(text)
     pos = text.find(gold.quote)

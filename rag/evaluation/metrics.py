@@ -275,11 +275,13 @@ def score_answer(
     *,
     evidence: Sequence[Span] | None = None,
     chunks: Sequence[Span] | None = None,
+    snapshots: Path | None = None,
 ) -> QuestionRecord:
     """Measure one answer (from ``ask``, or hand-made in tests) against its question.
 
     ``evidence``/``chunks`` are what retrieval returned for the question (``None``: retrieval
     not measured). ``support(claim, text)`` is the judge for the ALCE citation figures.
+    ``snapshots``: the index's snapshot folder, where converted documents' texts are read.
     """
     rec = QuestionRecord(
         id=question.id,
@@ -304,7 +306,7 @@ def score_answer(
                 char_start=c.char_start,
                 char_end=c.char_end,
                 quote=c.quote,
-                valid=quote_is_exact(corpus_dir, c, c.quote),
+                valid=quote_is_exact(corpus_dir, c, c.quote, snapshots),
             )
         )
     # facts

@@ -16,6 +16,7 @@ from rag.evaluation.metrics import (
     score_answer,
 )
 from rag.evaluation.results import EvalFile, EvalRun, Progress, now
+from rag.index.status import snapshot_dir
 from rag.schema import Answer, Span
 
 # --- running ---------------------------------------------------------------------------------
@@ -108,7 +109,13 @@ def run_eval(
         except QuestionError:
             evidence = chunks = None
         rec = score_answer(
-            q, answer, settings.corpus_dir, support, evidence=evidence, chunks=chunks
+            q,
+            answer,
+            settings.corpus_dir,
+            support,
+            evidence=evidence,
+            chunks=chunks,
+            snapshots=snapshot_dir(settings),
         )
         if error:
             rec.error = error

@@ -19,8 +19,18 @@ from filelock import FileLock, Timeout
 
 from rag.chunking import chunk_document
 from rag.config import Settings
-from rag.corpus import Document, FileStat, Skipped, check_corpus_dir, list_files, read_document
+from rag.corpus import (
+    Document,
+    FileStat,
+    Skipped,
+    check_corpus_dir,
+    document_from_bytes,
+    list_files,
+    read_file,
+    sha256_bytes,
+)
 from rag.errors import EmptyCorpusError, IndexLockedError
+from rag.formats import Converted, save_snapshot
 from rag.index import store
 from rag.lexical import LexicalIndex
 from rag.schema import Chunk
@@ -43,7 +53,13 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    skipped_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    converted: dict[str, str] = field(default_factory=dict)
+    """Documents converted to text this build (PDF, HTML, Word), each with what it was."""
+    convert_seconds: float = 0.0
+    pdf_pages: int = 0
+    """Pages of the PDFs converted this build (for pages per second)."""
     chunks: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -60,6 +76,11 @@ class BuildReport:
 def index_lock(settings: Settings) -> FileLock:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.index_dir / ".lock"))
+
+
+def read_limits(settings: Settings) -> list[float]:
+    """The settings that decide whether a file is skipped (recorded with the skips)."""
+    return [float(settings.max_file_mb), float(settings.max_pdf_pages)]
 
 
 def _now() -> str:
@@ -154,6 +175,7 @@ class GenerationWriter:
         chunks: list[Chunk],
         skipped: dict[str, str] | None = None,
         seconds: float = 0.0,
+        skipped_stats: dict[str, tuple[int, int]] | None = None,
     ) -> store.Manifest:
         """Write the rest of the generation (the manifest last) and make it live."""
         manifest = write_generation_files(
@@ -166,6 +188,7 @@ class GenerationWriter:
             chunks=chunks,
             skipped=skipped,
             seconds=seconds,
+            skipped_stats=skipped_stats,
         )
         store.set_current(self.settings.index_dir, self.generation)
         return manifest
@@ -181,27 +204,53 @@ class _Plan:
 
 
 def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: BuildReport) -> _Plan:
-    """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed."""
+    """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed. A file
+    is hashed before it is converted, so an unchanged PDF that was only touched is not."""
     listing = list_files(root)
+    in_index = store.inside_index(root, settings.index_dir)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
+    same_limits = old is not None and old.read_limits == read_limits(settings)
+    old_skips = old.skipped_stats if old and same_limits else {}
     plan = _Plan(docs=[], stats={}, keep={}, report=report)
+
+    def skip(path: str, reason: str, stat: FileStat) -> None:
+        report.skipped[path] = reason
+        report.skipped_stats[path] = (stat.size, stat.mtime_ns)
+
     for stat in listing.files:
+        if in_index(stat.path):
+            continue
         plan.stats[stat.path] = stat
         prev = old_files.get(stat.path)
         if prev and prev.size == stat.size and prev.mtime_ns == stat.mtime_ns:
             plan.keep[stat.path] = prev
             report.unchanged.append(stat.path)
             continue
-        doc = read_document(stat, max_bytes)
-        if isinstance(doc, Skipped):
-            report.skipped[doc.path] = doc.reason
+        if old and old_skips.get(stat.path) == (stat.size, stat.mtime_ns):
+            skip(stat.path, old.skipped[stat.path], stat)  # as last time: not read again
             continue
-        if prev and prev.sha256 == doc.sha256:  # touched, not changed
-            plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": doc.mtime_ns})
+        data = read_file(stat, max_bytes)
+        if isinstance(data, Skipped):
+            skip(data.path, data.reason, stat)
+            continue
+        if prev and prev.sha256 == sha256_bytes(data):  # touched, not changed
+            plan.keep[stat.path] = prev.model_copy(update={"mtime_ns": stat.mtime_ns})
             plan.refreshed = True
             report.unchanged.append(stat.path)
             continue
+        t = time.perf_counter()
+        doc = document_from_bytes(stat, data, settings.max_pdf_pages)
+        del data
+        if isinstance(doc, Skipped):
+            skip(doc.path, doc.reason, stat)
+            continue
+        if doc.layout is not None:
+            report.convert_seconds += time.perf_counter() - t
+            pages = len(doc.layout.pages)
+            report.pdf_pages += pages
+            report.converted[doc.path] = doc.kind + (f", {pages} pages" if pages else "")
+            report.warnings.extend(f"{doc.path}: {note}" for note in doc.layout.notes)
         (report.changed if prev else report.added).append(stat.path)
         plan.docs.append(doc)
     report.removed = sorted(p for p in old_files if p not in plan.keep and p not in report.changed)
@@ -264,16 +313,21 @@ def _build_locked(
     plan = _plan(settings, root, old, report)
     if not plan.keep and not plan.docs:
         raise EmptyCorpusError(
-            f"no readable .txt or .md files in {root}"
+            f"no readable documents (UTF-8 text, PDF, HTML, Word) in {root}"
             + (f" ({len(report.skipped)} skipped)" if report.skipped else "")
             + "; the index was left as it was"
         )
     if live and old is not None and not (plan.docs or report.removed):
-        if plan.refreshed or old.skipped != report.skipped:
+        limits = read_limits(settings)
+        if plan.refreshed or old.skipped_stats != report.skipped_stats or old.read_limits != limits:
             files = {p: plan.keep[p] for p in sorted(plan.keep)}
-            store.write_manifest(
-                index_dir / live, old.model_copy(update={"files": files, "skipped": report.skipped})
-            )
+            update = {
+                "files": files,
+                "skipped": report.skipped,
+                "skipped_stats": report.skipped_stats,
+                "read_limits": limits,
+            }
+            store.write_manifest(index_dir / live, old.model_copy(update=update))
         report.chunks = old.n_chunks
         report.seconds = time.perf_counter() - t0
         return report
@@ -291,6 +345,7 @@ def write_generation_files(
     chunks: list[Chunk],
     skipped: dict[str, str] | None = None,
     seconds: float = 0.0,
+    skipped_stats: dict[str, tuple[int, int]] | None = None,
 ) -> store.Manifest:
     """Everything of a generation beside its vectors: chunks, BM25 index, and the manifest
     (written last: a generation without one is incomplete)."""
@@ -311,6 +366,8 @@ def write_generation_files(
         collection=collection,
         files={p: files[p] for p in sorted(files)},
         skipped=skipped or {},
+        skipped_stats=skipped_stats or {},
+        read_limits=read_limits(settings),
         n_chunks=len(ordered),
         build_seconds=round(seconds, 3),
     )
@@ -340,9 +397,20 @@ def _write_generation(
             old_collection = store.open_collection(settings, index_dir / live, old)
             writer.copy_from(old_collection, [c.id for c in kept_chunks])
 
+        snapshots = store.snapshot_dir(writer.gen_dir)
+        for path, entry in plan.keep.items():
+            carried = entry.kind == "text" or (
+                live is not None
+                and store.carry_snapshot(index_dir / live, writer.gen_dir, entry.sha256)
+            )
+            if not carried:
+                log.info("no snapshot of %s to carry over: it is converted when cited", path)
+        for d in plan.docs:
+            if d.layout is not None:
+                save_snapshot(snapshots, d.sha256, Converted(d.text, d.layout))
         new_chunks: dict[str, list[Chunk]] = {
             d.path: chunk_document(
-                d.path, d.text, d.sha256, settings.chunk_size, settings.chunk_overlap
+                d.path, d.text, d.sha256, settings.chunk_size, settings.chunk_overlap, d.layout
             )
             for d in plan.docs
         }
@@ -387,6 +455,9 @@ def _write_generation(
                 size=doc.size,
                 mtime_ns=doc.mtime_ns,
                 chunks=[c.id for c in new_chunks[doc.path]],
+                kind=doc.kind,
+                pages=len(doc.layout.pages) if doc.layout and doc.layout.pages else None,
+                notes=doc.layout.notes if doc.layout else [],
             )
         report.chunks = len(kept_chunks) + len(todo)
         report.chunks_embedded = len(todo)
@@ -398,6 +469,7 @@ def _write_generation(
             chunks=kept_chunks + todo,
             skipped=report.skipped,
             seconds=report.seconds,
+            skipped_stats=report.skipped_stats,
         )
     report.wrote = True
     return report

@@ -10,14 +10,19 @@ from rag.corpus import CorpusError, list_files, sha256_bytes
 from rag.index import store
 
 
-def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
-    """Files added, changed or removed in the corpus since the build (by size, time, hash)."""
+def stale_files(manifest: store.Manifest, index_dir: Path | None = None) -> dict[str, list[str]]:
+    """Files added, changed or removed in the corpus since the build (by size, time, hash);
+    files inside ``index_dir`` (an index kept in the corpus folder) do not count."""
     out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    root = Path(manifest.corpus_dir)
     try:
-        files = list_files(Path(manifest.corpus_dir)).files
+        files = list_files(root).files
     except CorpusError:
         out["removed"] = sorted(manifest.files)
         return out
+    if index_dir is not None:
+        in_index = store.inside_index(root, index_dir)
+        files = [f for f in files if not in_index(f.path)]
     seen = set()
     for f in files:
         seen.add(f.path)
@@ -31,6 +36,23 @@ def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
             out["changed"].append(f.path)
     out["removed"] = sorted(p for p in manifest.files if p not in seen)
     return out
+
+
+def formats_of(manifest: store.Manifest) -> dict[str, int]:
+    """How many indexed files are of each kind: ``{"text": 12, "pdf": 3, ...}``."""
+    out: dict[str, int] = {}
+    for entry in manifest.files.values():
+        out[entry.kind] = out.get(entry.kind, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def snapshot_dir(settings: Settings) -> Path | None:
+    """The live generation's folder of text snapshots (converted documents), or ``None``."""
+    try:
+        generation = store.current_generation(settings.index_dir)
+    except OSError:
+        return None
+    return store.snapshot_dir(settings.index_dir / generation) if generation else None
 
 
 def index_status(settings: Settings) -> dict[str, Any]:
@@ -53,13 +75,15 @@ def index_status(settings: Settings) -> dict[str, Any]:
         files=len(m.files),
         chunks=m.n_chunks,
         skipped=m.skipped,
+        formats=formats_of(m),
+        notes={p: e.notes for p, e in m.files.items() if e.notes},
         embed_model=m.embed_model,
         embed_dim=m.embed_dim,
         chunk_size=m.chunk_size,
         chunk_overlap=m.chunk_overlap,
         chroma_mode=m.chroma_mode,
         chroma=chroma,
-        stale=stale_files(m),
+        stale=stale_files(m, settings.index_dir),
     )
     return info
 

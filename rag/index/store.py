@@ -7,6 +7,9 @@ Layout of ``index_dir``::
     g<stamp>/          one generation
         manifest.json  what was indexed (files, hashes, model, chunking) and how
         chunks.jsonl   every chunk with its sentences and their exact spans
+        texts/         the text snapshot of each converted document (PDF, HTML, Word), named
+                       by the original file's sha256: <sha>.txt (the text citations point into)
+                       and <sha>.json (where its pages and headings begin)
         lexical/       the BM25 index over the chunk texts
         chroma/        embedded Chroma data (absent when a Chroma server holds the vectors)
 
@@ -17,10 +20,13 @@ vectors live in the collection ``<chroma_collection>-<generation>``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,16 +34,27 @@ from pydantic import BaseModel, Field
 
 from rag.config import Settings
 from rag.errors import ModelMismatchError, StoreError
+from rag.formats import snapshot_paths
 from rag.schema import Chunk
 
 MANIFEST_VERSION = 1
+_GENERATION_PATH = re.compile(r"^g\d{8}t\d{6}-[0-9a-f]{6}/")
+SNAPSHOTS = "texts"
+"""The folder of a generation that holds the converted documents' text snapshots."""
 
 
 class FileEntry(BaseModel):
     sha256: str
+    """Of the original file (a PDF's bytes, not its text), so an unchanged one is not converted."""
     size: int
     mtime_ns: int
     chunks: list[str] = Field(default_factory=list)
+    kind: str = "text"
+    """``text``, or the format converted to a snapshot: ``pdf``, ``html``, ``docx``."""
+    pages: int | None = None
+    """PDF: number of pages."""
+    notes: list[str] = Field(default_factory=list)
+    """What the conversion left out (pages without a text layer ...)."""
 
 
 class Manifest(BaseModel):
@@ -57,6 +74,11 @@ class Manifest(BaseModel):
     collection: str
     files: dict[str, FileEntry] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
+    skipped_stats: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    """``(size, mtime_ns)`` of each skipped file: an unchanged one is not read (or converted)
+    again by the next build, unless ``read_limits`` changed."""
+    read_limits: list[float] = Field(default_factory=list)
+    """``[max_file_mb, max_pdf_pages]`` the skips were decided under."""
     n_chunks: int = 0
     build_seconds: float = 0.0
 
@@ -106,7 +128,51 @@ def read_chunks(gen_dir: Path) -> list[Chunk]:
 
 
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
-    write_atomic(gen_dir / "chunks.jsonl", "".join(c.model_dump_json() + "\n" for c in chunks))
+    write_atomic(
+        gen_dir / "chunks.jsonl",
+        "".join(c.model_dump_json(exclude_none=True) + "\n" for c in chunks),
+    )
+
+
+def inside_index(root: Path, index_dir: Path) -> Callable[[str], bool]:
+    """A test of corpus paths (relative to ``root``) for lying in the index folder: an index kept
+    inside the corpus folder is never indexed itself (its manifest, chunks and snapshots are
+    text too)."""
+    try:
+        prefix = Path(index_dir).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return lambda _path: False
+    if prefix == ".":  # the index folder is the corpus folder: leave out what the index writes
+        return lambda path: path == "CURRENT" or bool(_GENERATION_PATH.match(path))
+    return lambda path: path == prefix or path.startswith(prefix + "/")
+
+
+def snapshot_dir(gen_dir: Path) -> Path:
+    """Where a generation keeps its text snapshots."""
+    return gen_dir / SNAPSHOTS
+
+
+def carry_snapshot(old_gen_dir: Path, new_gen_dir: Path, sha256: str) -> bool:
+    """Bring an unchanged document's snapshot into the new generation (a hard link where the
+    file system allows, else a copy). ``False`` when the old generation has none."""
+    dst_dir = snapshot_dir(new_gen_dir)
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    pairs = zip(
+        snapshot_paths(snapshot_dir(old_gen_dir), sha256),
+        snapshot_paths(dst_dir, sha256),
+        strict=True,
+    )
+    for src, dst in pairs:
+        if not src.exists():
+            return False
+        if dst.exists():
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(src, dst)
+    return True
 
 
 def chroma_client(settings: Settings, gen_dir: Path) -> Any:

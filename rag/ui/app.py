@@ -60,6 +60,13 @@ def corpus_dir(settings: Any) -> Path:
     return corpus_root(settings)[0]
 
 
+def snapshot_dir(settings: Any) -> Path | None:
+    """Where the live index keeps converted documents' text (:func:`rag.index.status.snapshot_dir`)."""
+    from rag.index.status import snapshot_dir as live_snapshots
+
+    return live_snapshots(settings)
+
+
 # --- background warm-up -----------------------------------------------------------------------
 
 
@@ -243,6 +250,7 @@ def main() -> None:
     settings = load_settings()
     status = cached_status(str(settings.index_dir), settings)
     st.session_state["_corpus_dir"] = str(corpus_dir(settings))
+    st.session_state["_snapshots"] = str(snapshot_dir(settings) or "")
     st.session_state["_index_exists"] = bool(status.get("exists"))
     st.session_state["_index_files"] = status.get("files")
     pending_backend_line = sidebar(settings, status)

@@ -17,7 +17,7 @@ import streamlit as st
 from rag.errors import SourceError
 from rag.render import MARKS, answer_markdown
 from rag.schema import Answer, Citation
-from rag.sources import SOURCE_CSS, source_html, source_view
+from rag.sources import SOURCE_CSS, SourceView, page_png, source_html, source_view
 
 WHOLE_DOCUMENT_MAX_LINES = 4000
 """Above this many lines the "whole document" view shows a wide window instead."""
@@ -108,7 +108,8 @@ def short_file(name: str, width: int = 22) -> str:
 
 
 def chip_label(c: Citation) -> str:
-    return esc_md(f"[{c.n}] {short_file(c.file)}:{c.lines}")
+    page = f" p.{c.page}" if c.page is not None else ""
+    return esc_md(f"[{c.n}] {short_file(c.file)}:{c.lines}{page}")
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -205,18 +206,65 @@ def notes_html(notes: list[str]) -> str:
     return "".join(f'<div class="rag-note">Note: {esc(n)}</div>' for n in notes)
 
 
+def snapshots_dir() -> Path | None:
+    """The live index's folder of converted documents' text snapshots (set by the app)."""
+    folder = st.session_state.get("_snapshots")
+    return Path(folder) if folder else None
+
+
 def source_panel(corpus_dir: Path, citation: Citation, key: str) -> None:
-    """The cited lines of ``citation`` in context, highlighted, with a whole-document toggle."""
+    """The cited lines of ``citation`` in context, highlighted, with a whole-document toggle;
+    for a PDF, the cited page beside them with the cited words marked."""
+    snapshots = snapshots_dir()
     try:
-        view = source_view(corpus_dir, citation)
+        view = source_view(corpus_dir, citation, snapshots=snapshots)
     except SourceError as exc:
         st.warning(str(exc))
         return
-    st.html(source_html(view))
+    if view.kind == "pdf" and view.page is not None:
+        page_col, text_col = st.columns([1, 1], gap="small")
+        with page_col:
+            page_image(corpus_dir, view)
+        with text_col:
+            st.html(source_html(view))
+    else:
+        st.html(source_html(view))
     whole = st.toggle("Whole document", key=f"{key}-whole")
     if whole:
         context = None if view.total_lines <= WHOLE_DOCUMENT_MAX_LINES else 400
-        st.html(source_html(source_view(corpus_dir, citation, context_lines=context)))
+        st.html(
+            source_html(
+                source_view(corpus_dir, citation, context_lines=context, snapshots=snapshots)
+            )
+        )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_page_png(corpus_dir: str, view_json: str, mtime_ns: int, around: bool) -> bytes | None:
+    """The drawn page (cached by view and file time: drawing a page takes ~0.1-1 s)."""
+    return page_png(Path(corpus_dir), SourceView.model_validate_json(view_json), around=around)
+
+
+def page_image(corpus_dir: Path, view: SourceView) -> None:
+    """The PDF page of ``view``, the cited words highlighted: the part around them, readable in
+    the column, and the whole page behind an expander."""
+    try:
+        mtime = Path(view.path).stat().st_mtime_ns
+        png = cached_page_png(str(corpus_dir), view.model_dump_json(), mtime, True)
+    except (SourceError, OSError) as exc:
+        st.warning(f"cannot show the page: {exc}")
+        return
+    if png is None:
+        return
+    st.image(
+        png,
+        caption=f"{view.file}, page {view.page} of {view.pages}: the cited words are highlighted",
+        width="stretch",
+    )
+    with st.expander("Whole page"):
+        whole = cached_page_png(str(corpus_dir), view.model_dump_json(), mtime, False)
+        if whole is not None:
+            st.image(whole, width="stretch")
 
 
 def citation_chips(

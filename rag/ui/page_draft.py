@@ -153,16 +153,17 @@ def main() -> None:
     st.title("Check a draft")
     st.caption(
         "Paste a paragraph or a whole draft. Each sentence that states a fact is checked against "
-        "the lines it cites, written `[file:line]` (e.g. `[001:4]`), or a source is looked up for "
-        "it. Download the draft with footnotes quoting the source lines."
+        "the lines it cites, written `[file:line]` (e.g. `[001:4]`; a PDF by page: `[report.pdf:p12]` "
+        "or `[report.pdf:p12:3-5]`), or a source is looked up for it. Download the draft with "
+        "footnotes quoting the source lines."
     )
     draft = draft_api()
     if not st.session_state.get("_index_exists"):
         st.warning("There is no index yet: build it from the sidebar first.")
         return
     st.file_uploader(
-        "Upload a draft (.md or .txt)",
-        type=["md", "markdown", "txt"],
+        "Upload a draft (.md, .txt or .docx)",
+        type=["md", "markdown", "txt", "docx"],
         key="draft_file",
         on_change=load_upload,
         max_upload_size=5,
