@@ -27,6 +27,7 @@ from rag.llm.choose import choose_backends
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
+from rag.trust import fresh_evidence, recheck_answer
 from rag.verify import Checker, Support, faithfulness, find_conflicts, find_support, is_claim
 
 TokenFn = Callable[[str], None]
@@ -62,7 +63,13 @@ def passage_text(text: str) -> str:
 
 
 def format_passages(evidence: list[Evidence]) -> str:
-    return "\n".join(prompts.PASSAGE.format(n=e.n, text=passage_text(e.text)) for e in evidence)
+    """The numbered passages; one that addresses the assistant is shown as a quotation only."""
+    return "\n".join(
+        (prompts.QUOTED_PASSAGE if e.instruction else prompts.PASSAGE).format(
+            n=e.n, text=passage_text(e.text)
+        )
+        for e in evidence
+    )
 
 
 def answer_messages(
@@ -84,6 +91,7 @@ def answer_messages(
 def extractive_answer(evidence: list[Evidence]) -> ParsedAnswer:
     """An answer made only of quoted evidence sentences, each cited: faithful by construction."""
     r = Renumberer(evidence)
+    evidence = [e for e in evidence if not e.instruction]  # instructions are never quoted
     if not evidence or evidence[0].score < EXTRACTIVE_MIN_SCORE:
         return ParsedAnswer([CitedSentence(prompts.CANNOT_ANSWER)], [], [])
     best = evidence[0].score
@@ -131,7 +139,7 @@ def repair_citation(
     options: list[list[Citation]] = []
     for e in evidence:
         c = evidence_citation(e, e.n)
-        if _key(c) not in have:
+        if _key(c) not in have and not e.instruction:
             options.extend([[c], [*cited, c]] if cited else [[c]])
     found = find_support(checker, text, options, judge_calls=REPAIR_JUDGE_CALLS)
     if found is None or found.check.verdict != "supported":
@@ -156,7 +164,8 @@ def check_answer(
     by_n = {c.n: c for c in parsed.citations}
     rows: list[tuple[CitedSentence, list[Citation], SentenceCheck | None]] = []
     for s in parsed.sentences:
-        cited = [by_n[n] for n in s.citations if n in by_n]
+        # a passage that addresses the assistant is never support on its own
+        cited = [by_n[n] for n in s.citations if n in by_n and not by_n[n].instruction]
         if not is_claim(s.text):
             rows.append((s, cited, None))
             continue
@@ -219,14 +228,16 @@ def ask(
     retrieval_query = f"{history[-1]} {q}" if history and len(q.split()) < 6 else q
     chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
     found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
-    evidence = found.evidence
+    root, root_notices = corpus_root(settings)
+    # the index may be older than the files: what is gone is never shown to the model
+    evidence, stale_notice = fresh_evidence(CorpusFiles(root), found.evidence)
     answer = Answer(
         question=question,
         answer="",
         abstained=False,
         backend=chosen.name,
         model=chosen.model,
-        notices=list(chosen.notices),
+        notices=list(chosen.notices) + ([stale_notice] if stale_notice else []),
     )
     timings = dict(found.timings_ms)
     t_gen = time.perf_counter()
@@ -280,8 +291,7 @@ def ask(
         answer = _abstain(answer, evidence)
     elif check:
         t_check = time.perf_counter()
-        root, notices = corpus_root(settings)
-        answer.notices.extend(notices)
+        answer.notices.extend(root_notices)
         checker = Checker(
             chosen.judge,
             settings.support_threshold,
@@ -289,6 +299,7 @@ def ask(
         )
         answer = check_answer(answer, parsed, checker, strict, evidence)
         timings["check"] = (time.perf_counter() - t_check) * 1000
+    answer = recheck_answer(answer, root)
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
     return answer

@@ -41,6 +41,7 @@ def evidence_citation(ev: Evidence | Span, n: int, quote: str | None = None) -> 
         char_start=ev.char_start,
         char_end=ev.char_end,
         quote=text,
+        instruction=getattr(ev, "instruction", False),
     )
 
 

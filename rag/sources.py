@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from rag.chunking import line_of, line_starts, sentence_spans, split_sentences
 from rag.corpus import CorpusError, list_files, read_text, text_or_none
+from rag.safety import instruction_spans, overlaps_any
 from rag.schema import Citation, Sentence, Span
 
 CONTEXT_LINES = 3
@@ -50,6 +51,7 @@ class CorpusFiles:
         self._texts: dict[str, str | None] = {}
         self._starts: dict[str, list[int]] = {}
         self._sentences: dict[str, list[Sentence]] = {}
+        self._instructions: dict[str, list[tuple[int, int]]] = {}
 
     def _listing(self) -> tuple[list[str], str | None]:
         if self._listed is None:
@@ -114,6 +116,13 @@ class CorpusFiles:
             and line_of(starts, max(citation.char_end - 1, citation.char_start))
             == citation.line_end
         )
+
+    def addresses_assistant(self, path: str, a: int, b: int) -> bool:
+        """Whether characters ``[a, b)`` of ``path`` lie in a passage that addresses the
+        assistant (:func:`rag.safety.instruction_spans`)."""
+        if path not in self._instructions:
+            self._instructions[path] = instruction_spans(self.text(path) or "")
+        return overlaps_any(self._instructions[path], a, b)
 
     def starts(self, path: str) -> list[int]:
         if path not in self._starts:
@@ -262,6 +271,9 @@ class SourceView(BaseModel):
     """The line range the citation gave: ``3`` or ``3-5``."""
     total_lines: int
     lines: list[SourceLine]
+    instruction: bool = False
+    """The cited text lies in a passage that addresses the assistant (an instruction, not a
+    statement of fact): marked in the view, never support on its own."""
 
     @property
     def lines_label(self) -> str:
@@ -292,6 +304,11 @@ class SourceView(BaseModel):
                 f"{self.file} has changed since it was indexed: the cited text is no longer "
                 f"in it; re-index, and treat this citation as unverified"
             )
+        if self.instruction:
+            return (
+                "this passage addresses the assistant (it tells a model what to say or cite): "
+                "it is quoted material, not evidence"
+            )
         return None
 
     @property
@@ -307,7 +324,7 @@ def _read(corpus_dir: Path, file: str) -> tuple[Path, str]:
     return root / file, read_text(root, file)
 
 
-def _locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
+def locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
     """Where the cited text is now: the cited offsets, or the quote's new place."""
     cs, ce = span.char_start, span.char_end
     if quote is None:
@@ -376,7 +393,7 @@ def source_view(
     if quote is None:
         quote = getattr(citation, "quote", None)
     path, text = _read(corpus_dir, citation.file)
-    cs, ce, found = _locate(text, citation, quote)
+    cs, ce, found = locate(text, citation, quote)
     starts = line_starts(text)
     n_lines = len(starts)
     if n_lines > 1 and text.endswith("\n"):
@@ -431,6 +448,8 @@ def source_view(
         cited_lines=citation.lines,
         total_lines=n_lines,
         lines=lines,
+        instruction=found != "missing"
+        and overlaps_any(instruction_spans(text), cs, max(ce, cs + 1)),
     )
 
 

@@ -1,0 +1,83 @@
+"""Trust under faults and hostile input (issue 12): each test reproduces an attack or a fault
+first, then checks what happens now."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rag.answering import ask
+from rag.config import Settings
+from rag.index.build import build_index
+from rag.sources import quote_is_exact
+
+REPO = Path(__file__).resolve().parent.parent
+DEPARTED = "003_485a1d3910fdc11f.txt"
+QUESTION = "Which core members have also departed besides Junyang Lin?"
+
+
+def rag_cli(
+    *args: str, env: dict[str, str] | None = None, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        **kw,
+    )
+
+
+# --- 1. citations checked against the file as it is now ---------------------------------------
+
+
+def test_changed_and_deleted_files_are_never_cited_as_supported(settings: Settings) -> None:
+    build_index(settings)
+    before = ask(QUESTION, settings, backend="extractive")
+    assert any("have also departed" in c.quote for c in before.citations)
+    path = settings.corpus_dir / DEPARTED
+    text = path.read_text(encoding="utf-8")
+    # the attack: two lines inserted at the top, the fact turned round; the index is not rebuilt
+    path.write_text(
+        "Inserted line one.\nInserted line two.\n"
+        + text.replace("have also departed", "have NOT departed"),
+        encoding="utf-8",
+    )
+    after = ask(QUESTION, settings, backend="extractive")
+    for c in after.citations:
+        assert "have also departed" not in c.quote
+        assert c.stale or quote_is_exact(settings.corpus_dir, c, c.quote), c
+    assert any("older than the corpus" in n for n in after.notices)
+    # a quote still present is re-located: the old answer shown again points at the new lines
+    shown = recheck(before, settings)
+    moved = [c for c in shown.citations if c.file == DEPARTED and not c.stale]
+    for c in moved:
+        assert quote_is_exact(settings.corpus_dir, c, c.quote)
+    gone = [c for c in shown.citations if "have also departed" in c.quote]
+    assert gone and all(c.stale for c in gone)
+    assert shown.stale == sorted(c.n for c in gone)
+    for s in shown.sentences:
+        if s.citations and all(n in shown.stale for n in s.citations):
+            assert s.verdict != "supported"
+    # a deleted file's chunks are never cited
+    path.unlink()
+    deleted = ask(QUESTION, settings, backend="extractive")
+    assert all(c.file != DEPARTED for c in deleted.citations + deleted.closest)
+    r = rag_cli(
+        "ask", QUESTION, "--backend", "extractive", "--json",
+        env={"RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_INDEX_DIR": str(settings.index_dir)},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert "stale" in data and all(c["file"] != DEPARTED for c in data["citations"])
+
+
+def recheck(answer: Any, settings: Settings) -> Any:
+    from rag.trust import recheck_answer
+
+    return recheck_answer(answer, settings.corpus_dir)
