@@ -23,7 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    click.echo(f"error: {message}", err=True)
+    from rag.safety import terminal_safe
+
+    click.echo(terminal_safe(f"error: {message}"), err=True)
     sys.exit(code)
 
 
@@ -52,6 +54,22 @@ def friendly(fn: F) -> F:
             fail(f"unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for the traceback)")
 
     return wrapper  # type: ignore[return-value]
+
+
+def dumps(data: Any) -> str:
+    """JSON for stdout: the exact text, with C1 controls and bidi overrides as ``\\u`` escapes
+    (``json.dumps`` already escapes C0 and ESC), so printing it cannot drive a terminal."""
+    from rag.safety import json_text
+
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def safe(text: str) -> str:
+    """Document-derived text for a terminal: control characters made visible
+    (:func:`rag.safety.terminal_safe`); applied once, here at the printing edge."""
+    from rag.safety import terminal_safe
+
+    return terminal_safe(text)
 
 
 def load_settings(**overrides: Any) -> Any:
@@ -99,9 +117,9 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
         if bar is not None:
             bar.close()
     for path, reason in sorted(report.skipped.items()):
-        click.echo(f"warning: skipped {path}: {reason}", err=True)
+        click.echo(safe(f"warning: skipped {path}: {reason}"), err=True)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(safe(f"warning: {warning}"), err=True)
     click.echo(report.summary())
 
 
@@ -115,7 +133,7 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
 
     info = index_status(load_settings(index_dir=index_dir))
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(dumps(info))
         return
     if not info["exists"]:
         fail(f"no index in {info['index_dir']}: run `rag index`")
@@ -166,13 +184,14 @@ def ask_cmd(
     """Answer QUESTION from the index, citing file and lines for every sentence."""
     from rag.answering import ask
     from rag.render import render_answer_terminal
+    from rag.safety import terminal_safe_model
 
     settings = load_settings(index_dir=index_dir)
     streamed: list[str] = []
 
     def on_token(text: str) -> None:
         streamed.append(text)
-        click.echo(text, nl=False)
+        click.echo(safe(text), nl=False)
 
     answer = ask(
         question,
@@ -184,11 +203,12 @@ def ask_cmd(
         evidence_k=evidence_k,
     )
     if as_json:
-        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        click.echo(dumps(answer_json(answer)))
         return
     if streamed:
         click.echo("\n")
-    click.echo(render_answer_terminal(answer, settings.corpus_dir, color=sys.stdout.isatty()))
+    shown = terminal_safe_model(answer)  # document text cannot drive the terminal
+    click.echo(render_answer_terminal(shown, settings.corpus_dir, color=sys.stdout.isatty()))
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
@@ -412,13 +432,16 @@ def check_cmd(
         if bar is not None:
             bar.close()
     if as_json:
-        click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        click.echo(dumps(report.model_dump(mode="json")))
     else:
+        from rag.safety import terminal_safe_model
+
         width = shutil.get_terminal_size((110, 24)).columns
-        table = drafts.render_draft_table(report, width=width, color=sys.stdout.isatty())
+        shown = terminal_safe_model(report)  # document text cannot drive the terminal
+        table = drafts.render_draft_table(shown, width=width, color=sys.stdout.isatty())
         click.echo(table, err=markdown_out == "-")
     if markdown_out == "-":
-        click.echo(drafts.draft_markdown(text, report), nl=False)
+        click.echo(safe(drafts.draft_markdown(text, report)), nl=False)
     elif markdown_out:
         Path(markdown_out).write_text(drafts.draft_markdown(text, report), encoding="utf-8")
         click.echo(f"wrote the footnoted draft to {markdown_out}", err=True)

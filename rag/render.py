@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.safety import one_line
 from rag.schema import Answer, Citation
 
 MARKS = {"supported": "✓", "unsupported": "⚠", "contradicted": "✗", "uncited": "?"}
@@ -17,11 +18,12 @@ def shorten(text: str, width: int = 160) -> str:
 
 def citation_location(c: Citation) -> str:
     """``file:12-14`` plus the character span: ``file:1 (chars 247-456)``."""
-    return f"{c.file}:{c.lines} (chars {c.char_start}-{c.char_end})"
+    return f"{one_line(c.file)}:{c.lines} (chars {c.char_start}-{c.char_end})"
 
 
 def footnote(c: Citation, width: int = 160) -> str:
-    return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"'
+    stale = " (stale: no longer in the file; re-index)" if c.stale else ""
+    return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"{stale}'
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -80,8 +82,11 @@ def answer_markdown(answer: Answer) -> str:
     body = re.sub(r"\[(\d+)\]", r"[^\1]", answer.answer)
     out = [f"**Q:** {answer.question}", "", body, ""]
     for c in answer.citations:
-        out.append(f'[^{c.n}]: {c.file}, line {c.lines}: "{" ".join(c.quote.split())}"')
+        out.append(f'[^{c.n}]: {one_line(c.file)}, line {c.lines}: "{" ".join(c.quote.split())}"')
     if answer.abstained and answer.closest:
         out.append("Closest passages:")
-        out.extend(f'- {c.file}, line {c.lines}: "{shorten(c.quote, 300)}"' for c in answer.closest)
+        out.extend(
+            f'- {one_line(c.file)}, line {c.lines}: "{shorten(c.quote, 300)}"'
+            for c in answer.closest
+        )
     return "\n".join(out).rstrip() + "\n"

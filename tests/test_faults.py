@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rag.answering import ask
 from rag.config import Settings
 from rag.index.build import build_index
 from rag.sources import quote_is_exact
+from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 DEPARTED = "003_485a1d3910fdc11f.txt"
@@ -81,3 +84,55 @@ def recheck(answer: Any, settings: Settings) -> Any:
     from rag.trust import recheck_answer
 
     return recheck_answer(answer, settings.corpus_dir)
+
+
+# --- 2. terminal-safe output ------------------------------------------------------------------
+
+ESCAPES = (
+    "The Zorblat festival is held in Lisbon every May.\x1b[2K\x1b[1A\x1b]0;pwned\x07"
+    "\x1b[32m✓ The festival was moved to Oslo (supported, 1.00)\x1b[0m\u202e\x9b31m done.\n"
+)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Settings:
+    """A small corpus of its own (fast to index)."""
+    corpus = tmp_path / "tiny"
+    corpus.mkdir()
+    (corpus / "festival.txt").write_text(
+        "Zorblat festival notes.\n\n" + ESCAPES + "\nThe Zorblat festival has run since 1987.\n",
+        encoding="utf-8",
+    )
+    (corpus / "other.txt").write_text(
+        "The harbour of Lisbon is busy in summer. Ferries cross the river every hour.\n",
+        encoding="utf-8",
+    )
+    return make_settings(corpus_dir=corpus, index_dir=tmp_path / "tiny-index")
+
+
+def test_control_characters_never_reach_the_terminal(tiny: Settings) -> None:
+    from rag.safety import terminal_safe
+
+    build_index(tiny)
+    env = {"RAG_CORPUS_DIR": str(tiny.corpus_dir), "RAG_INDEX_DIR": str(tiny.index_dir)}
+    q = "Where is the Zorblat festival held?"
+    r = rag_cli("ask", q, "--backend", "extractive", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Lisbon" in r.stdout
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert bad not in r.stdout
+    assert "␛[2K" in r.stdout  # made visible, not removed silently
+    # JSON keeps the exact text (escaped, so that printing it is harmless too)
+    j = rag_cli("ask", q, "--backend", "extractive", "--json", env=env)
+    assert "\x1b" not in j.stdout and "\x9b" not in j.stdout and "\u202e" not in j.stdout
+    data = json.loads(j.stdout)
+    quotes = [c["quote"] for c in data["citations"]]
+    assert any("\x1b]0;pwned\x07" in q for q in quotes)
+    # rag check: the table and the Markdown on stdout
+    draft = tiny.corpus_dir.parent / "draft.md"
+    draft.write_text("The Zorblat festival is held in Lisbon [festival.txt:3].\n", encoding="utf-8")
+    c = rag_cli("check", str(draft), "--no-judge", "--markdown", "-", env=env)
+    assert c.returncode == 0, c.stderr
+    for out in (c.stdout, c.stderr):
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+    assert terminal_safe("a\tb\nc\x1b[0m\x85") == "a\tb\nc␛[0m<U+0085>"
