@@ -230,7 +230,8 @@ def ask(
     found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model
-    evidence, stale_notice = fresh_evidence(CorpusFiles(root), found.evidence)
+    files = CorpusFiles(root, settings.follow_symlinks)
+    evidence, stale_notice = fresh_evidence(files, found.evidence)
     answer = Answer(
         question=question,
         answer="",
@@ -295,11 +296,11 @@ def ask(
         checker = Checker(
             chosen.judge,
             settings.support_threshold,
-            context_of=CorpusFiles(root).context,
+            context_of=files.context,
         )
         answer = check_answer(answer, parsed, checker, strict, evidence)
         timings["check"] = (time.perf_counter() - t_check) * 1000
-    answer = recheck_answer(answer, root)
+    answer = recheck_answer(answer, root, settings.follow_symlinks)
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
     return answer

@@ -410,7 +410,10 @@ def check_cmd(
     bar: tqdm | None = None
     try:
         if draft == "-":
-            text = drafts.decode_draft(sys.stdin.buffer.read(), "stdin")
+            data = sys.stdin.buffer.read(drafts.MAX_DRAFT_BYTES + 1)
+            if len(data) > drafts.MAX_DRAFT_BYTES:
+                fail(f"the draft on stdin is over {drafts.MAX_DRAFT_BYTES / 1e6:.0f} MB")
+            text = drafts.decode_draft(data, "stdin")
         else:
             text = drafts.read_draft(Path(draft))
         llm, notices = choose_judge(settings, use=judge)

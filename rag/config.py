@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         20.0, gt=0, description="Files larger than this many megabytes are skipped with a warning."
     )
+    follow_symlinks: bool = Field(
+        False,
+        description=(
+            "Follow symlinks that point outside the corpus folder (off: each is skipped and "
+            "reported, and never cited)."
+        ),
+    )
     lock_timeout: float = Field(
         0.0,
         description="Seconds a second `rag index` waits for a running one; 0 refuses at once.",

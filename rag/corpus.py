@@ -8,6 +8,8 @@ them; nothing else stops the load.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat as stat_mod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,12 @@ class Listing:
 
     root: Path
     files: list[FileStat] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    """Symlinks not followed, special files, folders that cannot be listed: each with why."""
+
+
+READ_LIMIT = 512_000_000
+"""Most bytes read from one cited file (a citation never needs more; a device never ends)."""
 
 
 def check_corpus_dir(root: Path) -> Path:
@@ -64,19 +72,92 @@ def check_corpus_dir(root: Path) -> Path:
     return root.resolve()
 
 
-def list_files(root: Path) -> Listing:
-    """All ``.txt``/``.md`` files below ``root`` (hidden folders and files excluded), sorted."""
+def list_files(root: Path, follow_symlinks: bool = False) -> Listing:
+    """All ``.txt``/``.md`` files below ``root`` (hidden folders and files excluded), sorted.
+
+    The corpus folder is a boundary: a symlink whose target lies outside it is not followed
+    unless ``follow_symlinks`` (``RAG_FOLLOW_SYMLINKS``), and each one left out is reported in
+    ``skipped``; so is anything that is not a regular file (a FIFO, a device, a socket). The tree
+    is walked with a stack, not recursion, so any depth works; symlink loops are cut."""
     root = check_corpus_dir(root)
     listing = Listing(root=root)
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+    seen: set[tuple[int, int]] = set()
+    try:
+        st_root = root.stat()
+        seen.add((st_root.st_dev, st_root.st_ino))
+    except OSError:
+        pass
+    stack: list[Path] = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            rel = folder.relative_to(root).as_posix()
+            listing.skipped.append(Skipped(rel, f"cannot list the folder: {exc.strerror or exc}"))
             continue
-        if path.suffix.lower() not in SUFFIXES or not path.is_file():
-            continue
-        st = path.stat()
-        listing.files.append(FileStat(rel.as_posix(), path, st.st_size, st.st_mtime_ns))
+        for entry in reversed(entries):  # the stack pops the first name first
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            wanted = path.suffix.lower() in SUFFIXES
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    target = path.resolve(strict=True)
+                    if not target.is_relative_to(root) and not follow_symlinks:
+                        if wanted or target.is_dir():
+                            listing.skipped.append(
+                                Skipped(
+                                    rel,
+                                    f"a symlink to {target}, outside the corpus folder: not "
+                                    "followed (RAG_FOLLOW_SYMLINKS=true follows it)",
+                                )
+                            )
+                        continue
+                st = path.stat()
+            except (OSError, RuntimeError) as exc:
+                if wanted or entry.is_dir(follow_symlinks=False):
+                    why = getattr(exc, "strerror", None) or exc
+                    listing.skipped.append(Skipped(rel, f"cannot read: {why}"))
+                continue
+            if stat_mod.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    if is_link:
+                        listing.skipped.append(
+                            Skipped(rel, "a symlink to a folder already listed: not followed")
+                        )
+                    continue
+                seen.add(key)
+                stack.append(path)
+                continue
+            if not wanted:
+                continue
+            if not stat_mod.S_ISREG(st.st_mode):
+                listing.skipped.append(
+                    Skipped(rel, "not a regular file (a FIFO, device or socket): not read")
+                )
+                continue
+            listing.files.append(FileStat(rel, path, st.st_size, st.st_mtime_ns))
+    listing.files.sort(key=lambda f: f.path)
     return listing
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit + 1`` of them (so that a caller can
+    tell "over the limit"). Opened without blocking: a FIFO or a device raises ``OSError``
+    ("not a regular file") instead of hanging or reading forever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file (a FIFO, device or socket)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit + 1)
+    finally:
+        os.close(fd)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -91,10 +172,13 @@ def read_document(stat: FileStat, max_bytes: int | None = None) -> Document | Sk
             stat.path,
             f"{mb:.1f} MB is over the limit of {max_bytes / 1_000_000:.1f} MB (RAG_MAX_FILE_MB)",
         )
+    limit = max_bytes if max_bytes is not None else READ_LIMIT
     try:
-        data = stat.abspath.read_bytes()
+        data = read_bounded(stat.abspath, limit)
     except OSError as exc:
         return Skipped(stat.path, f"cannot read: {exc.strerror or exc}")
+    if len(data) > limit:
+        return Skipped(stat.path, f"grew over the limit of {limit / 1_000_000:.1f} MB while read")
     if b"\x00" in data[:65536]:
         return Skipped(stat.path, "binary file (NUL bytes)")
     try:
@@ -106,22 +190,28 @@ def read_document(stat: FileStat, max_bytes: int | None = None) -> Document | Sk
     return Document(stat.path, text, sha256_bytes(data), len(data), stat.mtime_ns)
 
 
-def load_documents(root: Path, max_bytes: int | None = None) -> Iterator[Document | Skipped]:
+def load_documents(
+    root: Path, max_bytes: int | None = None, follow_symlinks: bool = False
+) -> Iterator[Document | Skipped]:
     """Every file of the corpus, read (or skipped with its reason)."""
-    for stat in list_files(root).files:
+    listing = list_files(root, follow_symlinks)
+    yield from listing.skipped
+    for stat in listing.files:
         yield read_document(stat, max_bytes)
 
 
-def read_text(root: Path, rel_path: str) -> str:
+def read_text(root: Path, rel_path: str, follow_symlinks: bool = False) -> str:
     """The exact text of one corpus file as it is now (UTF-8, newlines as on disk): the one place a
     cited file is read. Raises :class:`SourceError` (one line) when the path leaves the corpus
-    folder, the file is gone or unreadable, or it is no longer valid UTF-8."""
+    folder (through ``..`` or, unless ``follow_symlinks``, a symlink), the file is gone, unreadable
+    or not a regular file, or it is no longer valid UTF-8."""
     base = Path(root).expanduser().resolve()
-    path = (base / rel_path).resolve()
-    if not path.is_relative_to(base):
+    written = Path(os.path.normpath(base / rel_path))
+    path = written.resolve()
+    if not written.is_relative_to(base) or (not path.is_relative_to(base) and not follow_symlinks):
         raise SourceError(f"the citation points outside the corpus folder: {rel_path}")
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, READ_LIMIT)
     except FileNotFoundError:
         raise SourceError(f"{rel_path} is no longer in {base}: re-index") from None
     except OSError as exc:
@@ -134,9 +224,9 @@ def read_text(root: Path, rel_path: str) -> str:
         ) from None
 
 
-def text_or_none(root: Path, rel_path: str) -> str | None:
+def text_or_none(root: Path, rel_path: str, follow_symlinks: bool = False) -> str | None:
     """:func:`read_text`, or ``None`` when the file cannot be read as it was indexed."""
     try:
-        return read_text(root, rel_path)
+        return read_text(root, rel_path, follow_symlinks)
     except SourceError:
         return None

@@ -45,8 +45,9 @@ MAX_WINDOWS = 80
 class CorpusFiles:
     """The corpus as the citations see it: file names, exact texts, lines and sentences."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, follow_symlinks: bool = False) -> None:
         self.root = Path(root)
+        self.follow_symlinks = follow_symlinks
         self._listed: tuple[list[str], str | None] | None = None
         self._texts: dict[str, str | None] = {}
         self._starts: dict[str, list[int]] = {}
@@ -56,7 +57,10 @@ class CorpusFiles:
     def _listing(self) -> tuple[list[str], str | None]:
         if self._listed is None:
             try:
-                self._listed = ([f.path for f in list_files(self.root).files], None)
+                self._listed = (
+                    [f.path for f in list_files(self.root, self.follow_symlinks).files],
+                    None,
+                )
             except CorpusError as exc:
                 self._listed = ([], str(exc))
         return self._listed
@@ -96,7 +100,7 @@ class CorpusFiles:
     def text(self, path: str) -> str | None:
         """The file's exact text as it is now (read once), or ``None`` when it cannot be read."""
         if path not in self._texts:
-            self._texts[path] = text_or_none(self.root, path)
+            self._texts[path] = text_or_none(self.root, path, self.follow_symlinks)
         return self._texts[path]
 
     def context(self, citation: Span) -> str:
@@ -319,9 +323,9 @@ class SourceView(BaseModel):
         )
 
 
-def _read(corpus_dir: Path, file: str) -> tuple[Path, str]:
+def _read(corpus_dir: Path, file: str, follow_symlinks: bool = False) -> tuple[Path, str]:
     root = Path(corpus_dir).expanduser().resolve()
-    return root / file, read_text(root, file)
+    return root / file, read_text(root, file, follow_symlinks)
 
 
 def locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
@@ -382,6 +386,7 @@ def source_view(
     *,
     quote: str | None = None,
     max_line_chars: int | None = LONG_LINE,
+    follow_symlinks: bool = False,
 ) -> SourceView:
     """The cited lines of ``citation`` (a :class:`~rag.schema.Citation` or any span) with
     ``context_lines`` numbered lines above and below (``None``: the whole document, unclipped).
@@ -392,7 +397,7 @@ def source_view(
     """
     if quote is None:
         quote = getattr(citation, "quote", None)
-    path, text = _read(corpus_dir, citation.file)
+    path, text = _read(corpus_dir, citation.file, follow_symlinks)
     cs, ce, found = locate(text, citation, quote)
     starts = line_starts(text)
     n_lines = len(starts)

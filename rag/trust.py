@@ -97,11 +97,11 @@ def _demote(check: SentenceCheck, stale: set[int]) -> SentenceCheck:
     return check
 
 
-def recheck_answer(answer: Answer, root: Path) -> Answer:
+def recheck_answer(answer: Answer, root: Path, follow_symlinks: bool = False) -> Answer:
     """A copy of ``answer`` with every citation checked against its file as it is now: re-located
     when the text moved, ``stale`` when it is gone. A sentence whose every citation is stale is no
     longer supported; ``answer.stale`` lists the stale numbers and a notice says to re-index."""
-    files = CorpusFiles(root)
+    files = CorpusFiles(root, follow_symlinks)
     citations = [fresh_citation(files, c) for c in answer.citations]
     closest = [fresh_citation(files, c) for c in answer.closest]
     stale = {c.n for c in citations if c.stale}

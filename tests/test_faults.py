@@ -24,14 +24,14 @@ QUESTION = "Which core members have also departed besides Junyang Lin?"
 
 
 def rag_cli(
-    *args: str, env: dict[str, str] | None = None, **kw: Any
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw: Any
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rag.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=300,
+        timeout=timeout,
         **kw,
     )
 
@@ -136,3 +136,75 @@ def test_control_characters_never_reach_the_terminal(tiny: Settings) -> None:
     for out in (c.stdout, c.stderr):
         assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
     assert terminal_safe("a\tb\nc\x1b[0m\x85") == "a\tb\nc␛[0m<U+0085>"
+
+
+# --- 3. the corpus root is a boundary ---------------------------------------------------------
+
+
+def test_symlinks_out_of_the_corpus_are_not_followed(tiny: Settings, tmp_path: Path) -> None:
+    from rag.corpus import list_files
+    from rag.drafts import check_draft
+
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text(
+        "root:x:0:0:The vault code is 4417 and nobody may know it.\n", encoding="utf-8"
+    )
+    (tiny.corpus_dir / "passwd.txt").symlink_to(secret)
+    (tiny.corpus_dir / "linked").symlink_to(secret.parent, target_is_directory=True)
+    (tiny.corpus_dir / "inside.txt").symlink_to(tiny.corpus_dir / "other.txt")  # stays inside
+    listing = list_files(tiny.corpus_dir)
+    assert [f.path for f in listing.files] == ["festival.txt", "inside.txt", "other.txt"]
+    assert {s.path for s in listing.skipped} == {"passwd.txt", "linked"}
+    report = build_index(tiny)
+    assert "passwd.txt" in report.skipped and "outside the corpus" in report.skipped["passwd.txt"]
+    a = ask("What is the vault code?", tiny, backend="extractive")
+    assert all("4417" not in c.quote for c in a.citations + a.closest)
+    d = check_draft(
+        "The vault code is 4417 [passwd.txt:1].", tiny.model_copy(update={"checker": "rules"})
+    )
+    assert d.sentences[0].verdict != "supported" and "4417" not in (d.sentences[0].quote or "")
+    # the setting follows it, on purpose
+    follow = tiny.model_copy(update={"follow_symlinks": True})
+    assert "passwd.txt" in [f.path for f in list_files(tiny.corpus_dir, True).files]
+    d2 = check_draft(
+        "The vault code is 4417 [passwd.txt:1].", follow.model_copy(update={"checker": "rules"})
+    )
+    assert "4417" in (d2.sentences[0].quote or "")
+
+
+def test_special_files_and_deep_trees(tmp_path: Path) -> None:
+    from rag.corpus import list_files, read_text
+    from rag.drafts import DraftError, read_draft
+    from rag.errors import SourceError
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("A plain file.\n", encoding="utf-8")
+    os.mkfifo(corpus / "pipe.txt")
+    deep = corpus
+    for _ in range(1000):
+        deep = deep / "d"
+        deep.mkdir()  # os.makedirs itself recurses
+    (deep / "bottom.md").write_text("Deep down.\n", encoding="utf-8")
+    try:
+        listing = list_files(corpus)
+    finally:  # shutil.rmtree (pytest's clean-up) recurses too: take the tree down bottom up
+        (deep / "bottom.md").unlink()
+        while deep != corpus:
+            deep.rmdir()
+            deep = deep.parent
+    assert [f.path for f in listing.files][0] == "a.txt"
+    assert any(f.path.endswith("/bottom.md") for f in listing.files)
+    assert [s.path for s in listing.skipped] == ["pipe.txt"]
+    with pytest.raises(SourceError, match="not a regular file"):
+        read_text(corpus, "pipe.txt")
+    with pytest.raises(SourceError, match="outside the corpus"):
+        read_text(corpus, "../c/../../etc/passwd")
+    # rag check given a FIFO or an endless device: a one-line error at once, never a hang
+    with pytest.raises(DraftError, match="not a regular file"):
+        read_draft(corpus / "pipe.txt")
+    with pytest.raises(DraftError, match="not a regular file"):
+        read_draft(Path("/dev/zero"))
+    r = rag_cli("check", str(corpus / "pipe.txt"), "--no-judge", timeout=60)
+    assert r.returncode == 1 and "not a regular file" in r.stderr

@@ -164,7 +164,7 @@ def check_draft(
         raise DraftError("the draft is empty")
     parsed = parse_draft(text)
     root, notices = corpus_root(settings)
-    corpus = CorpusFiles(root)
+    corpus = CorpusFiles(root, settings.follow_symlinks)
     guard = _Guard(judge, settings.support_threshold, corpus.context)
     if corpus.error:
         notices.append(corpus.error)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.chunking import line_of, line_starts, sentence_spans
+from rag.corpus import read_bounded
 from rag.errors import DraftError
 from rag.verify import is_claim
 
@@ -71,9 +72,13 @@ def read_draft(path: Path) -> str:
                 f"{path}: the draft is {size / 1e6:.1f} MB; the limit is "
                 f"{MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
             )
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_DRAFT_BYTES)  # a FIFO or a device is refused, not read
     except OSError as exc:
         raise DraftError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_DRAFT_BYTES:
+        raise DraftError(
+            f"{path}: the draft is over the limit of {MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
+        )
     return decode_draft(data, str(path))
 
 

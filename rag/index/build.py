@@ -182,7 +182,9 @@ class _Plan:
 
 def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: BuildReport) -> _Plan:
     """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed."""
-    listing = list_files(root)
+    listing = list_files(root, settings.follow_symlinks)
+    for skipped in listing.skipped:
+        report.skipped[skipped.path] = skipped.reason
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
     plan = _Plan(docs=[], stats={}, keep={}, report=report)

@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.corpus import CorpusError, list_files, sha256_bytes
+from rag.corpus import READ_LIMIT, CorpusError, list_files, read_bounded, sha256_bytes
 from rag.index import store
 
 
-def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
+def stale_files(manifest: store.Manifest, follow_symlinks: bool = False) -> dict[str, list[str]]:
     """Files added, changed or removed in the corpus since the build (by size, time, hash)."""
     out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
     try:
-        files = list_files(Path(manifest.corpus_dir)).files
+        files = list_files(Path(manifest.corpus_dir), follow_symlinks).files
     except CorpusError:
         out["removed"] = sorted(manifest.files)
         return out
@@ -25,12 +25,19 @@ def stale_files(manifest: store.Manifest) -> dict[str, list[str]]:
         if entry is None:
             if f.path not in manifest.skipped:
                 out["added"].append(f.path)
-        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns) and sha256_bytes(
-            f.abspath.read_bytes()
+        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns) and _sha_or_none(
+            f.abspath
         ) != entry.sha256:
             out["changed"].append(f.path)
     out["removed"] = sorted(p for p in manifest.files if p not in seen)
     return out
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return sha256_bytes(read_bounded(path, READ_LIMIT))
+    except OSError:
+        return None
 
 
 def index_status(settings: Settings) -> dict[str, Any]:
@@ -59,7 +66,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         chunk_overlap=m.chunk_overlap,
         chroma_mode=m.chroma_mode,
         chroma=chroma,
-        stale=stale_files(m),
+        stale=stale_files(m, settings.follow_symlinks),
     )
     return info
 
