@@ -136,6 +136,10 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
         click.echo(dumps(info))
         return
     if not info["exists"]:
+        for problem in info["health"]:
+            click.echo(safe(f"damaged    {problem}"), err=True)
+        if info["health"]:
+            fail(f"no usable index in {info['index_dir']}: run `rag index --rebuild`")
         fail(f"no index in {info['index_dir']}: run `rag index`")
     click.echo(f"index      {info['index_dir']} (generation {info['generation']})")
     click.echo(f"corpus     {info['corpus_dir']}")
@@ -154,6 +158,12 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
         click.echo(f"stale      {', '.join(parts)} since the build: run `rag index`")
     else:
         click.echo("stale      no: the index matches the corpus")
+    if info["health"]:
+        for problem in info["health"]:
+            click.echo(safe(f"damaged    {problem}"))
+        click.echo("health     damaged: run `rag index` to repair it (or `rag index --rebuild`)")
+    else:
+        click.echo(f"health     ok ({info['checked_files']} files match their checksums)")
 
 
 # --- rag ask --------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import Any
 
 from rag.config import Settings
 from rag.corpus import READ_LIMIT, CorpusError, list_files, read_bounded, sha256_bytes
-from rag.index import store
+from rag.errors import StoreError
+from rag.index import health, store
 
 
 def stale_files(manifest: store.Manifest, follow_symlinks: bool = False) -> dict[str, list[str]]:
@@ -41,12 +42,23 @@ def _sha_or_none(path: Path) -> str | None:
 
 
 def index_status(settings: Settings) -> dict[str, Any]:
-    """A plain dict describing the live index (``exists: False`` when there is none)."""
-    generation = store.current_generation(settings.index_dir)
-    info: dict[str, Any] = {"index_dir": str(settings.index_dir), "exists": generation is not None}
+    """A plain dict describing the live index (``exists: False`` when there is none), with its
+    ``health``: what is wrong with it (an empty list when every file checks out)."""
+    state = health.index_health(settings.index_dir)
+    generation = state.live
+    info: dict[str, Any] = {
+        "index_dir": str(settings.index_dir),
+        "exists": generation is not None,
+        "health": state.lines(),
+        "checked_files": state.checked,
+    }
     if generation is None:
         return info
-    m = store.read_manifest(settings.index_dir / generation)
+    try:
+        m = store.read_manifest(settings.index_dir / generation)
+    except StoreError:
+        info["exists"] = False
+        return info
     chroma = (
         f"server {m.chroma_host}:{m.chroma_port}, collection {m.collection}"
         if m.chroma_mode == "server"
@@ -83,7 +95,7 @@ def corpus_root(settings: Settings) -> tuple[Path, list[str]]:
             if generation
             else None
         )
-    except (OSError, ValueError):
+    except (OSError, ValueError, StoreError):
         indexed = None
     if indexed is None or indexed.resolve() == root.resolve():
         return root, []
