@@ -17,6 +17,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, StoreError
 from rag.index import store
+from rag.index.health import check_chroma
 from rag.lexical import LexicalIndex, tokenize
 from rag.schema import Chunk, Evidence, Sentence
 
@@ -110,6 +111,16 @@ _handles: dict[tuple[str, str, str | None], IndexHandle] = {}
 _handles_lock = threading.Lock()
 
 
+def close_indexes() -> None:
+    """Drop every loaded generation of this process and release its lease (the next question
+    opens the live one again)."""
+    with _handles_lock:
+        for handle in _handles.values():
+            if handle.lease is not None:
+                handle.lease.release()
+        _handles.clear()
+
+
 OPEN_TRIES = 5
 """Times a reader reads ``CURRENT`` again when the generation it named went away meanwhile."""
 
@@ -159,6 +170,10 @@ def _load(settings: Settings, generation: str, gen_dir: Path, lease: store.Lease
         lexical = LexicalIndex.load(gen_dir / "lexical")
     except Exception as exc:
         raise store.damaged(gen_dir, "lexical/", f"cannot be read ({type(exc).__name__})") from None
+    if manifest.chroma_mode == "embedded":
+        problems = check_chroma(gen_dir)  # SQLite's quick check: fast, and before Chroma reads
+        if problems:
+            raise StoreError(f"the index is damaged: {problems[0]}; run `rag index --rebuild`")
     collection = store.open_collection(settings, gen_dir, manifest)
     handle = IndexHandle(
         settings=settings,

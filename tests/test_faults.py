@@ -208,3 +208,95 @@ def test_special_files_and_deep_trees(tmp_path: Path) -> None:
         read_draft(Path("/dev/zero"))
     r = rag_cli("check", str(corpus / "pipe.txt"), "--no-judge", timeout=60)
     assert r.returncode == 1 and "not a regular file" in r.stderr
+
+
+# --- 4. an index that knows its own health ----------------------------------------------------
+
+
+def _fresh_copy(pristine: Path, index_dir: Path) -> None:
+    import shutil
+
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.copytree(pristine, index_dir)
+
+
+def _first_line_error(s: Settings) -> str:
+    from rag.errors import StoreError, user_message
+    from rag.retrieval import open_index
+
+    with pytest.raises(StoreError) as info:
+        open_index(s).dense([0.0] * 384, 3)
+    msg = user_message(info.value)
+    assert "invalid setting" not in msg and "\n" not in msg
+    return msg
+
+
+def test_damaged_index_is_reported_and_repaired(tiny: Settings, tmp_path: Path) -> None:
+    import shutil
+
+    from rag.index import store
+    from rag.index.health import index_health
+    from rag.index.status import index_status
+    from rag.retrieval import close_indexes, retrieve
+
+    first = build_index(tiny)
+    ix = tiny.index_dir
+    gen = first.generation
+    m = store.read_manifest(ix / gen)
+    assert "chunks.jsonl" in m.checksums and any(k.startswith("lexical/") for k in m.checksums)
+    assert index_health(ix).ok and index_status(tiny)["health"] == []
+    pristine = tmp_path / "pristine"
+    shutil.copytree(ix, pristine)
+    q = "Where is the Zorblat festival held?"
+
+    # CURRENT with binary bytes, or replaced by a folder: readers fall back to the intact
+    # generation, status says what is wrong, `rag index` repairs without re-embedding
+    for damage in ("binary", "folder"):
+        _fresh_copy(pristine, ix)
+        (ix / "CURRENT").unlink()
+        if damage == "binary":
+            (ix / "CURRENT").write_bytes(b"\x00\xff\xfe garbage \x80")
+        else:
+            (ix / "CURRENT").mkdir()
+            (ix / "CURRENT" / "x").write_text("x")
+        assert retrieve(tiny, q).evidence
+        problems = index_status(tiny)["health"]
+        assert problems and "CURRENT" in problems[0]
+        r = build_index(tiny)
+        assert r.chunks_embedded == 0 and (ix / gen).is_dir()
+        assert store.read_current(ix) == (gen, None) and index_health(ix).ok
+    # --rebuild works whatever state the folder is in
+    _fresh_copy(pristine, ix)
+    (ix / "CURRENT").unlink()
+    (ix / "CURRENT").mkdir()
+    (ix / "g20200101t000000-abcdef").mkdir()  # a leftover of a crashed build
+    (ix / "junk.bin").write_bytes(os.urandom(100))
+    r = build_index(tiny, rebuild=True)
+    assert r.wrote and store.read_current(ix) == (r.generation, None)
+    assert not (ix / "g20200101t000000-abcdef").exists()
+
+    # truncated, shuffled or edited chunks.jsonl; truncated manifest; half a Chroma database
+    def truncate(p: Path) -> None:
+        p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+    def shuffle(p: Path) -> None:
+        lines = p.read_text(encoding="utf-8").splitlines(keepends=True)
+        p.write_text("".join(lines[1:] + lines[:1]), encoding="utf-8")
+
+    cases = [
+        ("chunks.jsonl", truncate, "chunks.jsonl"),
+        ("chunks.jsonl", shuffle, "chunks.jsonl"),
+        ("manifest.json", truncate, "manifest.json"),
+        ("chroma/chroma.sqlite3", truncate, "chroma"),
+    ]
+    for rel, damage, expected in cases:
+        _fresh_copy(pristine, ix)
+        damage(ix / gen / rel)
+        close_indexes()  # a new process, as far as the test goes
+        msg = _first_line_error(tiny)
+        assert expected in msg and "rag index" in msg, msg
+        status = index_status(tiny)
+        assert status["health"], (rel, status)
+        r = build_index(tiny)  # repairs: nothing intact to copy from, so everything is embedded
+        assert r.wrote and r.chunks_embedded == r.chunks > 0, rel
+        assert index_health(ix).ok and retrieve(tiny, q).evidence
