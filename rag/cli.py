@@ -540,6 +540,24 @@ def bench_retrieval_cmd(chunks: int, queries: int, keep: Path | None, seed: int,
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
+@bench_group.command("soak")
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(1), help="How long the readers ask.")  # fmt: skip
+@click.option("--readers", default=3, show_default=True, type=click.IntRange(1, 32), help="Processes asking questions.")  # fmt: skip
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to copy and index (default: RAG_CORPUS_DIR).")  # fmt: skip
+@click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
+@_bench_options
+@friendly
+def bench_soak_cmd(seconds: float, readers: int, corpus_dir: Path | None, keep: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Rebuilds and incremental builds in a loop while READERS processes ask: asks failed and
+    citations invalid (targets 0)."""
+    from rag import bench
+
+    result = bench.bench_soak(load_settings(), seconds=seconds, readers=readers, corpus_dir=corpus_dir, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+    if any(t["status"] == "MISS" for t in result["targets"]):
+        sys.exit(EXIT_ERROR)
+
+
 # --- rag ui -----------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +284,7 @@ def test_damaged_index_is_reported_and_repaired(tiny: Settings, tmp_path: Path) 
         lines = p.read_text(encoding="utf-8").splitlines(keepends=True)
         p.write_text("".join(lines[1:] + lines[:1]), encoding="utf-8")
 
-    cases = [
+    cases: list[tuple[str, Callable[[Path], None], str]] = [
         ("chunks.jsonl", truncate, "chunks.jsonl"),
         ("chunks.jsonl", shuffle, "chunks.jsonl"),
         ("manifest.json", truncate, "manifest.json"),
@@ -300,3 +301,32 @@ def test_damaged_index_is_reported_and_repaired(tiny: Settings, tmp_path: Path) 
         r = build_index(tiny)  # repairs: nothing intact to copy from, so everything is embedded
         assert r.wrote and r.chunks_embedded == r.chunks > 0, rel
         assert index_health(ix).ok and retrieve(tiny, q).evidence
+
+
+# --- 5. readers never break during writes -------------------------------------------------------
+
+
+def test_a_generation_in_use_is_not_pruned(tiny: Settings) -> None:
+    from rag.index import store
+    from rag.retrieval import close_indexes, open_index, retrieve
+
+    first = build_index(tiny)
+    handle = open_index(tiny)  # a question in progress pins this generation
+    assert handle.generation == first.generation
+    second = build_index(tiny, rebuild=True)
+    third = build_index(tiny, rebuild=True)
+    assert store.current_generation(tiny.index_dir) == third.generation
+    # the pinned generation is still whole, and the question can finish on it
+    assert (tiny.index_dir / first.generation / "manifest.json").is_file()
+    assert handle.dense(handle.embedder.embed_query("Zorblat festival"), 2)
+    # the next question opens the live generation and lets the old one go
+    assert retrieve(tiny, "Where is the Zorblat festival held?").evidence
+    assert open_index(tiny).generation == third.generation
+    close_indexes()
+    build_index(tiny, rebuild=True)
+    left = set(store.generations(tiny.index_dir))
+    assert first.generation not in left and second.generation not in left
+    # a removed generation is never re-created by opening a Chroma client on it
+    with pytest.raises(store.StoreError, match="is gone"):
+        store.chroma_client(tiny, tiny.index_dir / first.generation)
+    assert not (tiny.index_dir / first.generation).exists()

@@ -27,6 +27,7 @@ from rag.bench.run import (
     rss_mb,
     target,
 )
+from rag.bench.soak import SOAK_QUESTIONS, bench_soak
 from rag.bench.synth import (
     ProseGenerator,
     SayFn,
@@ -48,12 +49,14 @@ __all__ = [
     "REPO_ROOT",
     "RESULTS_DIR",
     "RETRIEVAL_TARGET_MS",
+    "SOAK_QUESTIONS",
     "SayFn",
     "TOTAL_TARGET_MS",
     "WARMUP_QUESTION",
     "bench_answer",
     "bench_index",
     "bench_retrieval",
+    "bench_soak",
     "build_synthetic_index",
     "change_files",
     "format_report",

@@ -141,6 +141,12 @@ def _workspace(workdir: Path | None) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+bench_header = _header
+"""The common head of a result (public: the soak benchmark's module uses it)."""
+bench_finish = _finish
+bench_workspace = _workspace
+
+
 def _settings_for(settings: Settings, corpus: Path, index: Path) -> Settings:
     return settings.model_copy(update={"corpus_dir": corpus, "index_dir": index})
 

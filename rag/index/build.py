@@ -289,7 +289,7 @@ def _build_locked(
     report = _write_generation(settings, root, live, old, plan, progress, t0)
     # only now that the new generation is live: the previous one stays for the readers that
     # opened it (and as a fallback); older ones go unless a reader still holds them
-    store.prune_generations(settings, index_dir, keep={report.generation, live or ""})
+    store.prune_generations(settings, index_dir, keep={report.generation, live or named or ""})
     return report
 
 
