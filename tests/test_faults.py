@@ -252,10 +252,10 @@ def test_damaged_index_is_reported_and_repaired(tiny: Settings, tmp_path: Path) 
 
     # CURRENT with binary bytes, or replaced by a folder: readers fall back to the intact
     # generation, status says what is wrong, `rag index` repairs without re-embedding
-    for damage in ("binary", "folder"):
+    for kind in ("binary", "folder"):
         _fresh_copy(pristine, ix)
         (ix / "CURRENT").unlink()
-        if damage == "binary":
+        if kind == "binary":
             (ix / "CURRENT").write_bytes(b"\x00\xff\xfe garbage \x80")
         else:
             (ix / "CURRENT").mkdir()
