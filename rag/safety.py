@@ -115,6 +115,10 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:the|your)\s+(?:correct|right|true|real|final|only|official)?\s*(?:answer|response|reply)"
     r"\s+(?:is|should be|must be|will be)\b",
     r"\b(?:answer|respond|reply)\s+(?:with|only with|exactly)\b",
+    r"\b(?:the|your)\s+(?:correct|right|true|real|final|only|official)\s+(?:answer|response|reply)\b"
+    r"[^!?\n]{0,60}?\b(?:is|should be|must be|will be)\b",
+    r"^\W*(?:cite|quote|say|state|answer|respond|reply|repeat|mention|tell|write)\s+"
+    r"(?:this|that|it|only|exactly|with|the user|them)\b",
     r"\bcite\s+(?:passage|source|document)?\s*\[\s*\d+\s*\]",
     r"\b(?:tell|inform)\s+the\s+user\b",
     r"\bdo\s+not\s+(?:reveal|mention|disclose)\s+(?:this|these)\b",
