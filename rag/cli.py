@@ -564,10 +564,29 @@ def bench_soak_cmd(seconds: float, readers: int, corpus_dir: Path | None, keep: 
 @main.command("ui")
 @click.option("--port", default=8501, show_default=True, help="Port to serve the chat on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (the chat has no authentication: put it behind a proxy that has).",
+)
 @friendly
-def ui_cmd(port: int, host: str) -> None:
-    """Start the Streamlit chat."""
+def ui_cmd(port: int, host: str, allow_remote: bool) -> None:
+    """Start the Streamlit chat (on this machine only, unless --allow-remote)."""
     import subprocess
+
+    if not is_loopback(host):
+        if not allow_remote:
+            fail(
+                f"--host {host} would serve the documents to the network, and the chat has no "
+                "authentication: keep the default 127.0.0.1, or pass --allow-remote behind a "
+                "proxy that authenticates"
+            )
+        click.echo(
+            f"warning: serving on {host}:{port}. The chat has no authentication: anyone who can "
+            "reach this address can read every indexed document. Put it behind a reverse proxy "
+            "that authenticates users (and TLS).",
+            err=True,
+        )
 
     app = Path(__file__).resolve().parent / "ui" / "app.py"
     if not app.exists():
@@ -579,6 +598,19 @@ def ui_cmd(port: int, host: str) -> None:
         "--theme.primaryColor", "#2f6f4f",
     ]  # fmt: skip
     sys.exit(subprocess.call(cmd))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["auto", "ollama", "embedded", "extractive"]
@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         None, description="Chroma server host. Empty: embedded Chroma on disk in index_dir."
     )
     chroma_port: int = Field(8000, description="Chroma server port (with chroma_host).")
+    chroma_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Token sent to the Chroma server (Authorization: Bearer), for a server or proxy "
+            "that requires one."
+        ),
+    )
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS (TLS).")
     chroma_collection: str = Field(
         "rag", description="Prefix of the Chroma collection names this project writes."
     )

@@ -18,6 +18,7 @@ from rag.config import Settings
 from rag.index.build import build_index
 from rag.sources import quote_is_exact
 from tests.conftest import make_settings
+from tests.test_ingestion import chroma_server  # noqa: F401  (a real `chroma run`)
 
 REPO = Path(__file__).resolve().parent.parent
 DEPARTED = "003_485a1d3910fdc11f.txt"
@@ -453,3 +454,140 @@ def test_embedded_model_is_not_steered_by_an_injected_document(
         if sentence.verdict == "supported":
             assert not any(by_n[n].file.startswith("zz_") for n in sentence.citations), a
             assert "sold to google" not in sentence.text.lower(), a
+
+
+# --- 7. smaller ones ------------------------------------------------------------------------------
+
+
+def test_negative_line_is_a_bad_citation(settings: Settings) -> None:
+    from rag.drafts import check_draft
+
+    report = check_draft(
+        "Junyang Lin was promoted to P10 at 32 [003:-5].\n",
+        settings.model_copy(update={"checker": "rules"}),
+    )
+    s = report.sentences[0]
+    assert s.verdict == "bad_citation" and "whole numbers from 1" in s.reason
+
+
+def test_newline_in_a_file_name_stays_on_the_footnote_line() -> None:
+    from rag.drafts.render import draft_markdown
+    from rag.drafts.schema import DraftReport, DraftSentence
+    from rag.render import answer_markdown, footnote
+    from rag.schema import Answer, Citation
+
+    c = Citation(
+        n=1, file="evil\nname.txt", line_start=1, line_end=1, char_start=0, char_end=4, quote="Text"
+    )
+    assert "\n" not in footnote(c) and "evil↵name.txt" in footnote(c)
+    a = Answer(
+        question="q", answer="Text [1].", abstained=False, citations=[c], backend="t", model="t"
+    )
+    md = answer_markdown(a)
+    assert any(line.startswith("[^1]: evil↵name.txt") for line in md.splitlines())
+    draft = "Text is here [evil:1].\n"
+    sentence = DraftSentence(
+        text="Text is here.", line=1, citation_written="[evil:1]", verdict="supported",
+        citation=c, quote="Text", score=1.0,
+    )  # fmt: skip
+    report = DraftReport(
+        sentences=[sentence], checked=1, supported=1, flagged=0, seconds=0.0, checker="rules"
+    )
+    note = [line for line in draft_markdown(draft, report).splitlines() if line.startswith("[^")]
+    assert note and "evil↵name.txt" in note[0]
+
+
+def test_chat_refuses_a_network_bind_without_allow_remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess as sp
+
+    from click.testing import CliRunner
+
+    from rag.cli import is_loopback, main
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(sp, "call", lambda cmd: calls.append(cmd) or 0)
+    refused = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0"])
+    assert refused.exit_code == 1 and "--allow-remote" in refused.output and not calls
+    allowed = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0", "--allow-remote"])
+    assert allowed.exit_code == 0 and calls and "0.0.0.0" in calls[0]
+    assert "no authentication" in allowed.output and "proxy" in allowed.output
+    local = CliRunner().invoke(main, ["ui"])
+    assert local.exit_code == 0 and "no authentication" not in local.output
+
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def token_proxy(chroma_server: int) -> Any:  # noqa: F811  (the fixture imported above)
+    """A real `chroma run` behind a proxy that requires ``Authorization: Bearer TOKEN``.
+    (chromadb 1.5's Rust server accepts its token-auth settings but does not enforce them, so the
+    token is checked by the proxy, as an authenticating proxy in front of a server would.)"""
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _forward(self) -> None:
+            auth = self.headers.get("Authorization", "")
+            seen.append(auth)
+            if not self.path.endswith("/heartbeat") and auth != f"Bearer {TOKEN}":
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error":"Unauthorized","message":"bad token"}')
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{chroma_server}{self.path}", data=body, method=self.command
+            )
+            req.add_header("Content-Type", self.headers.get("Content-Type", "application/json"))
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    status, data, ctype = r.status, r.read(), r.headers.get("Content-Type")
+            except urllib.error.HTTPError as e:
+                status, data, ctype = e.code, e.read(), e.headers.get("Content-Type")
+            self.send_response(status)
+            self.send_header("Content-Type", ctype or "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], seen
+    server.shutdown()
+
+
+def test_chroma_server_with_a_token(tiny: Settings, token_proxy: Any) -> None:
+    from pydantic import SecretStr
+
+    from rag.index import store
+    from rag.retrieval import retrieve
+
+    port, seen = token_proxy
+    s = tiny.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
+    with pytest.raises(store.StoreError, match="RAG_CHROMA_TOKEN"):
+        build_index(s)
+    with_token = s.model_copy(update={"chroma_token": SecretStr(TOKEN)})
+    r = build_index(with_token)
+    assert r.wrote and f"Bearer {TOKEN}" in seen
+    assert retrieve(with_token, "Where is the Zorblat festival held?").evidence
+    # TLS asked of a server that speaks plain HTTP: a one-line error naming the setting
+    tls = with_token.model_copy(update={"chroma_ssl": True})
+    with pytest.raises(store.StoreError, match="https://127.0.0.1.*RAG_CHROMA_SSL"):
+        build_index(tls, rebuild=True)
+    # the token never lands in the index files
+    for path in tiny.index_dir.rglob("*.json"):
+        assert TOKEN not in path.read_text(encoding="utf-8")

@@ -90,6 +90,11 @@ _REF = re.compile(
     r"(?:\s*[-–—]\s*(?:l\.?\s*)?(?P<b>\d{1,7}))?\s*$",
     re.I,
 )
+_BAD_REF = re.compile(
+    r"^\s*[^\s:\[\]^][^\s:\[\]]*\s*:\s*(?:lines?\s*|l\.?\s*)?[-+−–—.,;:\d\s]*\d[-+−–—.,;:\d\s]*$",
+    re.I,
+)
+"""``[003:-5]``, ``[003:2.5]``: a citation whose line numbers are not whole numbers from 1."""
 _NUMERIC_MARKER = re.compile(r"^\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*$")
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
 FOOTNOTE_DEF = re.compile(r"^[ \t]{0,3}\[\^([^\]\s]{1,40})\]:[ \t]*(.*)$", re.M)
@@ -232,6 +237,17 @@ def parse_draft(text: str) -> ParsedDraft:
         refs = _parse_refs(body)
         if refs is not None:
             marks.append(Mark(m.start(), m.end(), m.group(0), refs))
+            return _blank(m.group(0))
+        if _BAD_REF.match(body):
+            marks.append(
+                Mark(
+                    m.start(),
+                    m.end(),
+                    m.group(0),
+                    error=f"{m.group(0)}: line numbers are whole numbers from 1: write "
+                    "[file:line] or [file:line-line]",
+                )
+            )
             return _blank(m.group(0))
         if _NUMERIC_MARKER.match(body):
             marks.append(

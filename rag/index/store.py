@@ -233,15 +233,31 @@ def chroma_client(settings: Settings, gen_dir: Path) -> Any:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
+        if settings.chroma_token is not None and settings.chroma_token.get_secret_value():
+            chroma_settings = ChromaSettings(
+                anonymized_telemetry=False,
+                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                chroma_client_auth_credentials=settings.chroma_token.get_secret_value(),
+            )
+        where = f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
         try:
             client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                settings=chroma_settings,
             )
             client.heartbeat()
+            client.count_collections()  # a request that needs the token, when one is needed
         except Exception as exc:
+            if _AUTH_REFUSED.search(str(exc)):
+                raise StoreError(
+                    f"the Chroma server at {where} refused the request (unauthorized): "
+                    "set RAG_CHROMA_TOKEN to the token it expects"
+                ) from None
             raise StoreError(
-                f"Chroma server not reachable at {settings.chroma_host}:{settings.chroma_port} "
-                f"({type(exc).__name__}); start it with `chroma run` or unset RAG_CHROMA_HOST"
+                f"Chroma server not reachable at {where} ({type(exc).__name__}); start it with "
+                "`chroma run`, check RAG_CHROMA_SSL, or unset RAG_CHROMA_HOST"
             ) from None
         return client
     if not gen_dir.is_dir():  # never let Chroma re-create a removed generation's folder
@@ -250,6 +266,9 @@ def chroma_client(settings: Settings, gen_dir: Path) -> Any:
         return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings)
     except Exception as exc:
         raise chroma_damaged(gen_dir, exc) from None
+
+
+_AUTH_REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat", re.I)
 
 
 def chroma_damaged(gen_dir: Path, exc: BaseException) -> StoreError:
