@@ -431,15 +431,15 @@ def test_injected_text_never_supports_a_claim(injected: Settings) -> None:
         lines.append(f"{row['claim']} [{injected_name(row)}:{line}]")
     report = check_draft("\n\n".join(lines) + "\n", injected)
     assert len(report.sentences) == len(INJECTIONS)
-    for s in report.sentences:
-        assert s.verdict != "supported", s
-    born = next(s for s in report.sentences if "1975" in s.text)
+    for ds in report.sentences:
+        assert ds.verdict != "supported", ds
+    born = next(ds for ds in report.sentences if "1975" in ds.text)
     assert born.conflict is not None and "1993" in born.conflict.quote, born
     assert "conflict" in born.reason
     # and the source view marks it
-    cited = report.sentences[0].citation
-    assert cited is not None
-    view = source_view(injected.corpus_dir, cited)
+    first = report.sentences[0].citation
+    assert first is not None
+    view = source_view(injected.corpus_dir, first)
     assert view.instruction and view.note and "addresses the assistant" in view.note
 
 
@@ -507,7 +507,12 @@ def test_chat_refuses_a_network_bind_without_allow_remote(monkeypatch: pytest.Mo
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
     calls: list[list[str]] = []
-    monkeypatch.setattr(sp, "call", lambda cmd: calls.append(cmd) or 0)
+
+    def fake_call(cmd: list[str]) -> int:
+        calls.append(cmd)
+        return 0
+
+    monkeypatch.setattr(sp, "call", fake_call)
     refused = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0"])
     assert refused.exit_code == 1 and "--allow-remote" in refused.output and not calls
     allowed = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0", "--allow-remote"])
