@@ -36,6 +36,7 @@ from rag.questions import (
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
+from rag.trust import fresh_evidence, recheck_answer
 from rag.verify import (
     Checker,
     Support,
@@ -79,7 +80,13 @@ def passage_text(text: str) -> str:
 
 
 def format_passages(evidence: list[Evidence]) -> str:
-    return "\n".join(prompts.PASSAGE.format(n=e.n, text=passage_text(e.text)) for e in evidence)
+    """The numbered passages; one that addresses the assistant is shown as a quotation only."""
+    return "\n".join(
+        (prompts.QUOTED_PASSAGE if e.instruction else prompts.PASSAGE).format(
+            n=e.n, text=passage_text(e.text)
+        )
+        for e in evidence
+    )
 
 
 def answer_messages(
@@ -126,6 +133,7 @@ def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAns
     When the question asks for a kind of fact (a date, a number, a name), only sentences that
     carry one are quoted, if any does."""
     r = Renumberer(evidence)
+    evidence = [e for e in evidence if not e.instruction]  # instructions are never quoted
     if not evidence or evidence[0].score < EXTRACTIVE_MIN_SCORE:
         return ParsedAnswer([CitedSentence(prompts.CANNOT_ANSWER)], [], [])
     best = evidence[0].score
@@ -195,6 +203,8 @@ def evidence_conflict(question: str, evidence: list[Evidence]) -> list[Evidence]
     q_tokens = set(tokenize(question))
     sides: list[tuple[set[str], Evidence]] = []
     for e in evidence:
+        if e.instruction:  # text addressed to the assistant is never a side
+            continue
         values = slot_values(question, e.text)
         if not values or not q_tokens:
             continue
@@ -250,7 +260,7 @@ def repair_citation(
     options: list[list[Citation]] = []
     for e in evidence:
         c = evidence_citation(e, e.n)
-        if _key(c) not in have:
+        if _key(c) not in have and not e.instruction:
             options.extend([[c], [*cited, c]] if cited else [[c]])
     found = find_support(checker, text, options, judge_calls=REPAIR_JUDGE_CALLS)
     if found is None or found.check.verdict != "supported":
@@ -278,7 +288,8 @@ def check_answer(
     by_n = {c.n: c for c in parsed.citations}
     rows: list[tuple[CitedSentence, list[Citation], SentenceCheck | None]] = []
     for s in parsed.sentences:
-        cited = [by_n[n] for n in s.citations if n in by_n]
+        # a passage that addresses the assistant is never support on its own
+        cited = [by_n[n] for n in s.citations if n in by_n and not by_n[n].instruction]
         if not is_claim(s.text):
             rows.append((s, cited, None))
             continue
@@ -354,14 +365,17 @@ def ask(
     history = [clean_question(h) for h in history or [] if h and h.strip()]
     standalone = rewrite_followup(q, history, chosen.llm) if history else q
     found: RetrievalResult = retrieve(settings, standalone, evidence_k)
-    evidence = found.evidence
+    root, root_notices = corpus_root(settings)
+    # the index may be older than the files: what is gone is never shown to the model
+    files = CorpusFiles(root, snapshot_dir(settings), settings.follow_symlinks)
+    evidence, stale_notice = fresh_evidence(files, found.evidence)
     answer = Answer(
         question=question,
         answer="",
         abstained=False,
         backend=chosen.name,
         model=chosen.model,
-        notices=list(chosen.notices),
+        notices=list(chosen.notices) + ([stale_notice] if stale_notice else []),
         searched_for=standalone if standalone != q else None,
     )
     timings = dict(found.timings_ms)
@@ -416,12 +430,11 @@ def ask(
         answer = _abstain(answer, evidence)
     elif check:
         t_check = time.perf_counter()
-        root, notices = corpus_root(settings)
-        answer.notices.extend(notices)
+        answer.notices.extend(root_notices)
         checker = Checker(
             chosen.judge,
             settings.support_threshold,
-            context_of=CorpusFiles(root, snapshot_dir(settings)).context,
+            context_of=files.context,
         )
         answer = check_answer(
             answer,
@@ -443,6 +456,7 @@ def ask(
                     f"no supported sentence gives the {slot} the question asks for",
                 )
         timings["check"] = (time.perf_counter() - t_check) * 1000
+    answer = recheck_answer(answer, root, settings.follow_symlinks, snapshot_dir(settings))
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
     return answer

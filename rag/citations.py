@@ -43,6 +43,7 @@ def evidence_citation(ev: Evidence | Span, n: int, quote: str | None = None) -> 
         quote=text,
         page=ev.page,
         heading=ev.heading,
+        instruction=getattr(ev, "instruction", False),
     )
 
 

@@ -23,7 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    click.echo(f"error: {message}", err=True)
+    from rag.safety import terminal_safe
+
+    click.echo(terminal_safe(f"error: {message}"), err=True)
     sys.exit(code)
 
 
@@ -52,6 +54,22 @@ def friendly(fn: F) -> F:
             fail(f"unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for the traceback)")
 
     return wrapper  # type: ignore[return-value]
+
+
+def dumps(data: Any) -> str:
+    """JSON for stdout: the exact text, with C1 controls and bidi overrides as ``\\u`` escapes
+    (``json.dumps`` already escapes C0 and ESC), so printing it cannot drive a terminal."""
+    from rag.safety import json_text
+
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def safe(text: str) -> str:
+    """Document-derived text for a terminal: control characters made visible
+    (:func:`rag.safety.terminal_safe`); applied once, here at the printing edge."""
+    from rag.safety import terminal_safe
+
+    return terminal_safe(text)
 
 
 def load_settings(**overrides: Any) -> Any:
@@ -99,9 +117,9 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
         if bar is not None:
             bar.close()
     for path, reason in sorted(report.skipped.items()):
-        click.echo(f"warning: skipped {path}: {reason}", err=True)
+        click.echo(safe(f"warning: skipped {path}: {reason}"), err=True)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(safe(f"warning: {warning}"), err=True)
     if report.converted:
         kinds: dict[str, int] = {}
         for what in report.converted.values():
@@ -122,9 +140,13 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
 
     info = index_status(load_settings(index_dir=index_dir))
     if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        click.echo(dumps(info))
         return
     if not info["exists"]:
+        for problem in info["health"]:
+            click.echo(safe(f"damaged    {problem}"), err=True)
+        if info["health"]:
+            fail(f"no usable index in {info['index_dir']}: run `rag index --rebuild`")
         fail(f"no index in {info['index_dir']}: run `rag index`")
     click.echo(f"index      {info['index_dir']} (generation {info['generation']})")
     click.echo(f"corpus     {info['corpus_dir']}")
@@ -149,6 +171,12 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
         click.echo(f"stale      {', '.join(parts)} since the build: run `rag index`")
     else:
         click.echo("stale      no: the index matches the corpus")
+    if info["health"]:
+        for problem in info["health"]:
+            click.echo(safe(f"damaged    {problem}"))
+        click.echo("health     damaged: run `rag index` to repair it (or `rag index --rebuild`)")
+    else:
+        click.echo(f"health     ok ({info['checked_files']} files match their checksums)")
 
 
 # --- rag ask --------------------------------------------------------------------------------
@@ -183,13 +211,14 @@ def ask_cmd(
     """Answer QUESTION from the index, citing file and lines for every sentence."""
     from rag.answering import ask
     from rag.render import render_answer_terminal
+    from rag.safety import terminal_safe_model
 
     settings = load_settings(index_dir=index_dir)
     streamed: list[str] = []
 
     def on_token(text: str) -> None:
         streamed.append(text)
-        click.echo(text, nl=False)
+        click.echo(safe(text), nl=False)
 
     answer = ask(
         question,
@@ -203,11 +232,12 @@ def ask_cmd(
         evidence_k=evidence_k,
     )
     if as_json:
-        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        click.echo(dumps(answer_json(answer)))
         return
     if streamed:
         click.echo("\n")
-    click.echo(render_answer_terminal(answer, settings.corpus_dir, color=sys.stdout.isatty()))
+    shown = terminal_safe_model(answer)  # document text cannot drive the terminal
+    click.echo(render_answer_terminal(shown, settings.corpus_dir, color=sys.stdout.isatty()))
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
@@ -434,7 +464,10 @@ def check_cmd(
     bar: tqdm | None = None
     try:
         if draft == "-":
-            text = drafts.decode_draft(sys.stdin.buffer.read(), "stdin")
+            data = sys.stdin.buffer.read(drafts.MAX_DRAFT_BYTES + 1)
+            if len(data) > drafts.MAX_DRAFT_BYTES:
+                fail(f"the draft on stdin is over {drafts.MAX_DRAFT_BYTES / 1e6:.0f} MB")
+            text = drafts.decode_draft(data, "stdin")
         else:
             text = drafts.read_draft(Path(draft))
         llm, notices = choose_judge(settings, use=judge)
@@ -456,13 +489,16 @@ def check_cmd(
         if bar is not None:
             bar.close()
     if as_json:
-        click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        click.echo(dumps(report.model_dump(mode="json")))
     else:
+        from rag.safety import terminal_safe_model
+
         width = shutil.get_terminal_size((110, 24)).columns
-        table = drafts.render_draft_table(report, width=width, color=sys.stdout.isatty())
+        shown = terminal_safe_model(report)  # document text cannot drive the terminal
+        table = drafts.render_draft_table(shown, width=width, color=sys.stdout.isatty())
         click.echo(table, err=markdown_out == "-")
     if markdown_out == "-":
-        click.echo(drafts.draft_markdown(text, report), nl=False)
+        click.echo(safe(drafts.draft_markdown(text, report)), nl=False)
     elif markdown_out:
         Path(markdown_out).write_text(drafts.draft_markdown(text, report), encoding="utf-8")
         click.echo(f"wrote the footnoted draft to {markdown_out}", err=True)
@@ -565,16 +601,53 @@ def bench_retrieval_cmd(chunks: int, queries: int, keep: Path | None, seed: int,
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
+@bench_group.command("soak")
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(1), help="How long the readers ask.")  # fmt: skip
+@click.option("--readers", default=3, show_default=True, type=click.IntRange(1, 32), help="Processes asking questions.")  # fmt: skip
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to copy and index (default: RAG_CORPUS_DIR).")  # fmt: skip
+@click.option("--keep", type=click.Path(path_type=Path), help="Work in DIR and keep it (default: a temp dir).")  # fmt: skip
+@_bench_options
+@friendly
+def bench_soak_cmd(seconds: float, readers: int, corpus_dir: Path | None, keep: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """Rebuilds and incremental builds in a loop while READERS processes ask: asks failed and
+    citations invalid (targets 0)."""
+    from rag import bench
+
+    result = bench.bench_soak(load_settings(), seconds=seconds, readers=readers, corpus_dir=corpus_dir, workdir=keep, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+    if any(t["status"] == "MISS" for t in result["targets"]):
+        sys.exit(EXIT_ERROR)
+
+
 # --- rag ui -----------------------------------------------------------------------------------
 
 
 @main.command("ui")
 @click.option("--port", default=8501, show_default=True, help="Port to serve the chat on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (the chat has no authentication: put it behind a proxy that has).",
+)
 @friendly
-def ui_cmd(port: int, host: str) -> None:
-    """Start the Streamlit chat."""
+def ui_cmd(port: int, host: str, allow_remote: bool) -> None:
+    """Start the Streamlit chat (on this machine only, unless --allow-remote)."""
     import subprocess
+
+    if not is_loopback(host):
+        if not allow_remote:
+            fail(
+                f"--host {host} would serve the documents to the network, and the chat has no "
+                "authentication: keep the default 127.0.0.1, or pass --allow-remote behind a "
+                "proxy that authenticates"
+            )
+        click.echo(
+            f"warning: serving on {host}:{port}. The chat has no authentication: anyone who can "
+            "reach this address can read every indexed document. Put it behind a reverse proxy "
+            "that authenticates users (and TLS).",
+            err=True,
+        )
 
     app = Path(__file__).resolve().parent / "ui" / "app.py"
     if not app.exists():
@@ -586,6 +659,19 @@ def ui_cmd(port: int, host: str) -> None:
         "--theme.primaryColor", "#2f6f4f",
     ]  # fmt: skip
     sys.exit(subprocess.call(cmd))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["auto", "ollama", "embedded", "extractive"]
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(
         2000, ge=1, description="PDFs with more pages than this are skipped with a warning."
     )
+    follow_symlinks: bool = Field(
+        False,
+        description=(
+            "Follow symlinks that point outside the corpus folder (off: each is skipped and "
+            "reported, and never cited)."
+        ),
+    )
     lock_timeout: float = Field(
         0.0,
         description="Seconds a second `rag index` waits for a running one; 0 refuses at once.",
@@ -77,6 +84,14 @@ class Settings(BaseSettings):
         None, description="Chroma server host. Empty: embedded Chroma on disk in index_dir."
     )
     chroma_port: int = Field(8000, description="Chroma server port (with chroma_host).")
+    chroma_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Token sent to the Chroma server (Authorization: Bearer), for a server or proxy "
+            "that requires one."
+        ),
+    )
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS (TLS).")
     chroma_collection: str = Field(
         "rag", description="Prefix of the Chroma collection names this project writes."
     )

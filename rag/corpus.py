@@ -11,6 +11,8 @@ and says why; nothing else stops the load.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat as stat_mod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,12 @@ class Listing:
 
     root: Path
     files: list[FileStat] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    """Symlinks not followed, special files, folders that cannot be listed: each with why."""
+
+
+READ_LIMIT = 512_000_000
+"""Most bytes read from one cited file (a citation never needs more; a device never ends)."""
 
 
 def check_corpus_dir(root: Path) -> Path:
@@ -69,20 +77,93 @@ def check_corpus_dir(root: Path) -> Path:
     return root.resolve()
 
 
-def list_files(root: Path) -> Listing:
+def list_files(root: Path, follow_symlinks: bool = False) -> Listing:
     """All files below ``root`` (hidden folders and files excluded), sorted; what each one is
-    is decided when it is read (:func:`read_document`)."""
+    is decided when it is read (:func:`read_document`).
+
+    The corpus folder is a boundary: a symlink whose target lies outside it is not followed
+    unless ``follow_symlinks`` (``RAG_FOLLOW_SYMLINKS``), and each one left out is reported in
+    ``skipped``; so is anything that is not a regular file (a FIFO, a device, a socket). The tree
+    is walked with a stack, not recursion, so any depth works; symlink loops are cut."""
     root = check_corpus_dir(root)
     listing = Listing(root=root)
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+    seen: set[tuple[int, int]] = set()
+    try:
+        st_root = root.stat()
+        seen.add((st_root.st_dev, st_root.st_ino))
+    except OSError:
+        pass
+    stack: list[Path] = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            rel = folder.relative_to(root).as_posix()
+            listing.skipped.append(Skipped(rel, f"cannot list the folder: {exc.strerror or exc}"))
             continue
-        if not path.is_file():
-            continue
-        st = path.stat()
-        listing.files.append(FileStat(rel.as_posix(), path, st.st_size, st.st_mtime_ns))
+        for entry in reversed(entries):  # the stack pops the first name first
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            wanted = True  # every file: what it is is decided when it is read
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    target = path.resolve(strict=True)
+                    if not target.is_relative_to(root) and not follow_symlinks:
+                        if wanted or target.is_dir():
+                            listing.skipped.append(
+                                Skipped(
+                                    rel,
+                                    f"a symlink to {target}, outside the corpus folder: not "
+                                    "followed (RAG_FOLLOW_SYMLINKS=true follows it)",
+                                )
+                            )
+                        continue
+                st = path.stat()
+            except (OSError, RuntimeError) as exc:
+                if wanted or entry.is_dir(follow_symlinks=False):
+                    why = getattr(exc, "strerror", None) or exc
+                    listing.skipped.append(Skipped(rel, f"cannot read: {why}"))
+                continue
+            if stat_mod.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    if is_link:
+                        listing.skipped.append(
+                            Skipped(rel, "a symlink to a folder already listed: not followed")
+                        )
+                    continue
+                seen.add(key)
+                stack.append(path)
+                continue
+            if not wanted:
+                continue
+            if not stat_mod.S_ISREG(st.st_mode):
+                listing.skipped.append(
+                    Skipped(rel, "not a regular file (a FIFO, device or socket): not read")
+                )
+                continue
+            listing.files.append(FileStat(rel, path, st.st_size, st.st_mtime_ns))
+    listing.files.sort(key=lambda f: f.path)
     return listing
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit + 1`` of them (so that a caller can
+    tell "over the limit"). Opened without blocking: a FIFO or a device raises ``OSError``
+    ("not a regular file") instead of hanging or reading forever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file (a FIFO, device or socket)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit + 1)
+    finally:
+        os.close(fd)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -108,10 +189,14 @@ def read_file(stat: FileStat, max_bytes: int | None = None) -> bytes | Skipped:
             stat.path,
             f"{mb:.1f} MB is over the limit of {max_bytes / 1_000_000:.1f} MB (RAG_MAX_FILE_MB)",
         )
+    limit = max_bytes if max_bytes is not None else READ_LIMIT
     try:
-        return stat.abspath.read_bytes()
+        data = read_bounded(stat.abspath, limit)
     except OSError as exc:
         return Skipped(stat.path, f"cannot read: {exc.strerror or exc}")
+    if len(data) > limit:
+        return Skipped(stat.path, f"grew over the limit of {limit / 1_000_000:.1f} MB while read")
+    return data
 
 
 def document_from_bytes(
@@ -148,9 +233,13 @@ def convert_bytes(data: bytes, name: str, *, max_pages: int | None = None) -> Co
     return convert(data, sniff(data, name), max_pages=max_pages)
 
 
-def load_documents(root: Path, max_bytes: int | None = None) -> Iterator[Document | Skipped]:
+def load_documents(
+    root: Path, max_bytes: int | None = None, follow_symlinks: bool = False
+) -> Iterator[Document | Skipped]:
     """Every file of the corpus, read (or skipped with its reason)."""
-    for stat in list_files(root).files:
+    listing = list_files(root, follow_symlinks)
+    yield from listing.skipped
+    for stat in listing.files:
         yield read_document(stat, max_bytes)
 
 
@@ -166,15 +255,18 @@ class Source:
     layout: Layout | None = None
 
 
-def read_source(root: Path, rel_path: str, snapshots: Path | None = None) -> Source:
+def read_source(
+    root: Path, rel_path: str, snapshots: Path | None = None, follow_symlinks: bool = False
+) -> Source:
     """The text of one corpus file as citations see it: the one place a cited file is read.
 
     Plain text is read as it is now (UTF-8, newlines as on disk). A PDF, web page or Word document
     is read from the snapshot the index kept for the file's current hash (in ``snapshots``, the
     live generation's snapshot folder), or converted again when there is none (a file changed
     since indexing, or no index at hand). Raises :class:`SourceError` (one line) when the path
-    leaves the corpus folder, the file is gone or unreadable, or it is no longer a document."""
-    data = read_original(root, rel_path)
+    leaves the corpus folder (through ``..`` or, unless ``follow_symlinks``, a symlink), the
+    file is gone, unreadable or not a regular file, or it is no longer a document."""
+    data = read_original(root, rel_path, follow_symlinks)
     sha = sha256_bytes(data)
     try:
         kind = sniff(data, rel_path)
@@ -197,14 +289,16 @@ def read_source(root: Path, rel_path: str, snapshots: Path | None = None) -> Sou
     return Source(rel_path, saved.text, sha, kind, saved.layout)
 
 
-def read_original(root: Path, rel_path: str) -> bytes:
-    """The bytes of one corpus file (a PDF to render, say). Raises :class:`SourceError`."""
+def read_original(root: Path, rel_path: str, follow_symlinks: bool = False) -> bytes:
+    """The bytes of one corpus file (a PDF to render, say), read within the corpus folder and
+    bounded. Raises :class:`SourceError`."""
     base = Path(root).expanduser().resolve()
-    path = (base / rel_path).resolve()
-    if not path.is_relative_to(base):
+    written = Path(os.path.normpath(base / rel_path))
+    path = written.resolve()
+    if not written.is_relative_to(base) or (not path.is_relative_to(base) and not follow_symlinks):
         raise SourceError(f"the citation points outside the corpus folder: {rel_path}")
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, READ_LIMIT)
     except FileNotFoundError:
         raise SourceError(f"{rel_path} is no longer in {base}: re-index") from None
     except OSError as exc:
@@ -212,20 +306,26 @@ def read_original(root: Path, rel_path: str) -> bytes:
     return data
 
 
-def read_text(root: Path, rel_path: str, snapshots: Path | None = None) -> str:
+def read_text(
+    root: Path, rel_path: str, snapshots: Path | None = None, follow_symlinks: bool = False
+) -> str:
     """The text of one corpus file as citations see it (:func:`read_source`)."""
-    return read_source(root, rel_path, snapshots).text
+    return read_source(root, rel_path, snapshots, follow_symlinks).text
 
 
-def source_or_none(root: Path, rel_path: str, snapshots: Path | None = None) -> Source | None:
+def source_or_none(
+    root: Path, rel_path: str, snapshots: Path | None = None, follow_symlinks: bool = False
+) -> Source | None:
     """:func:`read_source`, or ``None`` when the file cannot be read as it was indexed."""
     try:
-        return read_source(root, rel_path, snapshots)
+        return read_source(root, rel_path, snapshots, follow_symlinks)
     except SourceError:
         return None
 
 
-def text_or_none(root: Path, rel_path: str, snapshots: Path | None = None) -> str | None:
+def text_or_none(
+    root: Path, rel_path: str, snapshots: Path | None = None, follow_symlinks: bool = False
+) -> str | None:
     """:func:`read_text`, or ``None`` when the file cannot be read as it was indexed."""
-    source = source_or_none(root, rel_path, snapshots)
+    source = source_or_none(root, rel_path, snapshots, follow_symlinks)
     return source.text if source is not None else None

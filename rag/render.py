@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.safety import one_line
 from rag.schema import Answer, Citation
 
 MARKS = {"supported": "✓", "unsupported": "⚠", "contradicted": "✗", "uncited": "?"}
@@ -26,11 +27,12 @@ def citation_location(c: Citation) -> str:
     """``file:12-14`` plus the character span: ``file:1 (chars 247-456)``; for a converted
     document the page or heading too: ``report.pdf:40-41 (page 12, chars 5210-5301)``."""
     where = where_in_original(c)
-    return f"{c.file}:{c.lines} ({where + ', ' if where else ''}chars {c.char_start}-{c.char_end})"
+    return f"{one_line(c.file)}:{c.lines} ({where + ', ' if where else ''}chars {c.char_start}-{c.char_end})"
 
 
 def footnote(c: Citation, width: int = 160) -> str:
-    return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"'
+    stale = " (stale: no longer in the file; re-index)" if c.stale else ""
+    return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"{stale}'
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -99,12 +101,17 @@ def answer_markdown(answer: Answer) -> str:
     out = [f"**Q:** {answer.question}", "", body, ""]
     for c in answer.citations:
         where = f" ({where_in_original(c)})" if where_in_original(c) else ""
-        out.append(f'[^{c.n}]: {c.file}, line {c.lines}{where}: "{" ".join(c.quote.split())}"')
+        out.append(
+            f'[^{c.n}]: {one_line(c.file)}, line {c.lines}{where}: "{" ".join(c.quote.split())}"'
+        )
     if answer.removed:
         out.append("")
         out.append("Removed, not supported by the sources:")
         out.extend(f"- ~~{s.text}~~ ({s.verdict}: {s.reason})" for s in answer.removed)
     if answer.abstained and answer.closest:
         out.append("Closest passages:")
-        out.extend(f'- {c.file}, line {c.lines}: "{shorten(c.quote, 300)}"' for c in answer.closest)
+        out.extend(
+            f'- {one_line(c.file)}, line {c.lines}: "{shorten(c.quote, 300)}"'
+            for c in answer.closest
+        )
     return "\n".join(out).rstrip() + "\n"

@@ -15,8 +15,9 @@ import numpy as np
 
 from rag.config import Settings
 from rag.embeddings import Embedder, get_embedder
-from rag.errors import IndexMissingError
+from rag.errors import IndexMissingError, StoreError
 from rag.index import store
+from rag.index.health import check_chroma
 from rag.lexical import LexicalIndex, tokenize
 from rag.questions import asked_slot, carries
 from rag.schema import Chunk, Evidence, Sentence
@@ -67,6 +68,8 @@ class IndexHandle:
     chunks: list[Chunk]
     lexical: LexicalIndex
     collection: Any
+    lease: store.Lease | None = None
+    """Held while the handle is in use: no build removes this generation meanwhile."""
     by_id: dict[str, Chunk] = field(default_factory=dict)
     _vector_store: Any = None
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
@@ -87,11 +90,14 @@ class IndexHandle:
 
         if not self.chunks:
             return []
-        result = self._vector_store.query(
-            VectorStoreQuery(
-                query_embedding=query_embedding, similarity_top_k=min(k, len(self.chunks))
+        try:
+            result = self._vector_store.query(
+                VectorStoreQuery(
+                    query_embedding=query_embedding, similarity_top_k=min(k, len(self.chunks))
+                )
             )
-        )
+        except Exception as exc:
+            raise store.chroma_damaged(self.gen_dir, exc) from None
         return list(zip(result.ids or [], result.similarities or [], strict=False))
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
@@ -109,37 +115,86 @@ _handles: dict[tuple[str, str, str | None], IndexHandle] = {}
 _handles_lock = threading.Lock()
 
 
-def open_index(settings: Settings) -> IndexHandle:
-    """The live generation of the index, loaded once per process (and again after a rebuild)."""
-    index_dir = settings.index_dir
-    generation = store.current_generation(index_dir)
-    if generation is None:
-        raise IndexMissingError(f"no index in {index_dir}: run `rag index` first")
-    key = (str(index_dir), generation, settings.chroma_host)
+def close_indexes() -> None:
+    """Drop every loaded generation of this process and release its lease (the next question
+    opens the live one again)."""
     with _handles_lock:
-        if key in _handles:
-            return _handles[key]
-        gen_dir = index_dir / generation
-        manifest = store.read_manifest(gen_dir)
-        store.check_model(manifest.embed_model, manifest.embed_dim, settings.embed_model, None)
-        collection = store.open_collection(settings, gen_dir, manifest)
-        chunks = store.read_chunks(gen_dir)
-        handle = IndexHandle(
-            settings=settings,
-            generation=generation,
-            gen_dir=gen_dir,
-            manifest=manifest,
-            chunks=chunks,
-            lexical=LexicalIndex.load(gen_dir / "lexical", [c.text for c in chunks]),
-            collection=collection,
-        )
-        store.check_model(
-            manifest.embed_model, manifest.embed_dim, settings.embed_model, handle.embedder.dim
-        )
-        for old in [k for k in _handles if k[0] == key[0]]:
-            del _handles[old]
-        _handles[key] = handle
-        return handle
+        for handle in _handles.values():
+            if handle.lease is not None:
+                handle.lease.release()
+        _handles.clear()
+
+
+OPEN_TRIES = 5
+"""Times a reader reads ``CURRENT`` again when the generation it named went away meanwhile."""
+
+
+def open_index(settings: Settings) -> IndexHandle:
+    """The live generation of the index, loaded once per process (and again after a rebuild).
+
+    The handle pins its generation: it holds a lease on it (:class:`rag.index.store.Lease`), so a
+    build that swaps in a new one never removes this one while a question uses it; each handle
+    has its own Chroma client (one per generation folder). Files that do not match the
+    manifest's checksums are a one-line :class:`StoreError`."""
+    index_dir = settings.index_dir
+    for _ in range(OPEN_TRIES):
+        generation = store.current_generation(index_dir)
+        if generation is None:
+            raise IndexMissingError(f"no index in {index_dir}: run `rag index` first")
+        key = (str(index_dir), generation, settings.chroma_host)
+        with _handles_lock:
+            if key in _handles:
+                return _handles[key]
+            gen_dir = index_dir / generation
+            lease = store.take_lease(gen_dir)
+            if lease is None:  # removed since CURRENT was read: read it again
+                continue
+            try:
+                handle = _load(settings, generation, gen_dir, lease)
+            except BaseException:
+                lease.release()
+                raise
+            for old in [k for k in _handles if k[0] == key[0]]:
+                stale = _handles.pop(old)
+                if stale.lease is not None:
+                    stale.lease.release()
+            _handles[key] = handle
+            return handle
+    raise StoreError(f"the index in {index_dir} keeps changing: try again")
+
+
+def _load(settings: Settings, generation: str, gen_dir: Path, lease: store.Lease) -> IndexHandle:
+    manifest = store.read_manifest(gen_dir)
+    store.check_model(manifest.embed_model, manifest.embed_dim, settings.embed_model, None)
+    for rel, sha in manifest.checksums.items():
+        if rel.startswith("lexical/") and store.file_sha256(gen_dir / rel) != sha:
+            raise store.damaged(gen_dir, rel, "does not match its checksum")
+    chunks = store.read_chunks(gen_dir, manifest.checksums.get("chunks.jsonl"))
+    try:
+        lexical = LexicalIndex.load(gen_dir / "lexical", [c.text for c in chunks])
+    except Exception as exc:
+        raise store.damaged(gen_dir, "lexical/", f"cannot be read ({type(exc).__name__})") from None
+    if manifest.chroma_mode == "embedded":
+        problems = check_chroma(gen_dir)  # SQLite's quick check: fast, and before Chroma reads
+        if problems:
+            raise StoreError(f"the index is damaged: {problems[0]}; run `rag index --rebuild`")
+    collection = store.open_collection(settings, gen_dir, manifest)
+    handle = IndexHandle(
+        settings=settings,
+        generation=generation,
+        gen_dir=gen_dir,
+        manifest=manifest,
+        chunks=chunks,
+        lexical=lexical,
+        collection=collection,
+        lease=lease,
+    )
+    if lexical.n_docs != len(chunks):
+        raise store.damaged(gen_dir, "lexical/", "does not match chunks.jsonl")
+    store.check_model(
+        manifest.embed_model, manifest.embed_dim, settings.embed_model, handle.embedder.dim
+    )
+    return handle
 
 
 def retrieve_chunks(

@@ -65,6 +65,9 @@ class Evidence(Sentence):
     n: int = Field(ge=1)
     score: float
     chunk_id: str
+    instruction: bool = False
+    """The sentence lies in a passage that addresses the assistant (see :mod:`rag.safety`): shown
+    to the model as quoted material only, never support on its own."""
 
 
 class Citation(Span):
@@ -72,6 +75,11 @@ class Citation(Span):
 
     n: int = Field(ge=1)
     quote: str
+    stale: bool = False
+    """The quoted text is no longer in the file (changed or deleted since it was indexed): never
+    shown as supported."""
+    instruction: bool = False
+    """The quote lies in a passage that addresses the assistant: not evidence on its own."""
 
 
 class SentenceCheck(BaseModel):
@@ -126,3 +134,5 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     notices: list[str] = Field(default_factory=list)
     dropped_markers: list[str] = Field(default_factory=list)
+    stale: list[int] = Field(default_factory=list)
+    """Citation numbers whose quoted text is no longer in the file as it is now (re-index)."""

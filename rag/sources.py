@@ -35,6 +35,7 @@ from rag.corpus import (
 )
 from rag.errors import SourceError
 from rag.formats import Layout, Unreadable, pdf_page_png
+from rag.safety import instruction_spans, overlaps_any
 from rag.schema import Citation, Sentence, Span
 
 CONTEXT_LINES = 3
@@ -59,18 +60,25 @@ class CorpusFiles:
     ``snapshots`` is the live index generation's snapshot folder (``index.status.snapshot_dir``):
     converted documents (PDF, HTML, Word) are read from it."""
 
-    def __init__(self, root: Path, snapshots: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, snapshots: Path | None = None, follow_symlinks: bool = False
+    ) -> None:
         self.root = Path(root)
         self.snapshots = snapshots
+        self.follow_symlinks = follow_symlinks
         self._listed: tuple[list[str], str | None] | None = None
         self._sources: dict[str, Source | None] = {}
         self._starts: dict[str, list[int]] = {}
         self._sentences: dict[str, list[Sentence]] = {}
+        self._instructions: dict[str, list[tuple[int, int]]] = {}
 
     def _listing(self) -> tuple[list[str], str | None]:
         if self._listed is None:
             try:
-                self._listed = ([f.path for f in list_files(self.root).files], None)
+                self._listed = (
+                    [f.path for f in list_files(self.root, self.follow_symlinks).files],
+                    None,
+                )
             except CorpusError as exc:
                 self._listed = ([], str(exc))
         return self._listed
@@ -110,7 +118,9 @@ class CorpusFiles:
     def source(self, path: str) -> Source | None:
         """The file as citations see it (read once), or ``None`` when it cannot be read."""
         if path not in self._sources:
-            self._sources[path] = source_or_none(self.root, path, self.snapshots)
+            self._sources[path] = source_or_none(
+                self.root, path, self.snapshots, self.follow_symlinks
+            )
         return self._sources[path]
 
     def text(self, path: str) -> str | None:
@@ -140,6 +150,13 @@ class CorpusFiles:
             and line_of(starts, max(citation.char_end - 1, citation.char_start))
             == citation.line_end
         )
+
+    def addresses_assistant(self, path: str, a: int, b: int) -> bool:
+        """Whether characters ``[a, b)`` of ``path`` lie in a passage that addresses the
+        assistant (:func:`rag.safety.instruction_spans`)."""
+        if path not in self._instructions:
+            self._instructions[path] = instruction_spans(self.text(path) or "")
+        return overlaps_any(self._instructions[path], a, b)
 
     def starts(self, path: str) -> list[int]:
         if path not in self._starts:
@@ -320,6 +337,9 @@ class SourceView(BaseModel):
     """PDF: the cited characters as offsets into that page's text (what :func:`page_png` marks)."""
     heading: str | None = None
     """HTML/Word: the heading path of the cited text."""
+    instruction: bool = False
+    """The cited text lies in a passage that addresses the assistant (an instruction, not a
+    statement of fact): marked in the view, never support on its own."""
 
     @property
     def lines_label(self) -> str:
@@ -350,6 +370,11 @@ class SourceView(BaseModel):
                 f"{self.file} has changed since it was indexed: the cited text is no longer "
                 f"in it; re-index, and treat this citation as unverified"
             )
+        if self.instruction:
+            return (
+                "this passage addresses the assistant (it tells a model what to say or cite): "
+                "it is quoted material, not evidence"
+            )
         return None
 
     @property
@@ -360,12 +385,14 @@ class SourceView(BaseModel):
         )
 
 
-def _read(corpus_dir: Path, file: str, snapshots: Path | None) -> tuple[Path, Source]:
+def _read(
+    corpus_dir: Path, file: str, snapshots: Path | None, follow_symlinks: bool = False
+) -> tuple[Path, Source]:
     root = Path(corpus_dir).expanduser().resolve()
-    return root / file, read_source(root, file, snapshots)
+    return root / file, read_source(root, file, snapshots, follow_symlinks)
 
 
-def _locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
+def locate(text: str, span: Span, quote: str | None) -> tuple[int, int, Found]:
     """Where the cited text is now: the cited offsets, or the quote's new place."""
     cs, ce = span.char_start, span.char_end
     if quote is None:
@@ -424,6 +451,7 @@ def source_view(
     quote: str | None = None,
     max_line_chars: int | None = LONG_LINE,
     snapshots: Path | None = None,
+    follow_symlinks: bool = False,
 ) -> SourceView:
     """The cited lines of ``citation`` (a :class:`~rag.schema.Citation` or any span) with
     ``context_lines`` numbered lines above and below (``None``: the whole document, unclipped).
@@ -435,9 +463,9 @@ def source_view(
     """
     if quote is None:
         quote = getattr(citation, "quote", None)
-    path, source = _read(corpus_dir, citation.file, snapshots)
+    path, source = _read(corpus_dir, citation.file, snapshots, follow_symlinks)
     text = source.text
-    cs, ce, found = _locate(text, citation, quote)
+    cs, ce, found = locate(text, citation, quote)
     starts = line_starts(text)
     n_lines = len(starts)
     if n_lines > 1 and text.endswith("\n"):
@@ -493,6 +521,8 @@ def source_view(
         total_lines=n_lines,
         lines=lines,
         **_located(source.layout, len(text), cs, ce),
+        instruction=found != "missing"
+        and overlaps_any(instruction_spans(text), cs, max(ce, cs + 1)),
     )
 
 

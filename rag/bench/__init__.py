@@ -1,11 +1,21 @@
 """``rag bench``: speed and memory figures with their targets. ``synth`` makes synthetic prose and
-indexes, ``run`` measures (index, answer, retrieval), ``embed`` compares embedding models on the
-labelled corpora, ``format`` prints and saves results.
+indexes, ``run`` measures (index, answer, retrieval), ``embed`` compares embedding models, ``soak``
+asks while the index is rebuilt, ``format`` prints and saves results.
 """
 
 from __future__ import annotations
 
-from rag.bench.embed import CORPORA, DEFAULT_MODELS, bench_embed
+from rag.bench.embed import (
+    CORPORA,
+    DEFAULT_MODELS,
+    NON_ENGLISH,
+    bench_embed,
+    bench_model,
+    format_embed,
+    retrieval_records,
+    score_retrieval,
+    summarise_corpus,
+)
 from rag.bench.format import (
     format_report,
     output,
@@ -16,6 +26,7 @@ from rag.bench.run import (
     DEFAULT_QUESTIONS,
     FIRST_TOKEN_TARGET_MS,
     NOOP_RATIO_TARGET,
+    PDF_PAGES_PER_S_TARGET,
     PIPELINE_RATIO_TARGET,
     REPO_ROOT,
     RESULTS_DIR,
@@ -25,16 +36,27 @@ from rag.bench.run import (
     bench_answer,
     bench_index,
     bench_retrieval,
+    finish_result,
     profile_call,
+    result_header,
     rss_mb,
     target,
+    workspace,
+)
+from rag.bench.soak import (
+    SOAK_QUESTIONS,
+    bench_soak,
 )
 from rag.bench.synth import (
+    PDF_LINE_CHARS,
+    PDF_LINES_PER_PAGE,
     ProseGenerator,
     SayFn,
     build_synthetic_index,
     change_files,
     make_corpus,
+    make_pdf,
+    pdf_pages_of,
     say_nothing,
     say_stderr,
 )
@@ -46,29 +68,45 @@ __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_QUESTIONS",
     "FIRST_TOKEN_TARGET_MS",
+    "NON_ENGLISH",
     "NOOP_RATIO_TARGET",
+    "PDF_LINES_PER_PAGE",
+    "PDF_LINE_CHARS",
+    "PDF_PAGES_PER_S_TARGET",
     "PIPELINE_RATIO_TARGET",
     "ProseGenerator",
     "REPO_ROOT",
     "RESULTS_DIR",
     "RETRIEVAL_TARGET_MS",
+    "SOAK_QUESTIONS",
     "SayFn",
     "TOTAL_TARGET_MS",
     "WARMUP_QUESTION",
     "bench_answer",
     "bench_embed",
     "bench_index",
+    "bench_model",
     "bench_retrieval",
+    "bench_soak",
     "build_synthetic_index",
     "change_files",
+    "finish_result",
+    "format_embed",
     "format_report",
     "make_corpus",
+    "make_pdf",
     "output",
+    "pdf_pages_of",
     "profile_call",
+    "result_header",
+    "retrieval_records",
     "rss_mb",
     "save_result",
     "say_nothing",
     "say_stderr",
+    "score_retrieval",
+    "summarise_corpus",
     "summarize",
     "target",
+    "workspace",
 ]

@@ -139,6 +139,19 @@ def format_report(result: dict[str, Any]) -> str:
                 f"    {t['status']:<4}  {t['name']}: {t['value']:.3f}{unit} "
                 f"(target {t['op']} {t['target']}{unit})"
             )
+    if kind == "soak":
+        p, b = result["params"], result["builds"]
+        lines += [
+            f"  {p['readers']} readers for {p['seconds']:.0f} s; builds: {b['rebuild']} rebuilds, "
+            f"{b['incremental']} incremental, {b['failed']} failed",
+            f"  asks done          {result['asks_done']}",
+            f"  asks failed        {result['asks_failed']}  (target 0)",
+            f"  citations checked  {result['citations_checked']}",
+            f"  citations invalid  {result['citations_invalid']}  (target 0)",
+            f"  generations left   {result['generations_left']}",
+        ]
+        lines += [f"  error x{n}: {e}" for e, n in sorted(result["errors"].items())][:5]
+        lines += [f"  build error: {e}" for e in result["build_errors"]]
     for note in result.get("notes", []):
         lines.append(f"  note: {note}")
     return "\n".join(lines)

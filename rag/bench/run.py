@@ -131,7 +131,7 @@ def finish_result(result: dict[str, Any], t0: float) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _workspace(workdir: Path | None) -> Iterator[Path]:
+def workspace(workdir: Path | None) -> Iterator[Path]:
     """``workdir`` (created, kept) or a temporary folder removed afterwards."""
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def bench_index(
             "chunk_overlap": settings.chunk_overlap,
         },
     )
-    with _workspace(workdir) as root:
+    with workspace(workdir) as root:
         corpus, index = root / "corpus", root / "index"
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.rmtree(index, ignore_errors=True)
@@ -447,7 +447,7 @@ def bench_answer(
             "llm_threads": settings.llm_threads,
         },
     )
-    with _workspace(workdir) as root:
+    with workspace(workdir) as root:
         corpus = (corpus_dir or settings.corpus_dir).resolve()
         s = _settings_for(settings, corpus, (index_dir or root / "index").resolve())
         result["index"] = {"reused": index_dir is not None}
@@ -601,7 +601,7 @@ def bench_retrieval(
         "noise, not the embedding of its text. Timings and the HNSW graph are realistic; "
         "rankings are not."
     )
-    with _workspace(workdir) as root:
+    with workspace(workdir) as root:
         s = _settings_for(settings, root / "corpus", root / "index")
         embedder = get_embedder(s.embed_model, s.embed_batch_size)
         embedder.embed_query("warm up")

@@ -36,7 +36,7 @@ from rag.index.status import corpus_root, snapshot_dir
 from rag.llm.base import Judge
 from rag.schema import Citation
 from rag.sources import CorpusFiles
-from rag.verify import Checker, find_support, rule_rank
+from rag.verify import Checker, check_rules, find_support, numbers_in, rule_rank
 
 MAX_CITATIONS = 3
 """Most written citations of one sentence that are tested (the checker reads three)."""
@@ -50,6 +50,8 @@ ALTERNATIVE_JUDGE_CALLS = 1
 """Most judge calls spent looking for other lines when what a sentence cites fails."""
 EMBED_BATCH = 32
 """Uncited sentences embedded together (one batch is much cheaper than one call each)."""
+CONFLICT_COVERAGE = 0.5
+"""Share of a claim's words a passage must hold to count as stating another value of it."""
 
 
 def _narrowest(claim: str, candidates: list[Citation]) -> Citation:
@@ -113,6 +115,8 @@ class _Searcher:
             if text is None or text[e.char_start : e.char_end] != e.text:
                 self.stale = True  # the file changed (or went) since the index was built
                 continue
+            if self.corpus.addresses_assistant(e.file, e.char_start, e.char_end):
+                continue  # an instruction to a model is never proposed as a source
             out.append(self.corpus.citation(e.file, e.char_start, e.char_end, len(out) + 1))
         self.found[claim] = out
         return out
@@ -164,7 +168,7 @@ def check_draft(
         raise DraftError("the draft is empty")
     parsed = parse_draft(text)
     root, notices = corpus_root(settings)
-    corpus = CorpusFiles(root, snapshot_dir(settings))
+    corpus = CorpusFiles(root, snapshot_dir(settings), settings.follow_symlinks)
     guard = _Guard(judge, settings.support_threshold, corpus.context)
     if corpus.error:
         notices.append(corpus.error)
@@ -293,7 +297,21 @@ def _check_cited(
                 problems.append(f"[{ref.label}]: {why}")
             else:
                 spans.append(span)
+    # a passage that addresses the assistant is never support on its own
+    instructions = [s for s in spans if s.quote and _addresses(corpus, s)]
+    spans = [s for s in spans if s not in instructions]
     result: DraftSentence | None = None
+    if instructions and not spans and not problems:
+        first = instructions[0]
+        return DraftSentence(
+            **_base(claim),
+            verdict="unsupported",
+            source=first.location,
+            citation=first.model_copy(update={"n": 1, "instruction": True}),
+            quote=first.quote,
+            score=0.0,
+            reason=INSTRUCTION_REASON,
+        )
     if spans:
         narrowed = [_narrowest(claim.text, corpus.windows(s)) for s in spans[:MAX_CITATIONS]]
         tested[:] = narrowed
@@ -323,6 +341,31 @@ def _check_cited(
     return result.model_copy(update={"verdict": "bad_citation", "reason": reason})
 
 
+INSTRUCTION_REASON = (
+    "the cited lines address the assistant (they tell a model what to say or cite): an "
+    "instruction is not evidence"
+)
+
+
+def _addresses(corpus: CorpusFiles, span: Citation) -> bool:
+    return corpus.addresses_assistant(span.file, span.char_start, span.char_end)
+
+
+def conflicting(claim: str, candidates: list[Citation]) -> Citation | None:
+    """A passage about the same thing as ``claim`` that states another number or date: most of
+    the claim's words are there, and all that is missing is numbers or dates."""
+    for c in candidates:
+        rules = check_rules(claim, c.quote)
+        if (
+            rules.missing
+            and rules.coverage >= CONFLICT_COVERAGE
+            and all(m.startswith(("number ", "date ")) for m in rules.missing)
+            and numbers_in(c.quote)
+        ):
+            return c
+    return None
+
+
 def _with_alternative(
     checker: Checker,
     claim: str,
@@ -339,7 +382,16 @@ def _with_alternative(
         checker, claim, [[c] for c in found], judge_calls=ALTERNATIVE_JUDGE_CALLS, avoid=tested
     )
     if support is None or support.check.verdict != "supported":
-        return result
+        other = conflicting(claim, found)
+        if other is None:
+            return result
+        quote = " ".join(other.quote.split())[:160]
+        return result.model_copy(
+            update={
+                "conflict": other.model_copy(update={"n": 1}),
+                "reason": f'{result.reason}; conflict: {other.location} says "{quote}"',
+            }
+        )
     alt = support.cited[0]
     return result.model_copy(
         update={

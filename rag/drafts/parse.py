@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.chunking import line_of, line_starts, sentence_spans
+from rag.corpus import read_bounded
 from rag.errors import DraftError
 from rag.formats import Unreadable, docx_to_text, sniff
 from rag.verify import is_claim
@@ -89,9 +90,13 @@ def read_draft(path: Path) -> str:
                 f"{path}: the draft is {size / 1e6:.1f} MB; the limit is "
                 f"{MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
             )
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_DRAFT_BYTES)  # a FIFO or a device is refused, not read
     except OSError as exc:
         raise DraftError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_DRAFT_BYTES:
+        raise DraftError(
+            f"{path}: the draft is over the limit of {MAX_DRAFT_BYTES / 1e6:.0f} MB: check it in parts"
+        )
     return decode_draft(data, str(path))
 
 
@@ -108,6 +113,11 @@ _PAGE_REF = re.compile(
     r"(?:\s*:\s*(?:lines?\s*|l\.?\s*)?(?P<a>\d{1,7})(?:\s*[-–—]\s*(?:l\.?\s*)?(?P<b>\d{1,7}))?)?\s*$",
     re.I,
 )
+_BAD_REF = re.compile(
+    r"^\s*[^\s:\[\]^][^\s:\[\]]*\s*:\s*(?:lines?\s*|l\.?\s*)?[-+−–—.,;:\d\s]*\d[-+−–—.,;:\d\s]*$",
+    re.I,
+)
+"""``[003:-5]``, ``[003:2.5]``: a citation whose line numbers are not whole numbers from 1."""
 _NUMERIC_MARKER = re.compile(r"^\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*$")
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
 FOOTNOTE_DEF = re.compile(r"^[ \t]{0,3}\[\^([^\]\s]{1,40})\]:[ \t]*(.*)$", re.M)
@@ -265,6 +275,17 @@ def parse_draft(text: str) -> ParsedDraft:
         refs = _parse_refs(body)
         if refs is not None:
             marks.append(Mark(m.start(), m.end(), m.group(0), refs))
+            return _blank(m.group(0))
+        if _BAD_REF.match(body):
+            marks.append(
+                Mark(
+                    m.start(),
+                    m.end(),
+                    m.group(0),
+                    error=f"{m.group(0)}: line numbers are whole numbers from 1: write "
+                    "[file:line] or [file:line-line]",
+                )
+            )
             return _blank(m.group(0))
         if _NUMERIC_MARKER.match(body):
             marks.append(

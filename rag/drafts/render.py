@@ -5,6 +5,7 @@ from __future__ import annotations
 from rag.drafts.parse import FOOTNOTE_DEF, parse_draft
 from rag.drafts.schema import VERDICT_LABELS, DraftReport, DraftSentence
 from rag.render import shorten
+from rag.safety import one_line
 from rag.schema import Citation
 
 DRAFT_MARKS = {
@@ -59,7 +60,7 @@ def render_draft_table(report: DraftReport, width: int = 110, color: bool = Fals
 
 def _footnote_body(c: Citation, quote: str) -> str:
     lines = f"line {c.line_start}" if c.line_start == c.line_end else f"lines {c.lines}"
-    return f'{c.file}, {lines}: "{" ".join(quote.split())}"'
+    return f'{one_line(c.file)}, {lines}: "{" ".join(quote.split())}"'
 
 
 def draft_markdown(text: str, report: DraftReport) -> str:

@@ -38,6 +38,9 @@ class DraftSentence(BaseModel):
     char_end: int = Field(0, ge=0)
     alternative: Citation | None = None
     """Lines of the corpus that support the sentence when what it cites does not."""
+    conflict: Citation | None = None
+    """Lines of the corpus that state otherwise (another number or date about the same thing)
+    when nothing supports the sentence: shown as a conflict."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -31,7 +31,7 @@ from rag.corpus import (
 )
 from rag.errors import EmptyCorpusError, IndexLockedError
 from rag.formats import Converted, save_snapshot
-from rag.index import store
+from rag.index import health, store
 from rag.lexical import LexicalIndex
 from rag.schema import Chunk
 
@@ -206,7 +206,9 @@ class _Plan:
 def _plan(settings: Settings, root: Path, old: store.Manifest | None, report: BuildReport) -> _Plan:
     """Sort the corpus files into unchanged (kept), added/changed (to embed) and removed. A file
     is hashed before it is converted, so an unchanged PDF that was only touched is not."""
-    listing = list_files(root)
+    listing = list_files(root, settings.follow_symlinks)
+    for skipped in listing.skipped:
+        report.skipped[skipped.path] = skipped.reason
     in_index = store.inside_index(root, settings.index_dir)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     old_files = old.files if old else {}
@@ -293,9 +295,12 @@ def _build_locked(
     from rag.embeddings import resolve_model_path
 
     index_dir = settings.index_dir
-    live = store.current_generation(index_dir)
-    store.prune_generations(settings, index_dir, keep={live} if live else set())
-    old = store.read_manifest(index_dir / live) if live and not rebuild else None
+    named, _problem = store.read_current(index_dir)
+    # the generation to start from: the live one when intact, else the newest intact one (a
+    # damaged CURRENT or generation is repaired, never a reason to delete what is sound); none
+    # with --rebuild, which reads nothing of the old index
+    live, warnings = (None, []) if rebuild else health.choose_base(index_dir)
+    old = store.read_manifest(index_dir / live) if live else None
     if old is not None:
         resolve_model_path(settings.embed_model)  # a missing model fails before any work
         store.check_model(old.embed_model, old.embed_dim, settings.embed_model, None)
@@ -309,7 +314,7 @@ def _build_locked(
         if not same_layout:
             log.warning("chunking or Chroma settings changed: re-embedding everything")
             old = None
-    report = BuildReport(generation=live or "")
+    report = BuildReport(generation=live or "", warnings=warnings)
     plan = _plan(settings, root, old, report)
     if not plan.keep and not plan.docs:
         raise EmptyCorpusError(
@@ -328,10 +333,18 @@ def _build_locked(
                 "read_limits": limits,
             }
             store.write_manifest(index_dir / live, old.model_copy(update=update))
+        if named != live:
+            store.set_current(index_dir, live)  # CURRENT was damaged or pointed elsewhere
+            report.wrote = True
+        store.prune_generations(settings, index_dir, keep={live})
         report.chunks = old.n_chunks
         report.seconds = time.perf_counter() - t0
         return report
-    return _write_generation(settings, root, live, old, plan, progress, t0)
+    report = _write_generation(settings, root, live, old, plan, progress, t0)
+    # only now that the new generation is live: the previous one stays for the readers that
+    # opened it (and as a fallback); older ones go unless a reader still holds them
+    store.prune_generations(settings, index_dir, keep={report.generation, live or named or ""})
+    return report
 
 
 def write_generation_files(
@@ -352,6 +365,7 @@ def write_generation_files(
     ordered = sorted(chunks, key=lambda c: (c.file, c.char_start, c.char_end))
     store.write_chunks(gen_dir, ordered)
     LexicalIndex.build([c.text for c in ordered]).save(gen_dir / "lexical")
+    checksums = store.written_files(gen_dir)
     manifest = store.Manifest(
         generation=gen_dir.name,
         built_at=_now(),
@@ -370,6 +384,7 @@ def write_generation_files(
         read_limits=read_limits(settings),
         n_chunks=len(ordered),
         build_seconds=round(seconds, 3),
+        checksums=checksums,
     )
     store.write_manifest(gen_dir, manifest)
     return manifest
@@ -393,7 +408,8 @@ def _write_generation(
         kept_chunks: list[Chunk] = []
         if old is not None and live is not None and plan.keep:
             keep_ids = {cid for entry in plan.keep.values() for cid in entry.chunks}
-            kept_chunks = [c for c in store.read_chunks(index_dir / live) if c.id in keep_ids]
+            stored = store.read_chunks(index_dir / live, old.checksums.get("chunks.jsonl"))
+            kept_chunks = [c for c in stored if c.id in keep_ids]
             old_collection = store.open_collection(settings, index_dir / live, old)
             writer.copy_from(old_collection, [c.id for c in kept_chunks])
 

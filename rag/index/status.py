@@ -6,17 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.corpus import CorpusError, list_files, sha256_bytes
-from rag.index import store
+from rag.corpus import READ_LIMIT, CorpusError, list_files, read_bounded, sha256_bytes
+from rag.errors import StoreError
+from rag.index import health, store
 
 
-def stale_files(manifest: store.Manifest, index_dir: Path | None = None) -> dict[str, list[str]]:
+def stale_files(
+    manifest: store.Manifest, index_dir: Path | None = None, follow_symlinks: bool = False
+) -> dict[str, list[str]]:
     """Files added, changed or removed in the corpus since the build (by size, time, hash);
     files inside ``index_dir`` (an index kept in the corpus folder) do not count."""
     out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
     root = Path(manifest.corpus_dir)
     try:
-        files = list_files(root).files
+        files = list_files(root, follow_symlinks).files
     except CorpusError:
         out["removed"] = sorted(manifest.files)
         return out
@@ -30,8 +33,8 @@ def stale_files(manifest: store.Manifest, index_dir: Path | None = None) -> dict
         if entry is None:
             if f.path not in manifest.skipped:
                 out["added"].append(f.path)
-        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns) and sha256_bytes(
-            f.abspath.read_bytes()
+        elif (entry.size, entry.mtime_ns) != (f.size, f.mtime_ns) and _sha_or_none(
+            f.abspath
         ) != entry.sha256:
             out["changed"].append(f.path)
     out["removed"] = sorted(p for p in manifest.files if p not in seen)
@@ -55,13 +58,31 @@ def snapshot_dir(settings: Settings) -> Path | None:
     return store.snapshot_dir(settings.index_dir / generation) if generation else None
 
 
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return sha256_bytes(read_bounded(path, READ_LIMIT))
+    except OSError:
+        return None
+
+
 def index_status(settings: Settings) -> dict[str, Any]:
-    """A plain dict describing the live index (``exists: False`` when there is none)."""
-    generation = store.current_generation(settings.index_dir)
-    info: dict[str, Any] = {"index_dir": str(settings.index_dir), "exists": generation is not None}
+    """A plain dict describing the live index (``exists: False`` when there is none), with its
+    ``health``: what is wrong with it (an empty list when every file checks out)."""
+    state = health.index_health(settings.index_dir)
+    generation = state.live
+    info: dict[str, Any] = {
+        "index_dir": str(settings.index_dir),
+        "exists": generation is not None,
+        "health": state.lines(),
+        "checked_files": state.checked,
+    }
     if generation is None:
         return info
-    m = store.read_manifest(settings.index_dir / generation)
+    try:
+        m = store.read_manifest(settings.index_dir / generation)
+    except StoreError:
+        info["exists"] = False
+        return info
     chroma = (
         f"server {m.chroma_host}:{m.chroma_port}, collection {m.collection}"
         if m.chroma_mode == "server"
@@ -83,7 +104,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         chunk_overlap=m.chunk_overlap,
         chroma_mode=m.chroma_mode,
         chroma=chroma,
-        stale=stale_files(m, settings.index_dir),
+        stale=stale_files(m, settings.index_dir, settings.follow_symlinks),
     )
     return info
 
@@ -100,7 +121,7 @@ def corpus_root(settings: Settings) -> tuple[Path, list[str]]:
             if generation
             else None
         )
-    except (OSError, ValueError):
+    except (OSError, ValueError, StoreError):
         indexed = None
     if indexed is None or indexed.resolve() == root.resolve():
         return root, []

@@ -12,16 +12,25 @@ Layout of ``index_dir``::
                        and <sha>.json (where its pages and headings begin)
         lexical/       the BM25 index over the chunk texts
         chroma/        embedded Chroma data (absent when a Chroma server holds the vectors)
+        .lease         locked (shared) by every process reading the generation
 
 A build writes a new generation beside the live one and only then points ``CURRENT`` at it, so a
 crashed or interrupted build leaves the previous index usable. On a Chroma server the generation's
 vectors live in the collection ``<chroma_collection>-<generation>``.
+
+Readers never break during writes: a reader takes a shared lock on the generation's ``.lease``
+before it opens anything in it (:class:`Lease`), and a generation is removed only by a build, after
+the new one is live, and only when no reader holds its lease (:func:`prune_generations`): it is
+first renamed out of the way, so a reader that comes late finds it gone and opens the live one.
+The manifest records a sha256 of every file the build wrote (``checksums``), which
+:mod:`rag.index.health` verifies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 import secrets
@@ -81,6 +90,10 @@ class Manifest(BaseModel):
     """``[max_file_mb, max_pdf_pages]`` the skips were decided under."""
     n_chunks: int = 0
     build_seconds: float = 0.0
+    checksums: dict[str, str] = Field(default_factory=dict)
+    """sha256 of every file of the generation the build wrote (``chunks.jsonl``, ``lexical/*``),
+    by path within the generation folder. Chroma's own files change when they are read, so they
+    are checked by presence and SQLite's integrity check instead (:mod:`rag.index.health`)."""
 
 
 def new_generation_name() -> str:
@@ -92,12 +105,57 @@ def collection_name(settings: Settings, generation: str) -> str:
     return f"{settings.chroma_collection}-{generation}"
 
 
-def current_generation(index_dir: Path) -> str | None:
+GENERATION_NAME = re.compile(r"^g\d{8}t\d{6}-[0-9a-f]{6}$")
+
+
+def read_current(index_dir: Path) -> tuple[str | None, str | None]:
+    """``(generation, problem)``: the generation ``CURRENT`` names when it is a usable one, else
+    ``None`` and why not (``problem`` is ``None`` when there is simply no ``CURRENT``)."""
+    path = index_dir / "CURRENT"
     try:
-        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        raw = path.read_bytes()[:200]
     except FileNotFoundError:
+        return None, None
+    except IsADirectoryError:
+        return None, "index/CURRENT is a folder, not a file"
+    except OSError as exc:
+        return None, f"index/CURRENT cannot be read ({exc.strerror or exc})"
+    try:
+        name = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None, "index/CURRENT holds binary bytes, not a generation name"
+    if not GENERATION_NAME.match(name):
+        return None, f"index/CURRENT names no generation ({name[:40]!r})"
+    if not (index_dir / name / "manifest.json").is_file():
+        return None, f"index/CURRENT names {name}, which has no manifest"
+    return name, None
+
+
+def generations(index_dir: Path) -> list[str]:
+    """The generation folders of ``index_dir``, newest first (their names sort by time)."""
+    try:
+        entries = list(index_dir.iterdir())
+    except OSError:
+        return []
+    names = [e.name for e in entries if GENERATION_NAME.match(e.name) and e.is_dir()]
+    return sorted(names, reverse=True)
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """The live generation: the one ``CURRENT`` names or, when ``CURRENT`` is missing or damaged,
+    the newest generation whose manifest can be read (``rag index`` then repairs ``CURRENT``)."""
+    name, problem = read_current(index_dir)
+    if name is not None:
+        return name
+    if problem is None and not (index_dir / "CURRENT").exists():
         return None
-    return name if name and (index_dir / name / "manifest.json").exists() else None
+    for gen in generations(index_dir):
+        try:
+            read_manifest(index_dir / gen)
+        except StoreError:
+            continue
+        return gen
+    return None
 
 
 def write_atomic(path: Path, data: str) -> None:
@@ -111,20 +169,78 @@ def write_atomic(path: Path, data: str) -> None:
 
 
 def set_current(index_dir: Path, generation: str) -> None:
-    write_atomic(index_dir / "CURRENT", generation + "\n")
+    current = index_dir / "CURRENT"
+    if current.is_dir() and not current.is_symlink():
+        shutil.rmtree(current)  # a folder in the way: os.replace cannot replace it
+    write_atomic(current, generation + "\n")
+
+
+def damaged(gen_dir: Path, what: str, why: str) -> StoreError:
+    return StoreError(
+        f"the index is damaged: {gen_dir.name}/{what} {why}; run `rag index` to repair it "
+        "(or `rag index --rebuild`)"
+    )
 
 
 def read_manifest(gen_dir: Path) -> Manifest:
-    return Manifest.model_validate_json((gen_dir / "manifest.json").read_text(encoding="utf-8"))
+    """The manifest of a generation; :class:`StoreError` (one line) when it is missing or damaged."""
+    try:
+        data = (gen_dir / "manifest.json").read_bytes()
+    except FileNotFoundError:
+        raise damaged(gen_dir, "manifest.json", "is missing") from None
+    except OSError as exc:
+        raise damaged(gen_dir, "manifest.json", f"cannot be read ({exc.strerror})") from None
+    try:
+        return Manifest.model_validate_json(data)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = " ".join(str(exc).split())[:120]
+        raise damaged(gen_dir, "manifest.json", f"is not a valid manifest ({first})") from None
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def written_files(gen_dir: Path) -> dict[str, str]:
+    """sha256 of the files a build writes into a generation besides the manifest and Chroma."""
+    out = {"chunks.jsonl": file_sha256(gen_dir / "chunks.jsonl")}
+    lexical = gen_dir / "lexical"
+    if lexical.is_dir():
+        for p in sorted(lexical.iterdir()):
+            if p.is_file():
+                out[f"lexical/{p.name}"] = file_sha256(p)
+    return out
 
 
 def write_manifest(gen_dir: Path, manifest: Manifest) -> None:
     write_atomic(gen_dir / "manifest.json", manifest.model_dump_json(indent=1))
 
 
-def read_chunks(gen_dir: Path) -> list[Chunk]:
-    with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
-        return [Chunk.model_validate_json(line) for line in fh if line.strip()]
+def read_chunks(gen_dir: Path, sha256: str | None = None) -> list[Chunk]:
+    """Every chunk of a generation, in stored order; :class:`StoreError` (one line) when the file
+    is missing, damaged, or (given the manifest's ``sha256``) not the file the build wrote."""
+    try:
+        data = (gen_dir / "chunks.jsonl").read_bytes()
+    except OSError as exc:
+        raise damaged(gen_dir, "chunks.jsonl", f"cannot be read ({exc.strerror})") from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise damaged(gen_dir, "chunks.jsonl", "does not match its checksum (truncated or edited)")
+    chunks = []
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            chunks.append(Chunk.model_validate_json(line))
+        except ValueError:
+            raise damaged(gen_dir, "chunks.jsonl", f"line {i} is not a chunk") from None
+    order = [(c.file, c.char_start, c.char_end) for c in chunks]
+    if order != sorted(order):
+        raise damaged(gen_dir, "chunks.jsonl", "is out of order (shuffled)")
+    return chunks
 
 
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
@@ -182,18 +298,51 @@ def chroma_client(settings: Settings, gen_dir: Path) -> Any:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
+        if settings.chroma_token is not None and settings.chroma_token.get_secret_value():
+            chroma_settings = ChromaSettings(
+                anonymized_telemetry=False,
+                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                chroma_client_auth_credentials=settings.chroma_token.get_secret_value(),
+            )
+        where = f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
         try:
             client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                settings=chroma_settings,
             )
             client.heartbeat()
+            client.count_collections()  # a request that needs the token, when one is needed
         except Exception as exc:
+            if _AUTH_REFUSED.search(str(exc)):
+                raise StoreError(
+                    f"the Chroma server at {where} refused the request (unauthorized): "
+                    "set RAG_CHROMA_TOKEN to the token it expects"
+                ) from None
             raise StoreError(
-                f"Chroma server not reachable at {settings.chroma_host}:{settings.chroma_port} "
-                f"({type(exc).__name__}); start it with `chroma run` or unset RAG_CHROMA_HOST"
+                f"Chroma server not reachable at {where} ({type(exc).__name__}); start it with "
+                "`chroma run`, check RAG_CHROMA_SSL, or unset RAG_CHROMA_HOST"
             ) from None
         return client
-    return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings)
+    if not gen_dir.is_dir():  # never let Chroma re-create a removed generation's folder
+        raise StoreError(f"the index generation {gen_dir.name} is gone: run `rag index`")
+    try:
+        return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings)
+    except Exception as exc:
+        raise chroma_damaged(gen_dir, exc) from None
+
+
+_AUTH_REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|authenticat", re.I)
+
+
+def chroma_damaged(gen_dir: Path, exc: BaseException) -> StoreError:
+    """The one-line error for Chroma data that cannot be read."""
+    why = " ".join(str(exc).split())[:100] or type(exc).__name__
+    return StoreError(
+        f"the index's Chroma data in {gen_dir.name}/chroma cannot be read ({why}): "
+        "rebuild it with `rag index --rebuild`"
+    )
 
 
 def model_metadata(embed_model: str, embed_dim: int) -> dict[str, Any]:
@@ -225,7 +374,9 @@ def open_collection(settings: Settings, gen_dir: Path, manifest: Manifest) -> An
     client = chroma_client(settings, gen_dir)
     try:
         collection = client.get_collection(manifest.collection, embedding_function=None)
-    except Exception:
+    except Exception as exc:
+        if not settings.chroma_host and "does not exist" not in str(exc):
+            raise chroma_damaged(gen_dir, exc) from None
         raise StoreError(
             f"Chroma collection {manifest.collection!r} is missing "
             f"({'server' if settings.chroma_host else gen_dir / 'chroma'}): run `rag index --rebuild`"
@@ -237,22 +388,102 @@ def open_collection(settings: Settings, gen_dir: Path, manifest: Manifest) -> An
     return collection
 
 
-def remove_generation(settings: Settings, index_dir: Path, generation: str) -> None:
-    """Delete a generation's folder and, on a server, its collection (best effort)."""
+class Lease:
+    """A reader's hold on a generation: a shared lock on its ``.lease`` file, kept until
+    :meth:`release` (or the process ends). A build never removes a generation under a lease."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the lock
+            self.fd = None
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def take_lease(gen_dir: Path) -> Lease | None:
+    """A :class:`Lease` on ``gen_dir``, or ``None`` when the generation is gone (or being
+    removed): the caller reads ``CURRENT`` again."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks (Windows): no leases, the grace period only
+        return Lease(None) if (gen_dir / "manifest.json").is_file() else None
+    try:
+        fd = os.open(gen_dir / ".lease", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    if not (gen_dir / "manifest.json").is_file():  # removed while we waited
+        os.close(fd)
+        return None
+    return Lease(fd)
+
+
+def _in_use(gen_dir: Path) -> tuple[bool, int | None]:
+    """Whether a reader holds the generation; else ``(False, fd)`` with an exclusive lock held."""
+    try:
+        import fcntl
+    except ImportError:
+        return False, None
+    try:
+        fd = os.open(gen_dir / ".lease", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False, None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return True, None
+    return False, fd
+
+
+def remove_generation(settings: Settings, index_dir: Path, generation: str) -> bool:
+    """Delete a generation's folder and, on a server, its collection, unless a reader holds it
+    (then ``False``). The folder is first renamed out of the way, so a reader arriving late
+    finds it gone instead of half-deleted."""
     gen_dir = index_dir / generation
+    busy, fd = _in_use(gen_dir)
+    if busy:
+        return False
+    trash = index_dir / f".trash-{generation}-{secrets.token_hex(3)}"
+    try:
+        try:
+            os.replace(gen_dir, trash)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            trash = gen_dir
+    finally:
+        if fd is not None:
+            os.close(fd)
     if settings.chroma_host:
         try:
-            client = chroma_client(settings, gen_dir)
+            client = chroma_client(settings, trash)
             client.delete_collection(collection_name(settings, generation))
         except Exception:  # the server may be gone; the local folder still goes
             pass
-    shutil.rmtree(gen_dir, ignore_errors=True)
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
 
 
-def prune_generations(settings: Settings, index_dir: Path, keep: set[str]) -> None:
-    """Remove every generation folder except those in ``keep`` (leftovers of crashed builds)."""
+def prune_generations(settings: Settings, index_dir: Path, keep: set[str]) -> list[str]:
+    """Remove every generation folder except those in ``keep`` and those a reader holds (and
+    leftovers of removals that were interrupted). Called only after a new generation is live.
+    Returns the generations kept because they are in use."""
     if not index_dir.exists():
-        return
+        return []
+    in_use = []
     for entry in index_dir.iterdir():
-        if entry.is_dir() and entry.name.startswith("g") and entry.name not in keep:
-            remove_generation(settings, index_dir, entry.name)
+        if entry.name.startswith(".trash-") and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif (
+            entry.is_dir()
+            and GENERATION_NAME.match(entry.name)
+            and entry.name not in keep
+            and not remove_generation(settings, index_dir, entry.name)
+        ):
+            in_use.append(entry.name)
+    return in_use

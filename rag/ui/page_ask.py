@@ -34,7 +34,16 @@ def render_turn_body(turn: dict[str, Any], corpus: Path) -> None:
     if turn.get("error"):
         st.error(turn["error"])
         return
-    render_answer(turn["answer"], f"t{turn['id']}", corpus)
+    from rag.trust import recheck_answer
+
+    # the citations are checked against the files as they are now, every time they are shown
+    answer = recheck_answer(turn["answer"], corpus)
+    render_answer(answer, f"t{turn['id']}", corpus)
+    stale = answer.stale or any("older than the corpus" in n for n in answer.notices)
+    if stale and st.button(
+        "Re-index changed files", key=f"t{turn['id']}-reindex", icon=":material/refresh:"
+    ):
+        build_index_ui(get_settings(), corpus, False, st)
 
 
 def ask_now(question: str, settings: Any, corpus: Path) -> None:
