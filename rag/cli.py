@@ -54,6 +54,30 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (streaming, colours, cut-to-fit and progress bars are for
+    terminals only; files and pipes get the final text once, whole)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_width() -> int | None:
+    """The columns of the terminal on stdout (``COLUMNS`` wins), or ``None`` when stdout is not
+    a terminal: then nothing is cut."""
+    import shutil
+
+    if not is_terminal(sys.stdout):
+        return None
+    return shutil.get_terminal_size((110, 24)).columns
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars go to stderr, and only when it is a terminal."""
+    return not quiet and is_terminal(sys.stderr)
+
+
 def load_settings(**overrides: Any) -> Any:
     from rag.config import Settings
 
@@ -87,7 +111,7 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
-        if quiet or total == 0:
+        if not show_progress(quiet) or total == 0:
             return
         if bar is None:
             bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
@@ -169,6 +193,7 @@ def ask_cmd(
 
     settings = load_settings(index_dir=index_dir)
     streamed: list[str] = []
+    terminal = is_terminal(sys.stdout)
 
     def on_token(text: str) -> None:
         streamed.append(text)
@@ -180,7 +205,7 @@ def ask_cmd(
         backend=backend,
         strict=strict,
         check=not no_check,
-        on_token=None if as_json else on_token,
+        on_token=on_token if terminal and not as_json else None,  # a file gets the answer once
         evidence_k=evidence_k,
     )
     if as_json:
@@ -188,7 +213,9 @@ def ask_cmd(
         return
     if streamed:
         click.echo("\n")
-    click.echo(render_answer_terminal(answer, settings.corpus_dir, color=sys.stdout.isatty()))
+    click.echo(
+        render_answer_terminal(answer, settings.corpus_dir, color=terminal, width=terminal_width())
+    )
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
@@ -253,7 +280,7 @@ def eval_cmd(
     bars: list[Any] = []
 
     def progress_for(desc: str) -> Any:
-        if quiet:
+        if not show_progress(quiet):
             return None
 
         def progress(done: int, total: int, label: str) -> None:
@@ -399,7 +426,7 @@ def check_cmd(
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
-            if quiet or total < (3 if llm is not None else 40):
+            if not show_progress(quiet) or total < (3 if llm is not None else 40):
                 return
             if bar is None:
                 bar = tqdm(total=total, unit="sentence", desc="checking", file=sys.stderr)
@@ -414,8 +441,9 @@ def check_cmd(
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
-        width = shutil.get_terminal_size((110, 24)).columns
-        table = drafts.render_draft_table(report, width=width, color=sys.stdout.isatty())
+        out = sys.stderr if markdown_out == "-" else sys.stdout
+        width = shutil.get_terminal_size((110, 24)).columns if is_terminal(out) else None
+        table = drafts.render_draft_table(report, width=width, color=is_terminal(out))
         click.echo(table, err=markdown_out == "-")
     if markdown_out == "-":
         click.echo(drafts.draft_markdown(text, report), nl=False)
