@@ -30,6 +30,7 @@ from rag.sources import CorpusFiles
 from rag.verify import Checker, Support, faithfulness, find_conflicts, find_support, is_claim
 
 TokenFn = Callable[[str], None]
+EvidenceFn = Callable[[list[Evidence]], None]
 
 MAX_QUESTION_CHARS = 4000
 EXTRACTIVE_MIN_SCORE = 0.55
@@ -208,9 +209,11 @@ def ask(
     history: list[str] | None = None,
     on_token: TokenFn | None = None,
     evidence_k: int | None = None,
+    on_evidence: EvidenceFn | None = None,
 ) -> Answer:
     """Answer ``question`` from the index, every sentence cited and (unless ``check=False``)
-    checked. ``on_token`` receives the answer text as it streams, markers already renumbered."""
+    checked. ``on_token`` receives the answer text as it streams, markers already renumbered;
+    ``on_evidence`` the retrieved passages as soon as retrieval is done (before generation)."""
     settings = settings or get_settings()
     strict = settings.strict if strict is None else strict
     backend = backend or settings.backend
@@ -220,6 +223,8 @@ def ask(
     chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
     found: RetrievalResult = retrieve(settings, retrieval_query, evidence_k)
     evidence = found.evidence
+    if on_evidence is not None:
+        on_evidence(evidence)
     answer = Answer(
         question=question,
         answer="",
