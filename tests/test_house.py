@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"rag.retrieval"},
     {"rag.llm"},
     {"rag.citations"},
-    {"rag.verify", "rag.sources", "rag.render"},
+    {"rag.verify", "rag.sources", "rag.render", "rag.conversations"},
     {"rag.answering"},
     {"rag.drafts"},
     {"rag.evaluation"},
