@@ -71,6 +71,10 @@ class Warmup:
     loaded: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return self.seconds if self.done.is_set() else time.perf_counter() - self.started
 
     def run(self, settings: Any, backend: str, ollama: bool) -> None:
         time.sleep(0.5)  # let the page reach the browser first
@@ -168,19 +172,17 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
             help="; ".join(f"{b}: {h}" for b, h in BACKEND_HELP.items()),
         )
         # Asking Ollama costs a network call and an import: known answers are shown now, a fresh
-        # one is asked after the page is drawn (see the end of this file).
-        backend_slot = st.empty()
-        known = ollama_known(settings.ollama_host)
-        if known is not None:
-            backend_slot.caption(backend_line(settings, st.session_state["backend"], known))
+        # one is asked after the page is drawn (see the end of this file). While the models load
+        # the status redraws itself every second, then settles.
         warm = st.session_state.get("_warm")
-        if warm is not None:
-            if not warm.done.is_set():
-                st.caption("Loading the models in the background…")
-            elif warm.error:
-                st.caption(f"⚠ Models could not be preloaded: {esc_md(warm.error)}")
-            else:
-                st.caption(f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s).")
+        loading = bool(st.session_state.get("_index_exists")) and (
+            warm is None or not warm.done.is_set()
+        )
+        backend_slot = None
+        if loading:
+            live_status(settings)
+        else:
+            backend_slot = model_status(settings)
         st.slider(
             "Passages given to the model",
             min_value=1,
@@ -224,7 +226,42 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
         ):
             build_index_ui(settings, folder, rebuild, st.sidebar)
         index_message(st.sidebar)
+    return backend_slot
+
+
+def model_status(settings: Any) -> Any:
+    """Which model answers and what is loaded, said once, here. Returns the empty slot of the
+    backend line when Ollama's state is not known yet (filled after the page is drawn)."""
+    backend_slot = st.empty()
+    known = ollama_known(settings.ollama_host)
+    backend = st.session_state.get("backend", settings.backend)
+    if known is not None:
+        backend_slot.caption(backend_line(settings, backend, known))
+    warm = st.session_state.get("_warm")
+    if warm is None:
+        st.caption("The models load in the background once the page is drawn…")
+    elif not warm.done.is_set():
+        done = f" (ready: {', '.join(warm.loaded)})" if warm.loaded else ""
+        st.caption(f"Loading the models in the background… {warm.elapsed():.0f} s{done}")
+    elif warm.error:
+        st.caption(f"⚠ Models could not be preloaded: {esc_md(warm.error)}")
+    else:
+        st.caption(f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s).")
     return backend_slot if known is None else None
+
+
+@st.fragment(run_every=1.0)
+def live_status(settings: Any) -> None:
+    """:func:`model_status`, redrawn every second while the models load; once they are loaded the
+    whole page is drawn again (with a status that no longer ticks)."""
+    slot = model_status(settings)
+    if slot is not None:
+        slot.caption("Looking for an Ollama server…")
+    warm = st.session_state.get("_warm")
+    if warm is not None and warm.done.is_set() and st.session_state.get("_status_live"):
+        st.session_state["_status_live"] = False
+        st.rerun()
+    st.session_state["_status_live"] = True
 
 
 # --- the app ----------------------------------------------------------------------------------
