@@ -178,11 +178,7 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
         loading = bool(st.session_state.get("_index_exists")) and (
             warm is None or not warm.done.is_set()
         )
-        backend_slot = None
-        if loading:
-            live_status(settings)
-        else:
-            backend_slot = model_status(settings)
+        backend_slot = live_status(settings) if loading else model_status(settings)
         st.slider(
             "Passages given to the model",
             min_value=1,
@@ -251,7 +247,7 @@ def model_status(settings: Any) -> Any:
 
 
 @st.fragment(run_every=1.0)
-def live_status(settings: Any) -> None:
+def live_status(settings: Any) -> Any:
     """:func:`model_status`, redrawn every second while the models load; once they are loaded the
     whole page is drawn again (with a status that no longer ticks)."""
     slot = model_status(settings)
@@ -262,6 +258,7 @@ def live_status(settings: Any) -> None:
         st.session_state["_status_live"] = False
         st.rerun()
     st.session_state["_status_live"] = True
+    return slot
 
 
 # --- the app ----------------------------------------------------------------------------------

@@ -70,9 +70,10 @@ APP_CSS = """
 .v-contradicted .rag-stext{text-decoration:line-through #c0392b 1px;}
 .v-contradicted .rag-verdict{color:#9b1c1c;}
 .rag-pill.v-contradicted{background:#fde2df;color:#9b1c1c;}
-a.rag-cite{position:relative;text-decoration:none;cursor:pointer;display:inline-block;}
+a.rag-cite{position:static;text-decoration:none;cursor:pointer;display:inline-block;}
+.rag-sbody{position:relative;}
 a.rag-cite:hover,a.rag-cite:focus{background:#ffe27a;outline:none;}
-.rag-card{display:none;position:absolute;left:-.5rem;top:1.45rem;z-index:1000;width:24rem;
+.rag-card{display:none;position:absolute;left:0;top:auto;margin-top:1.55em;z-index:1000;width:26rem;
   max-width:80vw;background:#fffdf7;border:1px solid #d9d4c7;border-radius:8px;
   box-shadow:0 6px 24px rgba(40,30,0,.18);padding:.55rem .7rem;text-align:left;
   font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.82rem;
@@ -107,7 +108,9 @@ a.rag-dsent:focus .rag-card{display:block;}
 .rag-draft{white-space:pre-wrap;font-family:"Source Serif","Source Serif 4",Georgia,serif;font-size:1.02rem;
   line-height:1.75;background:var(--desk-paper);border:1px solid var(--desk-rule);border-radius:8px;
   padding:.8rem 1rem;color:var(--desk-ink);overflow-wrap:anywhere;}
-a.rag-dsent{position:relative;color:inherit;text-decoration:none;border-radius:3px;padding:.05em 0;
+.rag-draft{position:relative;}
+.rag-draft .rag-card{left:1rem;white-space:normal;}
+a.rag-dsent{position:static;color:inherit;text-decoration:none;border-radius:3px;padding:.05em 0;
   cursor:pointer;}
 a.rag-dsent.v-supported{background:#e3f3e6;box-shadow:inset 0 -2px 0 #7cc48f;}
 a.rag-dsent.v-proposed{background:#e2f1f6;box-shadow:inset 0 -2px 0 #6bb3cc;}
