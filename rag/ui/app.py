@@ -32,6 +32,8 @@ from rag.ui.components import (
 )
 
 UI_DIR = Path(__file__).resolve().parent
+STATUS_EVERY_S = 1.0
+"""How often the sidebar's model status redraws itself."""
 BACKEND_HELP = {
     "auto": "Ollama if a server answers, else the embedded model",
     "ollama": "a model served by Ollama",
@@ -171,14 +173,10 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
             key="backend",
             help="; ".join(f"{b}: {h}" for b, h in BACKEND_HELP.items()),
         )
-        # Asking Ollama costs a network call and an import: known answers are shown now, a fresh
-        # one is asked after the page is drawn (see the end of this file). While the models load
-        # the status redraws itself every second, then settles.
-        warm = st.session_state.get("_warm")
-        loading = bool(st.session_state.get("_index_exists")) and (
-            warm is None or not warm.done.is_set()
-        )
-        backend_slot = live_status(settings) if loading else model_status(settings)
+        # Asking Ollama costs a network call and an import: on the first paint a known answer is
+        # shown, a fresh one is asked after the page is drawn (see the end of this file). While
+        # the models load, the end of the script keeps the loading line up to date.
+        backend_slot = model_status(settings)
         st.slider(
             "Passages given to the model",
             min_value=1,
@@ -227,38 +225,39 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
 
 def model_status(settings: Any) -> Any:
     """Which model answers and what is loaded, said once, here. Returns the empty slot of the
-    backend line when Ollama's state is not known yet (filled after the page is drawn)."""
+    backend line when Ollama's state is not known yet (filled after the page is drawn); keeps the
+    loading line's slot for :func:`follow_warmup`."""
     backend_slot = st.empty()
     known = ollama_known(settings.ollama_host)
     backend = st.session_state.get("backend", settings.backend)
     if known is not None:
         backend_slot.caption(backend_line(settings, backend, known))
+    loading_slot = st.empty()
+    st.session_state["_loading_slot"] = loading_slot
     warm = st.session_state.get("_warm")
     if warm is None:
-        st.caption("The models load in the background once the page is drawn…")
-    elif not warm.done.is_set():
-        done = f" (ready: {', '.join(warm.loaded)})" if warm.loaded else ""
-        st.caption(f"Loading the models in the background… {warm.elapsed():.0f} s{done}")
-    elif warm.error:
-        st.caption(f"⚠ Models could not be preloaded: {esc_md(warm.error)}")
+        if st.session_state.get("_index_exists"):
+            loading_slot.caption("The models load in the background once the page is drawn…")
     else:
-        st.caption(f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s).")
+        loading_slot.caption(warm_line(warm))
     return backend_slot if known is None else None
 
 
-@st.fragment(run_every=1.0)
-def live_status(settings: Any) -> Any:
-    """:func:`model_status`, redrawn every second while the models load; once they are loaded the
-    whole page is drawn again (with a status that no longer ticks)."""
-    slot = model_status(settings)
-    if slot is not None:
-        slot.caption("Looking for an Ollama server…")
-    warm = st.session_state.get("_warm")
-    if warm is not None and warm.done.is_set() and st.session_state.get("_status_live"):
-        st.session_state["_status_live"] = False
-        st.rerun()
-    st.session_state["_status_live"] = True
-    return slot
+def warm_line(warm: Warmup) -> str:
+    if not warm.done.is_set():
+        done = f" (ready: {', '.join(warm.loaded)})" if warm.loaded else ""
+        return f"Loading the models in the background… {warm.elapsed():.0f} s{done}"
+    if warm.error:
+        return f"⚠ Models could not be preloaded: {esc_md(warm.error)}"
+    return f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s)."
+
+
+def follow_warmup(warm: Warmup, slot: Any) -> None:
+    """Keep the sidebar's loading line current until the models are loaded. This holds the run
+    open; any question or click interrupts it (the next run follows on where it left off)."""
+    while not warm.done.wait(STATUS_EVERY_S):
+        slot.caption(warm_line(warm))
+    slot.caption(warm_line(warm))
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -312,6 +311,9 @@ def main() -> None:
             backend == "auto" and ollama_up(settings.ollama_host),
         )
         st.session_state["_warm"] = warm
+        slot = st.session_state.get("_loading_slot")
+        if slot is not None:  # also after a long question: the line drawn before it is stale
+            follow_warmup(warm, slot)
 
 
 if __name__ == "__main__":

@@ -234,7 +234,9 @@ def main() -> None:
         key="question",
         disabled=not ready,
         max_chars=4000,
-        submit_mode="stop",  # a long answer can be stopped
+        # not submit_mode="stop": while the models load the run stays open to keep the sidebar's
+        # status current, and the box must take a question then; a new question (or the
+        # toolbar's Stop) interrupts a long answer
     )
     if question and ready:
         ask_now(question, settings, corpus, seen)
