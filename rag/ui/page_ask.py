@@ -225,8 +225,9 @@ def main() -> None:
             "Build the index now", key="build-main", icon=":material/build:", type="primary"
         ):
             build_index_ui(settings, corpus, False, st)
+    intro = st.empty()
     if ready and not turns:
-        st.html(empty_state_html(st.session_state.get("_index_files"), corpus))
+        intro.html(empty_state_html(st.session_state.get("_index_files"), corpus))
     for turn in turns:
         render_turn(turn, corpus, seen)
     question = st.chat_input(
@@ -239,6 +240,7 @@ def main() -> None:
         # toolbar's Stop) interrupts a long answer
     )
     if question and ready:
+        intro.empty()  # the first question replaces the introduction
         ask_now(question, settings, corpus, seen)
     conversations_sidebar(settings, corpus)
 
