@@ -78,6 +78,13 @@ def show_progress(quiet: bool) -> bool:
     return not quiet and is_terminal(sys.stderr)
 
 
+def citations_root(settings: Any) -> Path:
+    """The folder citations point into (where document titles are read)."""
+    from rag.index.status import corpus_root
+
+    return corpus_root(settings)[0]
+
+
 def load_settings(**overrides: Any) -> Any:
     from rag.config import Settings
 
@@ -443,7 +450,9 @@ def check_cmd(
     else:
         out = sys.stderr if markdown_out == "-" else sys.stdout
         width = shutil.get_terminal_size((110, 24)).columns if is_terminal(out) else None
-        table = drafts.render_draft_table(report, width=width, color=is_terminal(out))
+        table = drafts.render_draft_table(
+            report, width=width, color=is_terminal(out), corpus_dir=citations_root(settings)
+        )
         click.echo(table, err=markdown_out == "-")
     if markdown_out == "-":
         click.echo(drafts.draft_markdown(text, report), nl=False)

@@ -274,6 +274,7 @@ def test_cli_check_off_a_terminal_cuts_nothing(corpus_index: Settings, tmp_path:
     )
     assert r.exit_code == 0, r.output
     assert sentence.removesuffix(" [001:4].") in r.stdout.replace("\n", " ")
+    assert "    source: Alibaba’s Qwen tech lead steps down after major AI push — 001_" in r.stdout
     assert "…" not in r.stdout
     assert "\r" not in r.output
     out = (tmp_path / "out.md").read_text()

@@ -9,10 +9,11 @@ a footnote saying why (``⚠[^check-1]``).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from rag.drafts.parse import FOOTNOTE_DEF, parse_draft
 from rag.drafts.schema import VERDICT_LABELS, DraftReport, DraftSentence
-from rag.render import FLAG_LABEL, shorten
+from rag.render import FLAG_LABEL, shorten, titles_for
 from rag.schema import Citation
 
 DRAFT_MARKS = {
@@ -43,17 +44,23 @@ def _mark(s: DraftSentence) -> str:
     return DRAFT_MARKS[s.verdict]
 
 
-def render_draft_list(report: DraftReport, color: bool = False) -> str:
+def render_draft_list(
+    report: DraftReport, color: bool = False, corpus_dir: Path | None = None
+) -> str:
     """The report with nothing cut (for files and pipes): per sentence its line, mark and whole
-    text, then the source, the quote and the reason on their own lines; then notices and the
-    summary line."""
+    text, then the source (by document title when ``corpus_dir`` is given), the quote and the
+    reason on their own lines; then notices and the summary line."""
+    title = titles_for(corpus_dir)
     lines: list[str] = []
     for s in report.sentences:
         mark = _mark(s)
         shown_mark = f"\x1b[{_MARK_COLORS[mark]}m{mark}\x1b[0m" if color else mark
         lines.append(f"line {s.line} {shown_mark} {' '.join(s.text.split())}")
         if s.source:
-            lines.append(f"    source: {s.source}")
+            named = title(s.citation.file) if s.citation is not None else None
+            lines.append(
+                f"    source: {named} — {s.source}" if named else f"    source: {s.source}"
+            )
         if s.quote:
             lines.append(f'    quote: "{" ".join(s.quote.split())}"')
         if s.flagged or s.proposed:
@@ -65,12 +72,17 @@ def render_draft_list(report: DraftReport, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-def render_draft_table(report: DraftReport, width: int | None = 110, color: bool = False) -> str:
+def render_draft_table(
+    report: DraftReport,
+    width: int | None = 110,
+    color: bool = False,
+    corpus_dir: Path | None = None,
+) -> str:
     """The report as a terminal table ``width`` columns wide: line, mark, sentence, source, quote
     (the reason under a flagged row), then notices and the summary line. ``width=None`` (not a
     terminal): :func:`render_draft_list`, nothing cut."""
     if width is None:
-        return render_draft_list(report, color=color)
+        return render_draft_list(report, color=color, corpus_dir=corpus_dir)
     width = max(width, 70)
     src_w = min(34, max([len(s.source or "-") for s in report.sentences] + [6]))
     rest = width - 6 - 2 - src_w - 6
