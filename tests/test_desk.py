@@ -281,3 +281,25 @@ def test_cli_check_off_a_terminal_cuts_nothing(corpus_index: Settings, tmp_path:
     # the flagged sentence carries a visible mark and a footnote saying why
     assert re.search(r"penguin sanctuary\. [⚠∅?✗]\[\^check-1\]", out)
     assert re.search(r"^\[\^check-1\]: [⚠∅?✗] Not verified \(", out, re.M)
+
+
+def test_ask_hands_over_the_passages_before_the_answer(corpus_index: Settings) -> None:
+    from rag.answering import ask
+
+    events: list[str] = []
+    seen: list[list[Evidence]] = []
+
+    def on_evidence(evidence: list[Evidence]) -> None:
+        events.append("evidence")
+        seen.append(evidence)
+
+    answer = ask(
+        "When did Junyang Lin step down from the Qwen team?",
+        corpus_index,
+        backend="extractive",
+        on_evidence=on_evidence,
+        on_token=lambda _t: events.append("token"),
+    )
+    assert events[0] == "evidence" and "token" in events and events.count("evidence") == 1
+    cited = {(c.file, c.char_start) for c in answer.citations}
+    assert cited <= {(e.file, e.char_start) for e in seen[0]}
