@@ -228,8 +228,10 @@ def main() -> None:
     intro = st.empty()
     if ready and not turns:
         intro.html(empty_state_html(st.session_state.get("_index_files"), corpus))
-    for turn in turns:
-        render_turn(turn, corpus, seen)
+    # The conversation so far is drawn after a new question has been started (into the
+    # container above it): the passages being read come first, however long the conversation.
+    past = st.container()
+    current = st.container()
     question = st.chat_input(
         "Ask about the documents…" if ready else "Build the index first",
         key="question",
@@ -239,9 +241,15 @@ def main() -> None:
         # status current, and the box must take a question then; a new question (or the
         # toolbar's Stop) interrupts a long answer
     )
+    earlier = list(turns)
     if question and ready:
         intro.empty()  # the first question replaces the introduction
-        ask_now(question, settings, corpus, seen)
+        shown = {n for t in earlier if t.answer is not None for n in t.answer.notices}
+        with current:
+            ask_now(question, settings, corpus, shown)
+    with past:
+        for turn in earlier:
+            render_turn(turn, corpus, seen)
     conversations_sidebar(settings, corpus)
 
 
