@@ -276,9 +276,9 @@ def main() -> None:
     st.caption(
         "Paste a paragraph or a whole draft. Each sentence that states a fact is checked against "
         "the lines it cites, written `[file:line]` or `[file:line-line]` (the file as a unique "
-        "prefix of its name: `[001:4]`; several as `[001:4; 003:31]`), or a source is looked up "
-        "for it. Download the draft with footnotes quoting the source lines and marks on what "
-        "failed."
+        "prefix of its name: `[report:12]`; several as `[report:12; notes:3-5]`), or a source is "
+        "looked up for it. Download the draft with footnotes quoting the source lines and marks "
+        "on what failed."
     )
     draft = draft_api()
     if not st.session_state.get("_index_exists"):
