@@ -48,6 +48,7 @@ from rag.verify import (
 )
 
 TokenFn = Callable[[str], None]
+EvidenceFn = Callable[[list[Evidence]], None]
 
 MAX_QUESTION_CHARS = 4000
 EXTRACTIVE_MIN_SCORE = 0.55
@@ -353,9 +354,11 @@ def ask(
     history: list[str] | None = None,
     on_token: TokenFn | None = None,
     evidence_k: int | None = None,
+    on_evidence: EvidenceFn | None = None,
 ) -> Answer:
     """Answer ``question`` from the index, every sentence cited and (unless ``check=False``)
-    checked. ``on_token`` receives the answer text as it streams, markers already renumbered."""
+    checked. ``on_token`` receives the answer text as it streams, markers already renumbered;
+    ``on_evidence`` the retrieved passages as soon as retrieval is done (before generation)."""
     settings = settings or get_settings()
     strict = settings.strict if strict is None else strict
     backend = backend or settings.backend
@@ -369,6 +372,8 @@ def ask(
     # the index may be older than the files: what is gone is never shown to the model
     files = CorpusFiles(root, snapshot_dir(settings), settings.follow_symlinks)
     evidence, stale_notice = fresh_evidence(files, found.evidence)
+    if on_evidence is not None:
+        on_evidence(evidence)
     answer = Answer(
         question=question,
         answer="",

@@ -72,6 +72,37 @@ def safe(text: str) -> str:
     return terminal_safe(text)
 
 
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (streaming, colours, cut-to-fit and progress bars are for
+    terminals only; files and pipes get the final text once, whole)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def terminal_width() -> int | None:
+    """The columns of the terminal on stdout (``COLUMNS`` wins), or ``None`` when stdout is not
+    a terminal: then nothing is cut."""
+    import shutil
+
+    if not is_terminal(sys.stdout):
+        return None
+    return shutil.get_terminal_size((110, 24)).columns
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars go to stderr, and only when it is a terminal."""
+    return not quiet and is_terminal(sys.stderr)
+
+
+def citations_root(settings: Any) -> Path:
+    """The folder citations point into (where document titles are read)."""
+    from rag.index.status import corpus_root
+
+    return corpus_root(settings)[0]
+
+
 def load_settings(**overrides: Any) -> Any:
     from rag.config import Settings
 
@@ -105,7 +136,7 @@ def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet:
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
-        if quiet or total == 0:
+        if not show_progress(quiet) or total == 0:
             return
         if bar is None:
             bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
@@ -215,6 +246,7 @@ def ask_cmd(
 
     settings = load_settings(index_dir=index_dir)
     streamed: list[str] = []
+    terminal = is_terminal(sys.stdout)
 
     def on_token(text: str) -> None:
         streamed.append(text)
@@ -228,7 +260,7 @@ def ask_cmd(
         show_unsupported=show_unsupported,
         check=not no_check,
         history=list(history) or None,
-        on_token=None if as_json else on_token,
+        on_token=on_token if terminal and not as_json else None,  # a file gets the answer once
         evidence_k=evidence_k,
     )
     if as_json:
@@ -237,7 +269,9 @@ def ask_cmd(
     if streamed:
         click.echo("\n")
     shown = terminal_safe_model(answer)  # document text cannot drive the terminal
-    click.echo(render_answer_terminal(shown, settings.corpus_dir, color=sys.stdout.isatty()))
+    click.echo(
+        render_answer_terminal(shown, settings.corpus_dir, color=terminal, width=terminal_width())
+    )
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
@@ -306,7 +340,7 @@ def eval_cmd(
     bars: list[Any] = []
 
     def progress_for(desc: str) -> Any:
-        if quiet:
+        if not show_progress(quiet):
             return None
 
         def progress(done: int, total: int, label: str) -> None:
@@ -476,7 +510,7 @@ def check_cmd(
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
-            if quiet or total < (3 if llm is not None else 40):
+            if not show_progress(quiet) or total < (3 if llm is not None else 40):
                 return
             if bar is None:
                 bar = tqdm(total=total, unit="sentence", desc="checking", file=sys.stderr)
@@ -493,9 +527,12 @@ def check_cmd(
     else:
         from rag.safety import terminal_safe_model
 
-        width = shutil.get_terminal_size((110, 24)).columns
+        out = sys.stderr if markdown_out == "-" else sys.stdout
+        width = shutil.get_terminal_size((110, 24)).columns if is_terminal(out) else None
         shown = terminal_safe_model(report)  # document text cannot drive the terminal
-        table = drafts.render_draft_table(shown, width=width, color=sys.stdout.isatty())
+        table = drafts.render_draft_table(
+            shown, width=width, color=is_terminal(out), corpus_dir=citations_root(settings)
+        )
         click.echo(table, err=markdown_out == "-")
     if markdown_out == "-":
         click.echo(safe(drafts.draft_markdown(text, report)), nl=False)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["auto", "ollama", "embedded", "extractive"]
@@ -146,6 +146,27 @@ class Settings(BaseSettings):
             "display). Off: they are moved to a 'removed: not supported by the sources' list."
         ),
     )
+
+    # --- chat -------------------------------------------------------------------------------
+    conversations_db: Path | None = Field(
+        None,
+        description=(
+            "SQLite file where the chat keeps its conversations. Empty: conversations.sqlite3 "
+            "in index_dir."
+        ),
+    )
+
+    @field_validator("conversations_db", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def conversations_path(self) -> Path:
+        """Where conversations are kept (``conversations_db``, else in the index folder)."""
+        if self.conversations_db is not None:
+            return self.conversations_db.expanduser().resolve()
+        return self.index_dir.expanduser().resolve() / "conversations.sqlite3"
 
     def resolved(self) -> Settings:
         """A copy with paths made absolute (relative ones are taken from the working directory)."""

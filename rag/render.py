@@ -1,19 +1,53 @@
-"""Rendering answers and citations as text: terminal footnotes and Markdown with footnotes."""
+"""Rendering answers and citations as text: terminal footnotes and Markdown with footnotes.
+
+Nothing is cut unless a width is given (a terminal's): text written to a file or a pipe is whole.
+Sources are named by their document title (:func:`rag.sources.source_title`) when the corpus
+folder is known, with the file name and lines beside it.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rag.citations import CitedSentence
 from rag.safety import one_line
-from rag.schema import Answer, Citation
+from rag.schema import Answer, Citation, SentenceCheck
+from rag.sources import source_title
 
 MARKS = {"supported": "✓", "unsupported": "⚠", "contradicted": "✗", "uncited": "?"}
 _COLORS = {"supported": "32", "unsupported": "33", "contradicted": "31", "uncited": "33"}
+REMOVED_HEADING = "removed: not supported by the sources"
+FLAG_LABEL = "check-"
+"""Footnote labels of the checker's notes on flagged sentences (``[^check-1]``)."""
+
+TitleFn = Callable[[str], str | None]
 
 
-def shorten(text: str, width: int = 160) -> str:
+def shorten(text: str, width: int | None = 160) -> str:
+    """``text`` on one line, cut to ``width`` characters at a word boundary (``None``: whole)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+    if width is None or len(flat) <= width:
+        return flat
+    cut = flat[: max(width - 1, 1)]
+    space = cut.rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def titles_for(corpus_dir: Path | None) -> TitleFn:
+    """A file name → document title lookup for ``corpus_dir`` (none without a folder)."""
+    if corpus_dir is None:
+        return lambda _file: None
+    root = Path(corpus_dir)
+
+    def title(file: str) -> str | None:
+        t = source_title(root, file)
+        return None if t == Path(file).name else t
+
+    return title
 
 
 def where_in_original(c: Citation) -> str:
@@ -30,20 +64,37 @@ def citation_location(c: Citation) -> str:
     return f"{one_line(c.file)}:{c.lines} ({where + ', ' if where else ''}chars {c.char_start}-{c.char_end})"
 
 
-def footnote(c: Citation, width: int = 160) -> str:
+def footnote(c: Citation, width: int | None = None, title: str | None = None) -> str:
+    """``[n] Title — file:3 (chars …) "quote"``, the quote cut to fit ``width`` when given; a
+    stale citation (its quote no longer in the file) says so."""
+    head = f"[{c.n}] " + (f"{title} — " if title else "") + citation_location(c)
+    room = None if width is None else max(24, width - len(head) - 3)
     stale = " (stale: no longer in the file; re-index)" if c.stale else ""
-    return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"{stale}'
+    return f'{head} "{shorten(c.quote, room)}"{stale}'
 
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
+def _named(c: Citation, title: TitleFn) -> str:
+    t = title(c.file)
+    return f"{t} — {c.file}:{c.lines}" if t else f"{c.file}:{c.lines}"
+
+
 def render_answer_terminal(
-    answer: Answer, corpus_dir: Path | None = None, color: bool = False
+    answer: Answer,
+    corpus_dir: Path | None = None,
+    color: bool = False,
+    width: int | None = None,
 ) -> str:
-    """The checked answer: one line per sentence with its verdict, then footnotes."""
+    """The checked answer: one line per sentence with its verdict, the sentences taken out, then
+    footnotes naming each source by title. ``width`` (a terminal's columns) cuts long quotes to
+    fit; without it nothing is cut."""
+    title = titles_for(corpus_dir)
     lines: list[str] = []
+    if answer.searched_for:
+        lines.append(f"searched for: {answer.searched_for}")
     if answer.abstained:
         lines.append(answer.answer)
         if answer.rejected:
@@ -53,15 +104,21 @@ def render_answer_terminal(
         if answer.closest:
             lines.append("")
             lines.append("Closest passages found:")
-            lines.extend("  " + footnote(c) for c in answer.closest)
+            lines.extend("  " + footnote(c, width, title(c.file)) for c in answer.closest)
     else:
         if answer.sentences:
             for s in answer.sentences:
                 marks = "".join(f"[{n}]" for n in s.citations)
                 mark = _paint(MARKS[s.verdict], _COLORS[s.verdict], color)
-                lines.append(f"{mark} {s.text} {marks}  ({s.verdict}, {s.score:.2f})")
+                lines.append(f"{mark} {s.text} {marks}  ({s.verdict}, {s.score:.2f})".rstrip())
                 if s.verdict != "supported" or "found by the checker" in s.reason:
                     lines.append(f"    └ {s.reason}")
+                if s.contradiction is not None:
+                    c = s.contradiction
+                    lines.append(
+                        f"    └ contradicted by {_named(c, title)}: "
+                        f'"{shorten(c.quote, None if width is None else max(24, width - 40))}"'
+                    )
         else:
             lines.append(answer.answer)
         if answer.faithfulness is not None:
@@ -82,10 +139,21 @@ def render_answer_terminal(
             lines.append("⚠ The sources disagree:")
             for side in conflict.sides:
                 refs = "".join(f"[{n}]" for n in side.citations)
-                lines.append(f"  - {', '.join(side.files)}: {shorten(side.statement, 120)} {refs}")
-        if answer.citations:
-            lines.append("")
-            lines.extend(footnote(c) for c in answer.citations)
+                room = None if width is None else max(40, width - 30)
+                lines.append(f"  - {', '.join(side.files)}: {shorten(side.statement, room)} {refs}")
+    if answer.removed:
+        lines.append("")
+        lines.append(f"{REMOVED_HEADING}:")
+        for s in answer.removed:
+            mark = _paint(MARKS[s.verdict], _COLORS[s.verdict], color)
+            lines.append(
+                f"  {mark} {s.text}  ({s.verdict}: {s.reason})"
+                if s.reason
+                else f"  {mark} {s.text}"
+            )
+    if answer.citations and not answer.abstained:
+        lines.append("")
+        lines.extend(footnote(c, width, title(c.file)) for c in answer.citations)
     for notice in answer.notices:
         lines.append(f"note: {notice}")
     t = answer.timings_ms
@@ -93,25 +161,133 @@ def render_answer_terminal(
     return "\n".join(lines)
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The answer as Markdown with footnotes ``[^n]`` quoting each source."""
-    import re
+# --- Markdown ---------------------------------------------------------------------------------
 
-    body = re.sub(r"\[(\d+)\]", r"[^\1]", answer.answer)
-    out = [f"**Q:** {answer.question}", "", body, ""]
-    for c in answer.citations:
-        where = f" ({where_in_original(c)})" if where_in_original(c) else ""
-        out.append(
-            f'[^{c.n}]: {one_line(c.file)}, line {c.lines}{where}: "{" ".join(c.quote.split())}"'
-        )
+_END = ".!?。！？…"
+
+
+def _md_sentence(text: str, refs: str, flag: str = "") -> str:
+    """A sentence with its footnote refs after its closing punctuation (never inside a word)."""
+    body = text.rstrip()
+    return f"{flag}{body}{refs}"
+
+
+def _why(s: SentenceCheck, label: str, title: TitleFn) -> str:
+    words = {
+        "unsupported": "not supported by the cited lines",
+        "contradicted": "contradicted by the sources",
+        "uncited": "cites no source",
+    }
+    note = f"[^{label}]: {MARKS[s.verdict]} Checker: {words.get(s.verdict, s.verdict)}"
+    if s.reason:
+        note += f" ({' '.join(s.reason.split())})"
+    if s.contradiction is not None:
+        c = s.contradiction
+        note += f'. Contradicted by {_named_md(c, title)}: "{" ".join(c.quote.split())}"'
+    return note + "."
+
+
+def _named_md(c: Citation, title: TitleFn) -> str:
+    t = title(c.file)
+    where = f"{c.file}, line {c.lines}"
+    return f"*{t}* ({where})" if t else where
+
+
+def answer_markdown(
+    answer: Answer, corpus_dir: Path | None = None, *, label: str = "", heading: str = "**Q:**"
+) -> str:
+    """The answer as Markdown with footnotes ``[^n]`` quoting each source (named by title when
+    ``corpus_dir`` is given). A sentence the checker flagged starts with its mark (⚠, ✗, ?) and
+    carries a footnote saying why; footnote marks follow a sentence's closing punctuation, never
+    split a word. Sentences taken out of the answer are listed apart with their reasons.
+    ``label`` prefixes every footnote label (several answers in one document)."""
+    title = titles_for(corpus_dir)
+    out = [f"{heading} {answer.question}", ""]
+    if answer.searched_for:
+        out += [f"*Searched for:* {answer.searched_for}", ""]
+    notes: list[str] = []
+
+    def refs(numbers: Sequence[int]) -> str:
+        return "".join(f"[^{label}{n}]" for n in numbers)
+
+    if answer.abstained:
+        out += [answer.answer, ""]
+    else:
+        body = answer.answer
+        pieces: list[str] = []
+        pos = 0
+        flags = 0
+        for s in answer.sentences:
+            rendered = CitedSentence(s.text, list(s.citations)).render()
+            at = body.find(rendered, pos)
+            if at == -1:
+                continue
+            pieces.append(_markers(body[pos:at], label))
+            flag = ""
+            extra = ""
+            if s.verdict != "supported":
+                flags += 1
+                flag_label = f"{label}{FLAG_LABEL}{flags}"
+                flag = f"**{MARKS[s.verdict]}** "
+                extra = f"[^{flag_label}]"
+                notes.append(_why(s, flag_label, title))
+            pieces.append(_md_sentence(s.text, refs(s.citations) + extra, flag))
+            pos = at + len(rendered)
+        pieces.append(_markers(body[pos:], label))
+        out += ["".join(pieces).strip(), ""]
+    if answer.conflicts:
+        for conflict in answer.conflicts:
+            out.append(f"> **⚠ The sources disagree** on: {conflict.claim}")
+            for side in conflict.sides:
+                out.append(f"> - {', '.join(side.files)}: {side.statement}{refs(side.citations)}")
+            out.append("")
     if answer.removed:
+        out.append(f"**{REMOVED_HEADING[0].upper()}{REMOVED_HEADING[1:]}**")
+        for s in answer.removed:
+            why = f" ({' '.join(s.reason.split())})" if s.reason else ""
+            out.append(f"- {MARKS[s.verdict]} {s.text}{why}")
         out.append("")
-        out.append("Removed, not supported by the sources:")
-        out.extend(f"- ~~{s.text}~~ ({s.verdict}: {s.reason})" for s in answer.removed)
+    if not answer.abstained:
+        for c in answer.citations:
+            out.append(f'[^{label}{c.n}]: {_named_md(c, title)}: "{" ".join(c.quote.split())}"')
+    out.extend(notes)
     if answer.abstained and answer.closest:
         out.append("Closest passages:")
         out.extend(
-            f'- {one_line(c.file)}, line {c.lines}: "{shorten(c.quote, 300)}"'
-            for c in answer.closest
+            f'- {_named_md(c, title)}: "{" ".join(c.quote.split())}"' for c in answer.closest
         )
     return "\n".join(out).rstrip() + "\n"
+
+
+def _markers(text: str, label: str) -> str:
+    """``[n]`` markers of text between checked sentences as footnote refs after the sentence."""
+    return re.sub(r"\s*\[(\d+)\]", lambda m: f"[^{label}{m.group(1)}]", text)
+
+
+def conversation_markdown(
+    answers: Sequence[Answer], corpus_dir: Path | None = None, title: str | None = None
+) -> str:
+    """A whole conversation as one Markdown document: every question, its checked answer and
+    all its citations (footnote labels kept apart per turn: ``[^2-1]``)."""
+    parts = [f"# {title or 'Conversation'}", ""]
+    for i, answer in enumerate(answers, start=1):
+        parts.append(
+            answer_markdown(answer, corpus_dir, label=f"{i}-", heading=f"## {i}.").rstrip()
+        )
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def slug(text: str, width: int = 48, fallback: str = "answer") -> str:
+    """A file name stem from ``text``: lower-case words joined by ``-``, whole words only, at
+    most ``width`` characters (a first word longer than that is the only one cut)."""
+    words = re.findall(r"[^\W_]+", text.lower())
+    out = ""
+    for w in words:
+        nxt = f"{out}-{w}" if out else w
+        if len(nxt) > width:
+            break
+        out = nxt
+    if not out and words:
+        out = words[0][:width]
+    return out or fallback

@@ -19,6 +19,7 @@ holds ``<script>`` or ``<img onerror=...>`` is shown literally, never rendered.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -32,6 +33,7 @@ from rag.corpus import (
     read_original,
     read_source,
     source_or_none,
+    text_or_none,
 )
 from rag.errors import SourceError
 from rag.formats import Layout, Unreadable, pdf_page_png
@@ -53,6 +55,65 @@ WHOLE_SPAN_CHARS = 700
 """Cited lines up to this long are also tested as a whole (besides sentence by sentence)."""
 MAX_WINDOWS = 80
 """Most candidate sentence windows tested within one written citation."""
+
+
+TITLE_CHARS = 90
+"""A document title longer than this is cut at a word boundary (with an ellipsis)."""
+TITLE_SCAN_LINES = 12
+"""A Markdown heading among this many first non-blank lines is the title."""
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_MARKUP = re.compile(r"\*\*|__|~~|`|^>\s*|^[-*+]\s+")
+
+
+def document_title(text: str, file: str) -> str:
+    """What a person would call a document: its first Markdown heading (among the first lines),
+    else its first non-blank line, tidied and cut at a word boundary; the file name when the text
+    has neither."""
+    body = text
+    if body.startswith("---"):  # YAML front matter is not the title
+        end = body.find("\n---", 3)
+        if end != -1:
+            body = body[end + 4 :]
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()][:TITLE_SCAN_LINES]
+    chosen = ""
+    for ln in lines:
+        m = _HEADING.match(ln)
+        if m:
+            chosen = m.group(1)
+            break
+    if not chosen and lines:
+        chosen = lines[0].lstrip("#").strip()
+    chosen = " ".join(_MARKUP.sub("", chosen).split())
+    if not chosen:
+        return PurePosixPath(file).name
+    if len(chosen) <= TITLE_CHARS:
+        return chosen
+    cut = chosen[: TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    if space >= TITLE_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + ELLIPSIS
+
+
+_TITLES: dict[tuple[str, str], tuple[int, int, str]] = {}
+
+
+def source_title(corpus_dir: Path, file: str) -> str:
+    """The title of the corpus file ``file`` (:func:`document_title`), computed once per file
+    version (its size and modification time) and process; the file name when it cannot be read."""
+    root = Path(corpus_dir).expanduser().resolve()
+    try:
+        st = (root / file).stat()
+    except OSError:
+        return PurePosixPath(file).name
+    key = (str(root), file)
+    seen = _TITLES.get(key)
+    if seen is not None and seen[:2] == (st.st_mtime_ns, st.st_size):
+        return seen[2]
+    text = text_or_none(root, file)
+    title = document_title(text or "", file)
+    _TITLES[key] = (st.st_mtime_ns, st.st_size, title)
+    return title
 
 
 class CorpusFiles:
@@ -132,6 +193,10 @@ class CorpusFiles:
         """Pages and headings of a converted document (``None`` for plain text)."""
         source = self.source(path)
         return source.layout if source is not None else None
+
+    def title(self, path: str) -> str:
+        """The document's title (:func:`source_title`)."""
+        return source_title(self.root, path)
 
     def context(self, citation: Span) -> str:
         """The sentences before a citation (names behind its pronouns): the checker's
@@ -563,7 +628,9 @@ SOURCE_CSS = """
 .rag-src-head{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;
   padding:.45rem .8rem;background:#f4efe2;border-bottom:1px solid #e4ddca;
   font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.85rem;}
-.rag-src-file{font-weight:600;color:#2b2a27;word-break:break-all;}
+.rag-src-title{font-weight:600;color:#2b2a27;}
+.rag-src-file{color:#6b6657;word-break:break-all;font-family:"Source Code Pro",ui-monospace,monospace;
+  font-size:.78rem;}
 .rag-src-loc{color:#6b6657;}
 .rag-src-note{padding:.4rem .8rem;background:#fff1d6;color:#7a4b00;font-size:.85rem;
   font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;border-bottom:1px solid #f0d9a8;}
@@ -590,14 +657,15 @@ def source_html(view: SourceView, *, title: str | None = None) -> str:
     """The view as an HTML fragment (styled by :data:`SOURCE_CSS`); all document text escaped.
 
     Cited lines carry the class ``cited``; the cited characters are wrapped in ``<mark>``.
-    ``title`` replaces the file name in the header (it is escaped too)."""
+    ``title`` (the document's title) heads the panel, the file name beside it (escaped too)."""
     chars = f"chars {view.char_start}-{view.char_end}"
     if view.page is not None:
         chars = f"page {view.page} of {view.pages} · {chars}"
     if view.heading:
         chars = f"{chars} · {_esc(view.heading)}"
+    named = f'<span class="rag-src-title">{_esc(title)}</span>' if title else ""
     head = (
-        f'<div class="rag-src-head"><span class="rag-src-file">{_esc(title or view.file)}</span>'
+        f'<div class="rag-src-head">{named}<span class="rag-src-file">{_esc(view.file)}</span>'
         f'<span class="rag-src-loc">{_esc(view.lines_label)} · {chars} · '
         f"{view.total_lines} line{'s' if view.total_lines != 1 else ''} in file</span></div>"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,7 +184,8 @@ def test_cli_ask_json_and_errors(corpus_index: Settings) -> None:
         "quote",
     } <= set(data["citations"][0])
     text = run("Who praised the Qwen 3.5 small models?", "--backend", "extractive")
-    assert text.returncode == 0 and "[1] 0" in text.stdout and "✓" in text.stdout
+    assert text.returncode == 0 and "✓" in text.stdout
+    assert re.search(r"^\[1\] .* — 00\d_\w+\.txt:\d", text.stdout, re.M)  # title, then file
     empty = run("", "--backend", "extractive")
     assert empty.returncode == 1 and empty.stderr.strip() == "error: the question is empty"
     missing = subprocess.run(

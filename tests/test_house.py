@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"rag.retrieval"},
     {"rag.llm"},
     {"rag.citations", "rag.alignment"},
-    {"rag.verify", "rag.sources", "rag.render", "rag.trust"},
+    {"rag.verify", "rag.sources", "rag.render", "rag.trust", "rag.conversations"},
     {"rag.answering"},
     {"rag.drafts"},
     {"rag.evaluation"},

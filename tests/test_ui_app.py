@@ -66,11 +66,12 @@ def html_bodies(at: AppTest) -> list[str]:
 
 
 def source_panels(at: AppTest) -> list[str]:
-    return [b for b in html_bodies(at) if 'class="rag-src"' in b]
+    """The source panels opened from the chips (the marks' panes live inside the answer)."""
+    return [b for b in html_bodies(at) if b.startswith('<div class="rag-src"')]
 
 
 def last_answer(at: AppTest) -> Answer:
-    answer = at.session_state["turns"][-1]["answer"]
+    answer = at.session_state["turns"][-1].answer
     assert isinstance(answer, Answer)
     return answer
 
@@ -116,9 +117,39 @@ def test_answer_streams_into_a_checked_answer_with_chips(
     chips = app.pills(key="t1-chips")
     assert chips.options and len(chips.options) == len(answer.citations)
     for c, label in zip(answer.citations, chips.options, strict=True):
-        assert label.replace("\\", "").startswith(f"[{c.n}] ")
-        assert label.endswith(f":{c.lines}")
+        assert label.replace("\\", "").startswith(f"[{c.n}] ")  # then the document title
+        assert label.endswith(f"line {c.lines}") or label.endswith(f"lines {c.lines}")
     assert not source_panels(app)  # nothing open until a chip is chosen
+
+
+def test_marks_carry_a_card_and_open_their_source_pane(
+    app: AppTest, corpus_index: Settings
+) -> None:
+    from rag.sources import source_title
+
+    ask(app, QUESTION)
+    answer = last_answer(app)
+    body = next(b for b in html_bodies(app) if 'class="rag-answer"' in b)
+    for c in answer.citations:
+        # the inline mark links to its pane; its card names the document, lines and verdict
+        mark = re.search(rf'<a class="rag-cite" href="#src-t1-{c.n}" data-n="{c.n}".*?</a>', body)
+        assert mark, c
+        card = mark.group(0)
+        assert html.escape(source_title(corpus_index.corpus_dir, c.file)) in card
+        assert html.escape(c.file) in card and "rag-card-verdict v-supported" in card
+        assert html.escape(" ".join(c.quote.split())[:40]) in card
+        pane = re.search(
+            rf'<div class="rag-pane" id="src-t1-{c.n}".*?</div></div></div>', body, re.S
+        )
+        assert pane, c
+        marked = "".join(re.findall(r"<mark>(.*?)</mark>", pane.group(0), re.S))
+        assert html.unescape(marked) == c.quote
+        assert 'class="rag-src-title"' in pane.group(0)
+    # sources first: the passages read are listed (collapsed) above the answer
+    expanders = [e for e in app.chat_message[1].expander if "Passages read" in e.label]
+    assert expanders and not expanders[0].proto.expanded
+    turn = app.session_state["turns"][-1]
+    assert turn.evidence and expanders[0].label.startswith(f"Passages read: {len(turn.evidence)}")
 
 
 def test_opening_a_citation_shows_its_lines_highlighted(
@@ -171,6 +202,16 @@ def test_history_is_kept_and_follow_ups_carry_the_previous_question(
     app.sidebar.slider(key="evidence_k").set_value(4).run()
     assert [m.name for m in app.chat_message] == ["user", "assistant"] * 2
     assert len(app.session_state["turns"]) == 2
+    # the conversation is saved: a new session (a reload) with ?c=<id> shows it again
+    cid = app.session_state["conv_id"]
+    assert cid and app.query_params["c"] in (cid, [cid])
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["c"] = cid
+    again.run()
+    assert not again.exception
+    assert [t.question for t in again.session_state["turns"]] == [QUESTION, "Who else left?"]
+    assert [m.name for m in again.chat_message] == ["user", "assistant"] * 2
+    assert any(b.label.endswith(QUESTION) for b in again.sidebar.button if b.key == f"conv-{cid}")
     # sidebar choices reach the library
     app.sidebar.toggle(key="strict").set_value(True).run()
     ask(app, QUESTION)
@@ -178,6 +219,7 @@ def test_history_is_kept_and_follow_ups_carry_the_previous_question(
     assert spy_ask[-1]["backend"] == "extractive"
     app.button(key="new-chat").click().run()
     assert not app.chat_message and not app.session_state["turns"]
+    assert "c" not in app.query_params
 
 
 def test_abstention_shows_the_closest_passages(app: AppTest) -> None:
@@ -193,11 +235,11 @@ def test_abstention_shows_the_closest_passages(app: AppTest) -> None:
     assert html.escape(answer.closest[0].file) in panel and "<mark>" in panel
 
 
-def test_export_offers_markdown_with_footnotes(app: AppTest) -> None:
+def test_export_offers_markdown_with_footnotes(app: AppTest, corpus_index: Settings) -> None:
     from rag.render import answer_markdown
 
     ask(app, QUESTION)
-    markdown = answer_markdown(last_answer(app))
+    markdown = answer_markdown(last_answer(app), corpus_index.corpus_dir)
     assert "[^1]" in markdown
     assert any(code.value.strip() == markdown.strip() for code in app.code)
     assert app.get("download_button")
@@ -294,6 +336,17 @@ def test_draft_page_checks_sentences_and_opens_sources(
     table = app.dataframe[0].value
     assert list(table["Sentence"]) == [s.text for s in report.sentences]
     assert [v.split(" ", 1)[1] for v in table["Verdict"]][0] == "supported"
+    assert list(table.columns) == ["Line", "Verdict", "Sentence", "Source", "Why"]
+    # the draft as written, each checked sentence tinted by its verdict, a pane per sentence
+    view = next(b for b in html_bodies(app) if 'class="rag-draft"' in b)
+    tinted = re.findall(r'<a class="rag-dsent v-(\w+)" href="#src-draft-(\d+)"', view)
+    assert [v for v, _ in tinted] == [
+        "proposed" if s.proposed and s.verdict == "supported" else s.verdict
+        for s in report.sentences
+    ]
+    assert tinted[0][0] == "supported" and tinted[1][0] != "supported"
+    assert html.escape(report.sentences[1].reason) in view
+    assert all(f'id="src-draft-{i}"' in view for _, i in tinted)
     assert any(code.value.strip() == draft_markdown(draft, report).strip() for code in app.code)
     assert app.get("download_button")
     app.selectbox(key="draft_source").set_value(0).run()

@@ -1,10 +1,19 @@
-"""A checked draft as a terminal table and as Markdown with footnotes quoting the sources."""
+"""A checked draft as a terminal table and as Markdown with footnotes quoting the sources.
+
+On a terminal (a ``width``) the table fits the columns; elsewhere (a file, a pipe) every sentence,
+source and quote is written whole. In the Markdown, a verified citation becomes a footnote
+quoting the source lines, and a flagged sentence keeps what it wrote and gains a visible mark and
+a footnote saying why (``⚠[^check-1]``).
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from rag.drafts.parse import FOOTNOTE_DEF, parse_draft
 from rag.drafts.schema import VERDICT_LABELS, DraftReport, DraftSentence
-from rag.render import shorten
+from rag.render import FLAG_LABEL, shorten, titles_for
 from rag.safety import one_line
 from rag.schema import Citation
 
@@ -18,6 +27,14 @@ DRAFT_MARKS = {
     "uncited": "?",
 }
 _MARK_COLORS = {"✓": "32", "+": "36", "⚠": "33", "≠": "31", "✗": "31", "∅": "33", "?": "33"}
+FLAG_WHY = {
+    "unsupported": "the cited lines do not support it",
+    "contradicted": "the sources say otherwise",
+    "bad_citation": "the citation does not point at readable lines",
+    "not_found": "no line of the documents supports it",
+    "uncited": "it cites no source",
+}
+_OLD_FLAG_REF = re.compile(r"[ \t]?[⚠✗∅?]\[\^" + re.escape(FLAG_LABEL) + r"\d+\]")
 
 # --- output -------------------------------------------------------------------------------------
 
@@ -28,9 +45,45 @@ def _mark(s: DraftSentence) -> str:
     return DRAFT_MARKS[s.verdict]
 
 
-def render_draft_table(report: DraftReport, width: int = 110, color: bool = False) -> str:
-    """The report as a terminal table: line, mark, sentence, source, quote (the reason under a
-    flagged row), then notices and the summary line."""
+def render_draft_list(
+    report: DraftReport, color: bool = False, corpus_dir: Path | None = None
+) -> str:
+    """The report with nothing cut (for files and pipes): per sentence its line, mark and whole
+    text, then the source (by document title when ``corpus_dir`` is given), the quote and the
+    reason on their own lines; then notices and the summary line."""
+    title = titles_for(corpus_dir)
+    lines: list[str] = []
+    for s in report.sentences:
+        mark = _mark(s)
+        shown_mark = f"\x1b[{_MARK_COLORS[mark]}m{mark}\x1b[0m" if color else mark
+        lines.append(f"line {s.line} {shown_mark} {' '.join(s.text.split())}")
+        if s.source:
+            named = title(s.citation.file) if s.citation is not None else None
+            lines.append(
+                f"    source: {named} — {s.source}" if named else f"    source: {s.source}"
+            )
+        if s.quote:
+            lines.append(f'    quote: "{" ".join(s.quote.split())}"')
+        if s.flagged or s.proposed:
+            label = "proposed" if s.verdict == "supported" else VERDICT_LABELS[s.verdict]
+            lines.append(f"    ↳ {label}: {' '.join(s.reason.split())}")
+    for notice in report.notices:
+        lines.append(f"note: {notice}")
+    lines.append(report.summary())
+    return "\n".join(lines)
+
+
+def render_draft_table(
+    report: DraftReport,
+    width: int | None = 110,
+    color: bool = False,
+    corpus_dir: Path | None = None,
+) -> str:
+    """The report as a terminal table ``width`` columns wide: line, mark, sentence, source, quote
+    (the reason under a flagged row), then notices and the summary line. ``width=None`` (not a
+    terminal): :func:`render_draft_list`, nothing cut."""
+    if width is None:
+        return render_draft_list(report, color=color, corpus_dir=corpus_dir)
     width = max(width, 70)
     src_w = min(34, max([len(s.source or "-") for s in report.sentences] + [6]))
     rest = width - 6 - 2 - src_w - 6
@@ -63,11 +116,25 @@ def _footnote_body(c: Citation, quote: str) -> str:
     return f'{one_line(c.file)}, {lines}: "{" ".join(quote.split())}"'
 
 
+def _flag_note(s: DraftSentence, label: str) -> str:
+    why = " ".join(s.reason.split()) or FLAG_WHY.get(s.verdict, s.verdict)
+    note = (
+        f"[^{label}]: {_mark(s)} Not verified ({VERDICT_LABELS.get(s.verdict, s.verdict)}): {why}"
+    )
+    if s.citation_written:
+        note += f"; cited as {s.citation_written}"
+    shown = s.alternative if s.alternative is not None else None
+    if shown is not None:
+        note += f". Lines that do support it: {_footnote_body(shown, shown.quote)}"
+    return note.rstrip(".") + "."
+
+
 def draft_markdown(text: str, report: DraftReport) -> str:
     """The draft written back with a Markdown footnote ``[^n]`` for every verified citation,
     written (the ``[file:line]`` is replaced) or proposed (added after the sentence); each
-    footnote reads ``file, lines N-M: "exact quote"``. Citations that failed stay as written.
-    Citation footnotes from an earlier run are renumbered; other footnotes are kept."""
+    footnote reads ``file, lines N-M: "exact quote"``. A flagged sentence keeps its citation as
+    written and gains a visible mark after it with a footnote saying why (``⚠[^check-1]``).
+    Citation and flag footnotes from an earlier run are renumbered; other footnotes are kept."""
     parsed = parse_draft(text)
     by_start = {s.start: s for s in parsed.sentences}
     verified = [
@@ -87,6 +154,12 @@ def draft_markdown(text: str, report: DraftReport) -> str:
     for label, (a, b) in parsed.citation_footnotes.items():
         if label not in still_used:  # rewritten below under a new number
             edits.append((a, b + 1 if text[b : b + 1] == "\n" else b, ""))
+    old_flags = [(m.start(), m.end()) for m in _OLD_FLAG_REF.finditer(text)]
+    edits.extend((a, b, "") for a, b in old_flags)  # flags of an earlier run: written anew below
+    for m in FOOTNOTE_DEF.finditer(text):
+        if m.group(1).startswith(FLAG_LABEL):
+            b = m.end() + 1 if text[m.end() : m.end() + 1] == "\n" else m.end()
+            edits.append((m.start(), b, ""))
     taken = {m.group(1) for m in FOOTNOTE_DEF.finditer(text)}
     taken -= set(parsed.citation_footnotes) - still_used
     numbers: dict[tuple[str, int, int], str] = {}
@@ -112,6 +185,20 @@ def draft_markdown(text: str, report: DraftReport) -> str:
         elif not s.citation_written:
             end = ps.end if ps is not None else s.char_end
             edits.append((end, end, ref))
+    flags: list[str] = []
+    for s in report.sentences:
+        if not s.flagged:
+            continue
+        ps = by_start.get(s.char_start)
+        end = ps.end if ps is not None else s.char_end
+        if ps is not None:
+            end = max([end, *(mk.end for mk in ps.marks)])
+        end = next((a for a, b in old_flags if a <= end <= b), end)
+        while end > 0 and text[end - 1] in " \t\n":
+            end -= 1
+        label = f"{FLAG_LABEL}{len(flags) + 1}"
+        flags.append(_flag_note(s, label))
+        edits.append((end, end, f" {_mark(s)}[^{label}]"))
     pieces: list[str] = []
     pos = 0
     for a, b, new in sorted(edits):
@@ -122,6 +209,6 @@ def draft_markdown(text: str, report: DraftReport) -> str:
         pos = b
     pieces.append(text[pos:])
     body = "".join(pieces).rstrip() + "\n"
-    if notes:
-        body += "\n" + "\n".join(notes) + "\n"
+    if notes or flags:
+        body += "\n" + "\n".join([*notes, *flags]) + "\n"
     return body

@@ -32,6 +32,8 @@ from rag.ui.components import (
 )
 
 UI_DIR = Path(__file__).resolve().parent
+STATUS_EVERY_S = 1.0
+"""How often the sidebar's model status redraws itself."""
 BACKEND_HELP = {
     "auto": "Ollama if a server answers, else the embedded model",
     "ollama": "a model served by Ollama",
@@ -78,6 +80,10 @@ class Warmup:
     loaded: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return self.seconds if self.done.is_set() else time.perf_counter() - self.started
 
     def run(self, settings: Any, backend: str, ollama: bool) -> None:
         time.sleep(0.5)  # let the page reach the browser first
@@ -174,20 +180,10 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
             key="backend",
             help="; ".join(f"{b}: {h}" for b, h in BACKEND_HELP.items()),
         )
-        # Asking Ollama costs a network call and an import: known answers are shown now, a fresh
-        # one is asked after the page is drawn (see the end of this file).
-        backend_slot = st.empty()
-        known = ollama_known(settings.ollama_host)
-        if known is not None:
-            backend_slot.caption(backend_line(settings, st.session_state["backend"], known))
-        warm = st.session_state.get("_warm")
-        if warm is not None:
-            if not warm.done.is_set():
-                st.caption("Loading the models in the background…")
-            elif warm.error:
-                st.caption(f"⚠ Models could not be preloaded: {esc_md(warm.error)}")
-            else:
-                st.caption(f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s).")
+        # Asking Ollama costs a network call and an import: on the first paint a known answer is
+        # shown, a fresh one is asked after the page is drawn (see the end of this file). While
+        # the models load, the end of the script keeps the loading line up to date.
+        backend_slot = model_status(settings)
         st.slider(
             "Passages given to the model",
             min_value=1,
@@ -231,7 +227,44 @@ def sidebar(settings: Any, status: dict[str, Any]) -> Any:
         ):
             build_index_ui(settings, folder, rebuild, st.sidebar)
         index_message(st.sidebar)
+    return backend_slot
+
+
+def model_status(settings: Any) -> Any:
+    """Which model answers and what is loaded, said once, here. Returns the empty slot of the
+    backend line when Ollama's state is not known yet (filled after the page is drawn); keeps the
+    loading line's slot for :func:`follow_warmup`."""
+    backend_slot = st.empty()
+    known = ollama_known(settings.ollama_host)
+    backend = st.session_state.get("backend", settings.backend)
+    if known is not None:
+        backend_slot.caption(backend_line(settings, backend, known))
+    loading_slot = st.empty()
+    st.session_state["_loading_slot"] = loading_slot
+    warm = st.session_state.get("_warm")
+    if warm is None:
+        if st.session_state.get("_index_exists"):
+            loading_slot.caption("The models load in the background once the page is drawn…")
+    else:
+        loading_slot.caption(warm_line(warm))
     return backend_slot if known is None else None
+
+
+def warm_line(warm: Warmup) -> str:
+    if not warm.done.is_set():
+        done = f" (ready: {', '.join(warm.loaded)})" if warm.loaded else ""
+        return f"Loading the models in the background… {warm.elapsed():.0f} s{done}"
+    if warm.error:
+        return f"⚠ Models could not be preloaded: {esc_md(warm.error)}"
+    return f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s)."
+
+
+def follow_warmup(warm: Warmup, slot: Any) -> None:
+    """Keep the sidebar's loading line current until the models are loaded. This holds the run
+    open; any question or click interrupts it (the next run follows on where it left off)."""
+    while not warm.done.wait(STATUS_EVERY_S):
+        slot.caption(warm_line(warm))
+    slot.caption(warm_line(warm))
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -286,6 +319,9 @@ def main() -> None:
             backend == "auto" and ollama_up(settings.ollama_host),
         )
         st.session_state["_warm"] = warm
+        slot = st.session_state.get("_loading_slot")
+        if slot is not None:  # also after a long question: the line drawn before it is stale
+            follow_warmup(warm, slot)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Check a draft: a writer pastes (or uploads) text; every sentence that states a fact is checked
-against the lines it cites, or a source is looked up for it; the result downloads as Markdown with
-footnotes to the source lines. The work is ``rag.drafts``; this page only shows it."""
+against the lines it cites, or a source is looked up for it. The draft comes back as written, each
+checked sentence tinted by its verdict: hover one for the reason, click it for the source lines.
+A table of the same results is a secondary view; the draft downloads as Markdown with footnotes.
+The work is ``rag.drafts``; this page only shows it."""
 
 from __future__ import annotations
 
@@ -10,8 +12,21 @@ from typing import Any
 import streamlit as st
 
 from rag.config import get_settings
+from rag.errors import SourceError
 from rag.llm import choose_judge
-from rag.ui.components import esc_md, notes_html, one_line, slug, source_panel
+from rag.render import slug
+from rag.schema import Citation
+from rag.sources import source_html, source_view
+from rag.ui.components import (
+    esc,
+    esc_md,
+    notes_html,
+    one_line,
+    pane_id,
+    shorten_title,
+    source_panel,
+    title_of,
+)
 
 VERDICT_TEXT = {
     "supported": "supported",
@@ -20,7 +35,18 @@ VERDICT_TEXT = {
     "bad_citation": "bad citation",
     "not_found": "no source found",
     "uncited": "uncited",
+    "contradicted": "contradicted",
 }
+VERDICT_WHY = {
+    "supported": "the cited lines support it",
+    "proposed": "it cited nothing; these lines support it",
+    "unsupported": "the cited lines do not support it",
+    "bad_citation": "the citation does not point at readable lines",
+    "not_found": "no line of the documents supports it",
+    "uncited": "it cites no source",
+    "contradicted": "the sources say otherwise",
+}
+LEGEND = ("supported", "proposed", "unsupported", "contradicted", "bad_citation", "not_found")
 EXAMPLE = (
     "A sentence that cites its source ends with the file and line [report.txt:12]. "
     "A sentence without a citation gets a proposed source, or is flagged."
@@ -68,6 +94,93 @@ def verdict_key(s: Any) -> str:
     return "proposed" if s.verdict == "supported" and s.proposed else str(s.verdict)
 
 
+def sentence_source(s: Any) -> tuple[Citation | None, str]:
+    """The lines to show for a checked sentence, and what they are."""
+    if s.verdict == "supported" and s.citation is not None:
+        return s.citation, "Proposed source" if s.proposed else "Cited source"
+    if s.alternative is not None:
+        return s.alternative, "Lines that do support it"
+    if s.citation is not None:
+        return s.citation, "What it cites"
+    return None, ""
+
+
+def draft_html(text: str, sentences: list[Any], marks: dict[str, str], corpus: Path) -> str:
+    """The draft as written, each checked sentence tinted by verdict: hover for the verdict and
+    reason, click to open the pane below with the source lines. All text escaped."""
+    out: list[str] = []
+    panes: list[str] = []
+    pos = 0
+    for i, s in sorted(enumerate(sentences), key=lambda p: p[1].char_start):
+        a, b = s.char_start, s.char_end
+        if a < pos or b <= a or b > len(text):
+            continue
+        out.append(esc(text[pos:a]))
+        key = verdict_key(s)
+        label = VERDICT_TEXT.get(key, str(s.verdict))
+        why = s.reason or VERDICT_WHY.get(key, "")
+        src, what = sentence_source(s)
+        where = ""
+        if src is not None:
+            where = (
+                f'<span class="rag-card-loc">{esc(what)}: {esc(title_of(corpus, src.file))}, '
+                f"{esc(src.file)}:{esc(src.lines)}</span>"
+                f'<span class="rag-card-quote">“{esc(" ".join(src.quote.split())[:300])}”</span>'
+            )
+        card = (
+            '<span class="rag-card" role="tooltip">'
+            f'<span class="rag-card-verdict">{esc(marks.get(key, "?"))} {esc(label)}</span>'
+            f'<span class="rag-card-loc">{esc(why)}</span>{where}'
+            '<span class="rag-card-hint">Click to open the lines</span></span>'
+        )
+        pid = pane_id("draft", str(i))
+        out.append(
+            f'<a class="rag-dsent v-{esc(key)}" href="#{pid}" data-verdict="{esc(key)}" '
+            f'data-i="{i}">{esc(text[a:b])}{card}</a>'
+        )
+        pos = b
+        panes.append(draft_pane(pid, s, key, label, why, src, what, marks, corpus))
+    out.append(esc(text[pos:]))
+    legend = "".join(
+        f'<span><span class="sw v-{k}"></span>{esc(marks.get(k, ""))} {esc(VERDICT_TEXT[k])}</span>'
+        for k in LEGEND
+    )
+    return (
+        f'<div class="rag-legend">{legend}</div>'
+        f'<div class="rag-draft" id="{pane_id("draft", "text")}">{"".join(out)}</div>'
+        f'<div class="rag-panes">{"".join(panes)}</div>'
+    )
+
+
+def draft_pane(
+    pid: str,
+    s: Any,
+    key: str,
+    label: str,
+    why: str,
+    src: Citation | None,
+    what: str,
+    marks: dict[str, str],
+    corpus: Path,
+) -> str:
+    """What a click on a draft sentence opens: its verdict, the reason, the source lines."""
+    view = ""
+    if src is not None:
+        try:
+            view = source_html(source_view(corpus, src), title=title_of(corpus, src.file))
+        except SourceError as exc:
+            view = f'<div class="rag-box rag-conflict">{esc(str(exc))}</div>'
+    head = f"<b>{esc(marks.get(key, '?'))} {esc(label)}</b> (line {s.line}): {esc(why)}" + (
+        f" · cited as <code>{esc(s.citation_written)}</code>" if s.citation_written else ""
+    )
+    return (
+        f'<div class="rag-pane" id="{pid}"><div class="rag-pane-head"><span>{head}</span>'
+        f'<a href="#{pane_id("draft", "text")}">close ✕</a></div>'
+        + (f'<div class="rag-note">{esc(what)}:</div>{view}' if view else "")
+        + "</div>"
+    )
+
+
 def show_report(draft: Any, result: dict[str, Any], corpus: Path) -> None:
     report = result["report"]
     sentences = list(report.sentences)
@@ -84,35 +197,42 @@ def show_report(draft: Any, result: dict[str, Any], corpus: Path) -> None:
     if not sentences:
         st.info("No sentence of this text states a fact to check.")
         return
-    rows = [
-        {
-            "Line": s.line,
-            "Verdict": f"{marks.get(verdict_key(s), '?')} {VERDICT_TEXT.get(verdict_key(s), s.verdict)}",
-            "Sentence": s.text,
-            "Score": float(s.score),
-            "Cited": s.citation_written or "",
-            "Source": s.source or "",
-            "Quote": s.quote or "",
-            "Why": s.reason or "",
-        }
-        for s in sentences
-    ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Line": st.column_config.NumberColumn(width="small", help="Line of the draft"),
-            "Verdict": st.column_config.TextColumn(width="medium"),
-            "Sentence": st.column_config.TextColumn(width="large"),
-            "Score": st.column_config.ProgressColumn(
-                min_value=0.0, max_value=1.0, format="%.2f", color="auto", width="small"
-            ),
-            "Cited": st.column_config.TextColumn(help="The citation as written in the draft"),
-            "Source": st.column_config.TextColumn(help="file:lines the verdict rests on"),
-            "Quote": st.column_config.TextColumn(width="medium"),
-        },
+    st.markdown(
+        "**Your draft, checked** · hover a sentence for its verdict, click it for the lines"
     )
+    st.html(draft_html(result["text"], sentences, marks, corpus))
+    with st.expander("As a table", icon=":material/table_rows:"):
+        rows = []
+        for s in sentences:
+            src, _what = sentence_source(s)
+            rows.append(
+                {
+                    "Line": s.line,
+                    "Verdict": f"{marks.get(verdict_key(s), '?')} "
+                    f"{VERDICT_TEXT.get(verdict_key(s), s.verdict)}",
+                    "Sentence": s.text,
+                    "Source": (
+                        f"{shorten_title(title_of(corpus, src.file), 36)} · {src.file}:{src.lines}"
+                        if src is not None
+                        else ""
+                    ),
+                    "Why": s.reason or "",
+                }
+            )
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Line": st.column_config.NumberColumn(width=48, help="Line of the draft"),
+                "Verdict": st.column_config.TextColumn(width=120),
+                "Sentence": st.column_config.TextColumn(width=330),
+                "Source": st.column_config.TextColumn(
+                    width=190, help="The lines the verdict rests on: title, file and lines"
+                ),
+                "Why": st.column_config.TextColumn(width=190),
+            },
+        )
     openable = [i for i, s in enumerate(sentences) if s.citation is not None or s.alternative]
     if openable:
         pick = st.selectbox(
@@ -124,6 +244,7 @@ def show_report(draft: Any, result: dict[str, Any], corpus: Path) -> None:
             format_func=lambda i: (
                 f"#{i + 1} {marks.get(verdict_key(sentences[i]), '?')} "
                 f"{sentences[i].source or sentences[i].alternative.location} · "
+                f"{shorten_title(title_of(corpus, (sentences[i].citation or sentences[i].alternative).file), 30)} · "
                 f"{sentences[i].text[:70]}{'…' if len(sentences[i].text) > 70 else ''}"
             ),
         )
@@ -153,9 +274,10 @@ def main() -> None:
     st.title("Check a draft")
     st.caption(
         "Paste a paragraph or a whole draft. Each sentence that states a fact is checked against "
-        "the lines it cites, written `[file:line]` (e.g. `[001:4]`; a PDF by page: `[report.pdf:p12]` "
-        "or `[report.pdf:p12:3-5]`), or a source is looked up for it. Download the draft with "
-        "footnotes quoting the source lines."
+        "the lines it cites, written `[file:line]` or `[file:line-line]` (the file as a unique "
+        "prefix of its name: `[report:12]`; several as `[report:12; notes:3-5]`; a PDF by page: "
+        "`[report.pdf:p12]` or `[report.pdf:p12:3-5]`), or a source is looked up for it. Download "
+        "the draft with footnotes quoting the source lines and marks on what failed."
     )
     draft = draft_api()
     if not st.session_state.get("_index_exists"):
