@@ -151,7 +151,8 @@ def test_cli_bench_index_json(tmp_path: Path) -> None:
     )
     assert run.exit_code == 0, run.output
     data = json.loads(run.output)
-    assert data["benchmark"] == "index" and data["corpus"]["files"] == 2
+    assert data["benchmark"] == "index"
+    assert data["corpus"]["files"] == 2 + data["params"]["pdfs"]  # the text files and the PDFs
     saved = list(out.glob("index-*.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["benchmark"] == "index"
 

@@ -49,8 +49,13 @@ def evaluate_claims(
         if progress:
             progress(i, len(claims), c.id)
         context = claim_context(c, corpus_dir) if corpus_dir is not None else ""
-        a = checker.assess(c.claim, c.cited_text, context)
-        predicted = a.verdict
+        assess = getattr(checker, "assess", None)
+        if assess is not None:
+            a = assess(c.claim, c.cited_text, context)
+            predicted, score, reason = a.verdict, a.score, a.reason
+        else:  # a checker that only says supported or not
+            ok, score, reason = checker.support(c.claim, c.cited_text, context)
+            predicted = "supported" if ok else "unsupported"
         records.append(
             ClaimRecord(
                 id=c.id,
@@ -58,9 +63,9 @@ def evaluate_claims(
                 label=c.label,
                 predicted=predicted,
                 correct=(predicted == "supported") == (c.label == "supported"),
-                score=float(a.score),
-                reason=a.reason,
-                stage=_stage(a.reason),
+                score=float(score),
+                reason=reason,
+                stage=_stage(reason),
                 claim=c.claim,
                 split=c.split,
                 corpus=corpus,
