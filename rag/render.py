@@ -23,6 +23,8 @@ def citation_location(c: Citation) -> str:
 
 def footnote(c: Citation, width: int = 160) -> str:
     stale = " (stale: no longer in the file; re-index)" if c.stale else ""
+    if c.instruction:
+        stale += " (addresses the assistant: quoted, not evidence)"
     return f'[{c.n}] {citation_location(c)} "{shorten(c.quote, width)}"{stale}'
 
 
