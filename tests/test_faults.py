@@ -361,6 +361,16 @@ def test_a_generation_in_use_is_not_pruned(tiny: Settings) -> None:
     assert not (tiny.index_dir / first.generation).exists()
 
 
+def test_soak_benchmark_runs_and_counts(tiny: Settings, tmp_path: Path) -> None:
+    from rag.bench import bench_soak, format_report
+
+    result = bench_soak(tiny, seconds=3, readers=1, workdir=tmp_path / "soak")
+    assert result["asks_done"] >= 1 and result["asks_failed"] == 0
+    assert result["citations_invalid"] == 0 and result["builds"]["failed"] == 0
+    assert all(t["status"] == "PASS" for t in result["targets"])
+    assert "citations invalid" in format_report(result)
+
+
 # --- 6. instructions are not evidence -----------------------------------------------------------
 
 INJECTIONS = [
