@@ -244,6 +244,11 @@ def add_conflict_sides(answer: Answer, evidence: list[Evidence], checker: Checke
     return answer
 
 
+INSTRUCTION_ONLY = (
+    "it cites only a passage that addresses the assistant (an instruction in a document, "
+    "not evidence)"
+)
+
 REPAIR_JUDGE_CALLS = 2
 """Other passages the judge reads for a sentence its own citation does not support."""
 
@@ -290,7 +295,8 @@ def check_answer(
     rows: list[tuple[CitedSentence, list[Citation], SentenceCheck | None]] = []
     for s in parsed.sentences:
         # a passage that addresses the assistant is never support on its own
-        cited = [by_n[n] for n in s.citations if n in by_n and not by_n[n].instruction]
+        written = [by_n[n] for n in s.citations if n in by_n]
+        cited = [c for c in written if not c.instruction]
         if not is_claim(s.text):
             rows.append((s, cited, None))
             continue
@@ -299,6 +305,8 @@ def check_answer(
             fixed = repair_citation(checker, s.text, cited, evidence)
             if fixed is not None:
                 check, cited = fixed.check, fixed.cited
+        if check.verdict != "supported" and written and not cited:
+            check = check.model_copy(update={"verdict": "unsupported", "reason": INSTRUCTION_ONLY})
         rows.append((s, cited, check))
     all_checks = [r[2] for r in rows if r[2] is not None]
     removed: list[SentenceCheck] = []

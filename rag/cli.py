@@ -124,14 +124,34 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--watch", is_flag=True, help="Keep running: re-index changed files as they change.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.2), help="Seconds between checks with --watch.")  # fmt: skip
 @friendly
-def index_cmd(folder: Path | None, rebuild: bool, index_dir: Path | None, quiet: bool) -> None:
+def index_cmd(
+    folder: Path | None,
+    rebuild: bool,
+    index_dir: Path | None,
+    quiet: bool,
+    watch: bool,
+    interval: float,
+) -> None:
     """Index FOLDER (default: RAG_CORPUS_DIR): only new or changed files are embedded."""
     from tqdm import tqdm
 
-    from rag.index.build import build_index
+    from rag.index.build import build_index, watch_index
 
     settings = load_settings(corpus_dir=folder, index_dir=index_dir)
+    if watch:
+        click.echo(f"watching {settings.corpus_dir} (every {interval:g} s; Ctrl-C stops)", err=True)
+        if rebuild:
+            click.echo(build_index(settings, rebuild=True).summary())
+        watch_index(
+            settings,
+            interval=interval,
+            on_report=lambda r: click.echo(safe(r.summary())),
+            on_error=lambda e: click.echo(safe(f"warning: {e}"), err=True),
+        )
+        return
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:

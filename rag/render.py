@@ -70,6 +70,8 @@ def footnote(c: Citation, width: int | None = None, title: str | None = None) ->
     head = f"[{c.n}] " + (f"{title} — " if title else "") + citation_location(c)
     room = None if width is None else max(24, width - len(head) - 3)
     stale = " (stale: no longer in the file; re-index)" if c.stale else ""
+    if c.instruction:
+        stale += " (addresses the assistant: quoted, not evidence)"
     return f'{head} "{shorten(c.quote, room)}"{stale}'
 
 

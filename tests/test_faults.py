@@ -88,6 +88,34 @@ def recheck(answer: Any, settings: Settings) -> Any:
     return recheck_answer(answer, settings.corpus_dir)
 
 
+def test_watch_reindexes_changed_files(tiny: Settings) -> None:
+    import threading
+    import time
+
+    from rag.index.build import BuildReport, watch_index
+
+    build_index(tiny)
+    reports: list[BuildReport] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch_index,
+        args=(tiny,),
+        kwargs={"interval": 0.2, "on_report": reports.append, "should_stop": stop.is_set},
+    )
+    thread.start()
+    try:
+        (tiny.corpus_dir / "new.txt").write_text(
+            "The Zorblat festival moved its main stage to the harbour in 2024.\n", encoding="utf-8"
+        )
+        deadline = time.time() + 180
+        while not reports and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert reports and reports[0].added == ["new.txt"]
+
+
 # --- 2. terminal-safe output ------------------------------------------------------------------
 
 ESCAPES = (
@@ -331,6 +359,16 @@ def test_a_generation_in_use_is_not_pruned(tiny: Settings) -> None:
     with pytest.raises(store.StoreError, match="is gone"):
         store.chroma_client(tiny, tiny.index_dir / first.generation)
     assert not (tiny.index_dir / first.generation).exists()
+
+
+def test_soak_benchmark_runs_and_counts(tiny: Settings, tmp_path: Path) -> None:
+    from rag.bench import bench_soak, format_report
+
+    result = bench_soak(tiny, seconds=3, readers=1, workdir=tmp_path / "soak")
+    assert result["asks_done"] >= 1 and result["asks_failed"] == 0
+    assert result["citations_invalid"] == 0 and result["builds"]["failed"] == 0
+    assert all(t["status"] == "PASS" for t in result["targets"])
+    assert "citations invalid" in format_report(result)
 
 
 # --- 6. instructions are not evidence -----------------------------------------------------------

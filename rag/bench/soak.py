@@ -25,14 +25,20 @@ from rag.bench.run import REPO_ROOT, finish_result, result_header, target, works
 from rag.bench.synth import SayFn, say_nothing
 from rag.config import Settings
 
-SOAK_QUESTIONS = (
-    "Who left the Qwen team?",
-    "How old was Junyang Lin when he was promoted to P10?",
-    "What did the small Qwen models do well?",
-    "Which core members have also departed?",
-    "What is the annual salary in dollars?",
-)
-"""Generic questions; any corpus works (an answer that abstains still has closest passages)."""
+SOAK_QUESTIONS = ("Who left?", "What was released?", "What happened next?")
+"""Used when the question set cannot be read; any corpus works (an answer that abstains still
+has closest passages to check)."""
+
+
+def soak_questions() -> list[str]:
+    """The answer benchmark's questions (``eval/questions.jsonl``), else :data:`SOAK_QUESTIONS`."""
+    from rag.bench.run import DEFAULT_QUESTIONS
+    from rag.evaluation.data import questions_by_id
+
+    try:
+        return [q.question for q in questions_by_id(list(DEFAULT_QUESTIONS))]
+    except Exception:
+        return list(SOAK_QUESTIONS)
 
 
 def _reader(settings_json: str, questions: list[str], deadline: Any, out: Any) -> None:
@@ -115,7 +121,7 @@ def bench_soak(
         procs = [
             ctx.Process(
                 target=_reader,
-                args=(s.model_dump_json(), list(SOAK_QUESTIONS), shared_deadline, out),
+                args=(s.model_dump_json(), soak_questions(), shared_deadline, out),
             )
             for _ in range(readers)
         ]

@@ -289,6 +289,34 @@ def build_index(
         lock.release()
 
 
+def watch_index(
+    settings: Settings,
+    corpus_dir: Path | None = None,
+    *,
+    interval: float = 2.0,
+    on_report: Callable[[BuildReport], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> None:
+    """Keep the index up to date: an incremental :func:`build_index` every ``interval`` seconds
+    (a no-op costs a few stat calls), until ``should_stop()``. ``on_report`` sees every build
+    that wrote a generation; a user-facing error (another build holds the lock, the corpus is
+    empty) goes to ``on_error`` and the watch goes on."""
+    from rag.errors import RagError
+
+    while not (should_stop and should_stop()):
+        try:
+            report = build_index(settings, corpus_dir)
+            if report.wrote and on_report:
+                on_report(report)
+        except RagError as exc:
+            if on_error:
+                on_error(exc)
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not (should_stop and should_stop()):
+            time.sleep(min(0.2, interval))
+
+
 def _build_locked(
     settings: Settings, root: Path, rebuild: bool, progress: ProgressFn | None, t0: float
 ) -> BuildReport:
