@@ -625,6 +625,27 @@ def bench_retrieval_cmd(chunks: int, queries: int, keep: Path | None, seed: int,
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
+@bench_group.command("serve")
+@click.option("--questions", "ids", help="Comma-separated question ids from eval/questions.jsonl.")
+@click.option("--cold", "cold_runs", default=5, show_default=True, type=click.IntRange(1), help="`rag ask` runs with no server.")  # fmt: skip
+@click.option("--warm", "warm_runs", default=10, show_default=True, type=click.IntRange(1), help="`rag ask` runs with a warm server.")  # fmt: skip
+@click.option("--clients", default=20, show_default=True, type=click.IntRange(1), help="Concurrent clients of the load test.")  # fmt: skip
+@click.option("--per-client", default=10, show_default=True, type=click.IntRange(1), help="Questions each client asks.")  # fmt: skip
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to index and ask.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Use this index of the corpus instead of building one.")  # fmt: skip
+@_bench_options
+@friendly
+def bench_serve_cmd(ids: str | None, cold_runs: int, warm_runs: int, clients: int, per_client: int, corpus_dir: Path | None, index_dir: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """`rag ask` wall time cold and with a warm `rag serve`; a loopback load test."""
+    from rag import bench
+
+    question_ids = (
+        [i.strip() for i in ids.split(",") if i.strip()] if ids else bench.DEFAULT_QUESTIONS
+    )
+    result = bench.bench_serve(load_settings(corpus_dir=corpus_dir), question_ids=question_ids, cold_runs=cold_runs, warm_runs=warm_runs, clients=clients, per_client=per_client, index_dir=index_dir, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
+
+
 # --- rag ui -----------------------------------------------------------------------------------
 
 

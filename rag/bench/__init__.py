@@ -1,5 +1,5 @@
 """``rag bench``: speed and memory figures with their targets. ``synth`` makes synthetic prose and
-indexes, ``run`` measures (index, answer, retrieval), ``format`` prints and saves results.
+indexes, ``run`` measures (index, answer, retrieval, serve), ``format`` prints and saves results.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from rag.bench.format import (
 )
 from rag.bench.run import (
     CHECK_RATIO_TARGET,
+    COLD_TARGET_MS,
     DEFAULT_QUESTIONS,
     FIRST_TOKEN_TARGET_MS,
     NOOP_RATIO_TARGET,
@@ -19,10 +20,12 @@ from rag.bench.run import (
     RESULTS_DIR,
     RETRIEVAL_TARGET_MS,
     TOTAL_TARGET_MS,
+    WARM_TARGET_MS,
     WARMUP_QUESTION,
     bench_answer,
     bench_index,
     bench_retrieval,
+    bench_serve,
     profile_call,
     rss_mb,
     target,
@@ -40,6 +43,7 @@ from rag.stats import summarize
 
 __all__ = [
     "CHECK_RATIO_TARGET",
+    "COLD_TARGET_MS",
     "DEFAULT_QUESTIONS",
     "FIRST_TOKEN_TARGET_MS",
     "NOOP_RATIO_TARGET",
@@ -50,10 +54,12 @@ __all__ = [
     "RETRIEVAL_TARGET_MS",
     "SayFn",
     "TOTAL_TARGET_MS",
+    "WARM_TARGET_MS",
     "WARMUP_QUESTION",
     "bench_answer",
     "bench_index",
     "bench_retrieval",
+    "bench_serve",
     "build_synthetic_index",
     "change_files",
     "format_report",
