@@ -64,38 +64,41 @@ class IndexHandle:
     lexical: LexicalIndex
     collection: Any
     by_id: dict[str, Chunk] = field(default_factory=dict)
-    _vector_store: Any = None
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.chunks}
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
 
     @property
     def embedder(self) -> Embedder:
         return get_embedder(self.settings.embed_model, self.settings.embed_batch_size)
 
     def dense(self, query_embedding: list[float], k: int) -> list[tuple[str, float]]:
-        """``(chunk id, similarity)`` of the ``k`` nearest chunks, through llama-index."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """``(chunk id, similarity)`` of the ``k`` nearest chunks.
+
+        The collection is written through llama-index's ``ChromaVectorStore``; it is queried
+        directly, for ids and distances only (llama-index's query also rebuilds a node from
+        every hit's document and metadata, and importing it costs a cold ``rag ask`` ~1 s).
+        The similarity is llama-index's: ``exp(-distance)``."""
+        import math
 
         if not self.chunks:
             return []
-        result = self._vector_store.query(
-            VectorStoreQuery(
-                query_embedding=query_embedding, similarity_top_k=min(k, len(self.chunks))
-            )
+        result = self.collection.query(
+            query_embeddings=[query_embedding],
+            n_results=min(k, len(self.chunks)),
+            include=["distances"],
         )
-        return list(zip(result.ids or [], result.similarities or [], strict=False))
+        ids = (result.get("ids") or [[]])[0]
+        distances = (result.get("distances") or [[]])[0]
+        return [(i, math.exp(-d)) for i, d in zip(ids, distances, strict=False)]
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Embeddings of sentences (cached per handle)."""
         keys = [(s.file, s.char_start, s.char_end) for s in sentences]
         missing = [s for s, k in zip(sentences, keys, strict=True) if k not in self._sentence_cache]
         if missing:
-            vecs = self.embedder.encode([s.text for s in missing])
+            vecs = self.embedder.embed([s.text for s in missing])
             for s, v in zip(missing, vecs, strict=True):
                 self._sentence_cache[(s.file, s.char_start, s.char_end)] = np.asarray(v)
         return np.stack([self._sentence_cache[k] for k in keys]) if keys else np.zeros((0, 1))
