@@ -10,6 +10,8 @@ the one the CLI would have computed itself. Errors the server reports come back 
 from __future__ import annotations
 
 import json
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -65,17 +67,31 @@ def error_message(status: int, raw: bytes) -> str:
         return f"the server answered HTTP {status}" + (f": {text[:200]}" if text else "")
 
 
+MAX_WAIT_S = 30.0
+"""Longest pause between two tries while the server's LLM queue is full (503)."""
+
+
 def open_request(settings: Settings, url: str, method: str, path: str, body: Any = None) -> Any:
+    """The open response. While the server's LLM queue is full (503), wait as it asks
+    (``Retry-After``, saying so on stderr) and try again, up to ``RAG_SERVER_TIMEOUT``."""
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(
-        url + path, data=data, method=method, headers=headers(settings)
-    )
-    try:
-        return urllib.request.urlopen(request, timeout=settings.server_timeout)
-    except urllib.error.HTTPError as exc:
-        raise ServerError(error_message(exc.code, exc.read())) from None
-    except OSError as exc:
-        raise ServerError(f"the server at {url} stopped answering ({exc})") from None
+    deadline = time.monotonic() + settings.server_timeout
+    while True:
+        request = urllib.request.Request(
+            url + path, data=data, method=method, headers=headers(settings)
+        )
+        try:
+            return urllib.request.urlopen(request, timeout=settings.server_timeout)
+        except urllib.error.HTTPError as exc:
+            message = error_message(exc.code, exc.read())
+            retry = exc.headers.get("Retry-After", "") if exc.headers else ""
+            wait = min(float(retry) if retry.isdigit() else 5.0, MAX_WAIT_S)
+            if exc.code != 503 or time.monotonic() + wait > deadline:
+                raise ServerError(message) from None
+            print(f"note: {message}; waiting {wait:.0f} s", file=sys.stderr, flush=True)
+            time.sleep(wait)
+        except OSError as exc:
+            raise ServerError(f"the server at {url} stopped answering ({exc})") from None
 
 
 def call(settings: Settings, url: str, method: str, path: str, body: Any = None) -> Any:

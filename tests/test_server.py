@@ -397,3 +397,41 @@ def test_a_new_generation_is_picked_up_without_restart(served: Served) -> None:
     assert status["generation"] != before and status["files"] == 6
     data = served.post("/ask", {"question": "What is the zebra mascot called?"}).json()
     assert not data["abstained"] and data["citations"][0]["file"] == "zz_mascot.txt"
+
+
+def test_the_cli_waits_while_the_llm_queue_is_full(capsys: pytest.CaptureFixture[str]) -> None:
+    """503 + Retry-After: the client waits as asked and tries again (saying so on stderr)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from rag import client
+    from tests.conftest import make_settings
+
+    tries: list[float] = []
+
+    class Busy(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            tries.append(time.monotonic())
+            first = len(tries) == 1
+            body = json.dumps(
+                {"error": {"message": "the server is busy", "code": 503}} if first else {"ok": 1}
+            ).encode()
+            self.send_response(503 if first else 200)
+            if first:
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        assert client.call(make_settings(), url, "POST", "/ask", {"question": "q"}) == {"ok": 1}
+    finally:
+        httpd.shutdown()
+    assert len(tries) == 2 and tries[1] - tries[0] >= 0.9
+    assert "note: the server is busy; waiting 1 s" in capsys.readouterr().err
