@@ -60,14 +60,11 @@ class IndexHandle:
     generation: str
     gen_dir: Path
     manifest: store.Manifest
-    chunks: list[Chunk]
+    chunks: store.ChunkTable
+    """Parsed on use: ``chunks[position]`` (the lexical index's numbering), ``chunks.get(id)``."""
     lexical: LexicalIndex
     collection: Any
-    by_id: dict[str, Chunk] = field(default_factory=dict)
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.by_id = {c.id: c for c in self.chunks}
 
     @property
     def embedder(self) -> Embedder:
@@ -127,7 +124,7 @@ def open_index(settings: Settings) -> IndexHandle:
             generation=generation,
             gen_dir=gen_dir,
             manifest=manifest,
-            chunks=store.read_chunks(gen_dir),
+            chunks=store.open_chunks(gen_dir),
             lexical=LexicalIndex.load(gen_dir / "lexical"),
             collection=collection,
         )
@@ -149,8 +146,9 @@ def retrieve_chunks(
     depth = max(k * 3, 20)
     fused: dict[str, Retrieved] = {}
     for rank, (cid, _sim) in enumerate(handle.dense(query_embedding, depth), start=1):
-        if cid in handle.by_id:
-            r = fused.setdefault(cid, Retrieved(handle.by_id[cid], 0.0))
+        found = handle.chunks.get(cid)
+        if found is not None:
+            r = fused.setdefault(cid, Retrieved(found, 0.0))
             r.dense_rank = rank
             r.score += 1.0 / (RRF_K + rank)
     for rank, (pos, _score) in enumerate(handle.lexical.search(query, depth), start=1):

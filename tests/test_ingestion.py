@@ -375,3 +375,17 @@ def test_the_light_query_encoder_gives_the_sentence_transformers_vectors() -> No
     assert (
         float(np.abs(query - np.asarray(embedder.llama.get_query_embedding(texts[0]))).max()) < 1e-5
     )
+
+
+def test_the_chunk_table_reads_chunks_on_use(corpus_index: Settings) -> None:
+    """An opened index keeps chunks as JSON lines and parses them when used: the same chunks,
+    by position and by id."""
+    generation = store.current_generation(corpus_index.index_dir)
+    assert generation is not None
+    gen_dir = corpus_index.index_dir / generation
+    parsed = store.read_chunks(gen_dir)
+    table = store.open_chunks(gen_dir)
+    assert len(table) == len(parsed) and list(table) == parsed
+    assert table[-1] == parsed[-1] and table[3] is table[3]  # parsed once, then cached
+    assert all(table.get(c.id) == c for c in parsed) and table.get("nope") is None
+    assert parsed[0].id in table and "nope" not in table

@@ -21,6 +21,9 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,6 +106,64 @@ def write_manifest(gen_dir: Path, manifest: Manifest) -> None:
 def read_chunks(gen_dir: Path) -> list[Chunk]:
     with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
         return [Chunk.model_validate_json(line) for line in fh if line.strip()]
+
+
+class ChunkTable:
+    """The chunks of a generation as a read-only sequence, kept as their JSON lines and parsed
+    when used (a question reads a few dozen of 100,000): opening an index costs one read of
+    ``chunks.jsonl`` and a third of the memory of every chunk parsed. ``get(id)`` finds a chunk by
+    its id; recently parsed chunks are kept (``CACHE``)."""
+
+    CACHE = 4096
+    ID_KEY = b'"id":"'
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self.positions: dict[str, int] = {}
+        self.cache: OrderedDict[int, Chunk] = OrderedDict()
+        self.lock = threading.Lock()
+        for i, line in enumerate(lines):
+            start = line.find(self.ID_KEY)  # the first "id" key is the chunk's (field order)
+            end = line.find(b'"', start + len(self.ID_KEY)) if start >= 0 else -1
+            if start >= 0 and end > start:
+                self.positions[line[start + len(self.ID_KEY) : end].decode()] = i
+            else:
+                self.positions[self[i].id] = i
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i: int) -> Chunk:
+        if i < 0:
+            i += len(self.lines)
+        with self.lock:
+            chunk = self.cache.get(i)
+            if chunk is not None:
+                self.cache.move_to_end(i)
+                return chunk
+        chunk = Chunk.model_validate_json(self.lines[i])
+        with self.lock:
+            self.cache[i] = chunk
+            if len(self.cache) > self.CACHE:
+                self.cache.popitem(last=False)
+        return chunk
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for i in range(len(self.lines)):
+            yield self[i]
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self.positions
+
+    def get(self, chunk_id: str) -> Chunk | None:
+        i = self.positions.get(chunk_id)
+        return None if i is None else self[i]
+
+
+def open_chunks(gen_dir: Path) -> ChunkTable:
+    """The chunks of a generation, parsed on use (:class:`ChunkTable`)."""
+    with open(gen_dir / "chunks.jsonl", "rb") as fh:
+        return ChunkTable([line for line in fh if line.strip()])
 
 
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
