@@ -18,10 +18,12 @@ vectors live in the collection ``<chroma_collection>-<generation>``.
 from __future__ import annotations
 
 import datetime as dt
+import mmap
 import os
 import secrets
 import shutil
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,39 +111,43 @@ def read_chunks(gen_dir: Path) -> list[Chunk]:
 
 
 class ChunkTable:
-    """The chunks of a generation as a read-only sequence, kept as their JSON lines and parsed
-    when used (a question reads a few dozen of 100,000): opening an index costs one read of
-    ``chunks.jsonl`` and a third of the memory of every chunk parsed. ``get(id)`` finds a chunk by
-    its id; recently parsed chunks are kept (``CACHE``)."""
+    """The chunks of a generation as a read-only sequence, parsed when used (a question reads a
+    few dozen of 100,000): ``chunks.jsonl`` is mapped into memory, not read into it, and only
+    where each line starts and which id it holds are kept. ``table[i]`` is the chunk of line
+    ``i`` (the lexical index's numbering), ``get(id)`` finds one by id; recently parsed chunks are
+    kept (``CACHE``)."""
 
     CACHE = 4096
     ID_KEY = b'"id":"'
 
-    def __init__(self, lines: list[bytes]) -> None:
-        self.lines = lines
+    def __init__(self, data: Any, starts: array[int], ends: array[int]) -> None:
+        self.data = data  # bytes or a read-only mmap of chunks.jsonl
+        self.starts = starts
+        self.ends = ends
         self.positions: dict[str, int] = {}
         self.cache: OrderedDict[int, Chunk] = OrderedDict()
         self.lock = threading.Lock()
-        for i, line in enumerate(lines):
-            start = line.find(self.ID_KEY)  # the first "id" key is the chunk's (field order)
-            end = line.find(b'"', start + len(self.ID_KEY)) if start >= 0 else -1
+        key = self.ID_KEY
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            start = data.find(key, a, b)  # the first "id" key is the chunk's (field order)
+            end = data.find(b'"', start + len(key), b) if start >= 0 else -1
             if start >= 0 and end > start:
-                self.positions[line[start + len(self.ID_KEY) : end].decode()] = i
+                self.positions[data[start + len(key) : end].decode()] = i
             else:
                 self.positions[self[i].id] = i
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.starts)
 
     def __getitem__(self, i: int) -> Chunk:
         if i < 0:
-            i += len(self.lines)
+            i += len(self.starts)
         with self.lock:
             chunk = self.cache.get(i)
             if chunk is not None:
                 self.cache.move_to_end(i)
                 return chunk
-        chunk = Chunk.model_validate_json(self.lines[i])
+        chunk = Chunk.model_validate_json(self.data[self.starts[i] : self.ends[i]])
         with self.lock:
             self.cache[i] = chunk
             if len(self.cache) > self.CACHE:
@@ -149,7 +155,7 @@ class ChunkTable:
         return chunk
 
     def __iter__(self) -> Iterator[Chunk]:
-        for i in range(len(self.lines)):
+        for i in range(len(self.starts)):
             yield self[i]
 
     def __contains__(self, chunk_id: object) -> bool:
@@ -163,7 +169,22 @@ class ChunkTable:
 def open_chunks(gen_dir: Path) -> ChunkTable:
     """The chunks of a generation, parsed on use (:class:`ChunkTable`)."""
     with open(gen_dir / "chunks.jsonl", "rb") as fh:
-        return ChunkTable([line for line in fh if line.strip()])
+        size = os.fstat(fh.fileno()).st_size
+        data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    starts: array[int] = array("q")
+    ends: array[int] = array("q")
+    pos = 0
+    while pos < size:
+        end = data.find(b"\n", pos)
+        end = size if end < 0 else end
+        if data[pos:end].strip() if end - pos < 8 else True:
+            starts.append(pos)
+            ends.append(end)
+        pos = end + 1
+    table = ChunkTable(data, starts, ends)
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)  # scanned once; pages come back as chunks are read
+    return table
 
 
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
