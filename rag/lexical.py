@@ -90,7 +90,9 @@ class LexicalIndex:
 
         import bm25s
 
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        # mapped, not read: the index opens at once and only the postings a query touches are
+        # paged in
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False, mmap=True)
         meta = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
         return cls(bm25, dict(bm25.vocab_dict), meta["df"], int(meta["n_docs"]))
 
