@@ -181,15 +181,38 @@ def index_cmd(
     click.echo(report.summary())
 
 
+NO_SERVER = click.option(
+    "--no-server",
+    is_flag=True,
+    help="Work in-process even when `rag serve` is running (RAG_NO_SERVER).",
+)
+
+
+def server_for(settings: Any) -> str | None:
+    """The URL of a running ``rag serve`` with the same settings, or None (work in-process)."""
+    from rag.client import find_server
+
+    return find_server(settings)
+
+
 @main.command("status")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@NO_SERVER
 @friendly
-def status_cmd(index_dir: Path | None, as_json: bool) -> None:
+def status_cmd(index_dir: Path | None, as_json: bool, no_server: bool) -> None:
     """What the index holds and how it was built."""
-    from rag.index.status import index_status
+    settings = load_settings(index_dir=index_dir, no_server=no_server or None)
+    url = server_for(settings)
+    if url:
+        from rag.client import call
 
-    info = index_status(load_settings(index_dir=index_dir))
+        info = call(settings, url, "GET", "/status")
+        info.pop("server", None)
+    else:
+        from rag.index.status import index_status
+
+        info = index_status(settings)
     if as_json:
         click.echo(dumps(info))
         return
@@ -247,6 +270,7 @@ def status_cmd(index_dir: Path | None, as_json: bool) -> None:
 @click.option("--after", "history", multiple=True, metavar="QUESTION", help="An earlier question of the conversation (repeatable): QUESTION is then a follow-up, made standalone before searching.")  # fmt: skip
 @click.option("-k", "evidence_k", type=click.IntRange(1, 30), help="Passages given to the model.")
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
+@NO_SERVER
 @friendly
 def ask_cmd(
     question: str,
@@ -258,13 +282,16 @@ def ask_cmd(
     history: tuple[str, ...],
     evidence_k: int | None,
     index_dir: Path | None,
+    no_server: bool,
 ) -> None:
-    """Answer QUESTION from the index, citing file and lines for every sentence."""
-    from rag.answering import ask
+    """Answer QUESTION from the index, citing file and lines for every sentence.
+
+    When `rag serve` runs with the same settings (RAG_SERVER_URL), it answers (warm, fast);
+    the output is the same."""
     from rag.render import render_answer_terminal
     from rag.safety import terminal_safe_model
 
-    settings = load_settings(index_dir=index_dir)
+    settings = load_settings(index_dir=index_dir, no_server=no_server or None)
     streamed: list[str] = []
     terminal = is_terminal(sys.stdout)
 
@@ -272,17 +299,23 @@ def ask_cmd(
         streamed.append(text)
         click.echo(safe(text), nl=False)
 
-    answer = ask(
-        question,
-        settings,
-        backend=backend,
-        strict=strict,
-        show_unsupported=show_unsupported,
-        check=not no_check,
-        history=list(history) or None,
-        on_token=on_token if terminal and not as_json else None,  # a file gets the answer once
-        evidence_k=evidence_k,
-    )
+    url = server_for(settings) if not (history or show_unsupported) else None
+    if url:
+        answer = ask_server(settings, url, question, backend, strict, not no_check, evidence_k, on_token if terminal and not as_json else None)  # fmt: skip
+    else:
+        from rag.answering import ask
+
+        answer = ask(
+            question,
+            settings,
+            backend=backend,
+            strict=strict,
+            show_unsupported=show_unsupported,
+            check=not no_check,
+            history=list(history) or None,
+            on_token=on_token if terminal and not as_json else None,  # a file gets the answer once
+            evidence_k=evidence_k,
+        )
     if as_json:
         click.echo(dumps(answer_json(answer)))
         return
@@ -292,6 +325,39 @@ def ask_cmd(
     click.echo(
         render_answer_terminal(shown, settings.corpus_dir, color=terminal, width=terminal_width())
     )
+
+
+def ask_server(
+    settings: Any,
+    url: str,
+    question: str,
+    backend: str | None,
+    strict: bool | None,
+    check: bool,
+    evidence_k: int | None,
+    on_token: Callable[[str], None] | None,
+) -> Any:
+    """The answer from a running server, as the same :class:`Answer` ``ask`` returns; tokens
+    go to ``on_token`` as they come."""
+    from rag import client
+    from rag.errors import ServerError
+    from rag.schema import Answer
+
+    body: dict[str, Any] = {
+        "question": question,
+        "backend": backend or settings.backend,
+        "strict": settings.strict if strict is None else strict,
+        "check": check,
+        "evidence_k": evidence_k or settings.evidence_k,
+    }
+    if on_token is None:
+        return Answer.model_validate(client.call(settings, url, "POST", "/ask", body))
+    for event in client.stream(settings, url, "/ask", body):
+        if event.get("type") == "token":
+            on_token(str(event["text"]))
+        elif event.get("type") == "answer":
+            return Answer.model_validate(event["answer"])
+    raise ServerError(f"the server at {url} ended the answer early: try again")
 
 
 def answer_json(answer: Any) -> dict[str, Any]:
@@ -481,6 +547,7 @@ EXIT_FLAGGED = 2
 )
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@NO_SERVER
 @friendly
 def check_cmd(
     draft: str,
@@ -491,6 +558,7 @@ def check_cmd(
     corpus_dir: Path | None,
     index_dir: Path | None,
     quiet: bool,
+    no_server: bool,
 ) -> None:
     """Check the claims of DRAFT (.md/.txt/.docx, or - for stdin) against the documents.
 
@@ -501,10 +569,7 @@ def check_cmd(
     --fail-on-flagged and anything flagged)."""
     import shutil
 
-    from tqdm import tqdm
-
     from rag import drafts
-    from rag.llm import choose_judge
 
     if as_json and markdown_out == "-":
         fail("--json and --markdown - would both write to stdout: give --markdown a file")
@@ -514,8 +579,9 @@ def check_cmd(
         and Path(str(markdown_out)).resolve() == Path(draft).resolve()
     ):
         fail("--markdown would overwrite the draft: write to another file")
-    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
-    bar: tqdm | None = None
+    settings = load_settings(
+        corpus_dir=corpus_dir, index_dir=index_dir, no_server=no_server or None
+    )
     try:
         if draft == "-":
             data = sys.stdin.buffer.read(drafts.MAX_DRAFT_BYTES + 1)
@@ -524,24 +590,13 @@ def check_cmd(
             text = drafts.decode_draft(data, "stdin")
         else:
             text = drafts.read_draft(Path(draft))
-        llm, notices = choose_judge(settings, use=judge)
-        for notice in notices:
-            click.echo(f"note: {notice}", err=True)
-
-        def progress(done: int, total: int) -> None:
-            nonlocal bar
-            if not show_progress(quiet) or total < (3 if llm is not None else 40):
-                return
-            if bar is None:
-                bar = tqdm(total=total, unit="sentence", desc="checking", file=sys.stderr)
-            bar.update(done - bar.n)
-
-        report = drafts.check_draft(text, settings, judge=llm, progress=progress)
+        url = server_for(settings)
+        if url:
+            report = check_on_server(settings, url, text, judge)
+        else:
+            report = check_here(settings, text, judge, quiet)
     except drafts.DraftError as exc:
         fail(str(exc))
-    finally:
-        if bar is not None:
-            bar.close()
     if as_json:
         click.echo(dumps(report.model_dump(mode="json")))
     else:
@@ -561,6 +616,72 @@ def check_cmd(
         click.echo(f"wrote the footnoted draft to {markdown_out}", err=True)
     if fail_on_flagged and report.flagged:
         sys.exit(EXIT_FLAGGED)
+
+
+def check_on_server(settings: Any, url: str, text: str, judge: bool | None) -> Any:
+    """The draft report from a running server (its judge notes printed as here)."""
+    from rag.client import call_with_headers
+    from rag.drafts import DraftReport
+
+    data, headers = call_with_headers(
+        settings, url, "POST", "/check", {"draft": text, "judge": judge}
+    )
+    for notice in json.loads(headers.get("X-Rag-Notices") or "[]"):
+        click.echo(f"note: {notice}", err=True)
+    return DraftReport.model_validate(data)
+
+
+def check_here(settings: Any, text: str, judge: bool | None, quiet: bool) -> Any:
+    """The draft report computed in this process, with a progress bar."""
+    from tqdm import tqdm
+
+    from rag import drafts
+    from rag.llm import choose_judge
+
+    bar: tqdm | None = None
+    llm, notices = choose_judge(settings, use=judge)
+    for notice in notices:
+        click.echo(f"note: {notice}", err=True)
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not show_progress(quiet) or total < (3 if llm is not None else 40):
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="sentence", desc="checking", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        return drafts.check_draft(text, settings, judge=llm, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# --- rag serve ------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", help="Address to bind (RAG_SERVER_HOST, 127.0.0.1); beyond loopback needs RAG_API_TOKEN.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (RAG_SERVER_PORT, 8765).")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "ollama", "embedded", "extractive"]),
+    help="Default backend of the answers (RAG_BACKEND).",
+)
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
+@friendly
+def serve_cmd(host: str | None, port: int | None, backend: str | None, index_dir: Path | None) -> None:  # fmt: skip
+    """Serve the documents over HTTP: one warm process for the CLI, the chat and any OpenAI
+    client (POST /ask, /check, /index, /v1/chat/completions; GET /status, /health, /v1/models;
+    docs at /docs)."""
+    from rag.server import check_bind
+
+    settings = load_settings(index_dir=index_dir, backend=backend)
+    check_bind(host or settings.server_host, settings)  # before the slow imports
+    from rag.server import serve
+
+    serve(settings, host, port)
 
 
 # --- rag bench ------------------------------------------------------------------------------
@@ -674,6 +795,27 @@ def bench_soak_cmd(seconds: float, readers: int, corpus_dir: Path | None, keep: 
     click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
     if any(t["status"] == "MISS" for t in result["targets"]):
         sys.exit(EXIT_ERROR)
+
+
+@bench_group.command("serve")
+@click.option("--questions", "ids", help="Comma-separated question ids from eval/questions.jsonl.")
+@click.option("--cold", "cold_runs", default=5, show_default=True, type=click.IntRange(1), help="`rag ask` runs with no server.")  # fmt: skip
+@click.option("--warm", "warm_runs", default=10, show_default=True, type=click.IntRange(1), help="`rag ask` runs with a warm server.")  # fmt: skip
+@click.option("--clients", default=20, show_default=True, type=click.IntRange(1), help="Concurrent clients of the load test.")  # fmt: skip
+@click.option("--per-client", default=10, show_default=True, type=click.IntRange(1), help="Questions each client asks.")  # fmt: skip
+@click.option("--corpus-dir", type=click.Path(path_type=Path), help="Corpus to index and ask.")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Use this index of the corpus instead of building one.")  # fmt: skip
+@_bench_options
+@friendly
+def bench_serve_cmd(ids: str | None, cold_runs: int, warm_runs: int, clients: int, per_client: int, corpus_dir: Path | None, index_dir: Path | None, as_json: bool, no_save: bool, out: Path | None, quiet: bool) -> None:  # fmt: skip
+    """`rag ask` wall time cold and with a warm `rag serve`; a loopback load test."""
+    from rag import bench
+
+    question_ids = (
+        [i.strip() for i in ids.split(",") if i.strip()] if ids else bench.DEFAULT_QUESTIONS
+    )
+    result = bench.bench_serve(load_settings(corpus_dir=corpus_dir), question_ids=question_ids, cold_runs=cold_runs, warm_runs=warm_runs, clients=clients, per_client=per_client, index_dir=index_dir, say=_bench_say(quiet))  # fmt: skip
+    click.echo(bench.output(result, as_json=as_json, save=not no_save, out=out))
 
 
 # --- rag ui -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Every field is documented here and in ``.env.example``; keep the two in step
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -168,6 +169,46 @@ class Settings(BaseSettings):
             return self.conversations_db.expanduser().resolve()
         return self.index_dir.expanduser().resolve() / "conversations.sqlite3"
 
+    # --- server (`rag serve`) and the CLI as its client ------------------------------------
+    server_host: str = Field(
+        "127.0.0.1",
+        description="Address `rag serve` binds; anything but loopback needs RAG_API_TOKEN.",
+    )
+    server_port: int = Field(8765, ge=1, le=65535, description="Port of `rag serve`.")
+    server_url: str = Field(
+        "",
+        description=(
+            "Server the CLI asks first (rag ask/check/status). Empty: "
+            "http://127.0.0.1:<server_port>."
+        ),
+    )
+    no_server: bool = Field(
+        False, description="Never use a running server from the CLI: always work in-process."
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token the server requires (and the CLI sends). Empty: no token.",
+    )
+    server_queue: int = Field(
+        4,
+        ge=1,
+        description="Requests that need the LLM admitted at once (one generates, the rest wait); more get 503.",
+    )
+    server_max_body_mb: float = Field(
+        6.0, gt=0, description="Largest request body the server accepts, in megabytes."
+    )
+    server_probe_timeout: float = Field(
+        0.3, gt=0, description="Seconds the CLI waits for a server's /health before working alone."
+    )
+    server_timeout: float = Field(
+        900.0, gt=0, description="Seconds the CLI waits for the server's answer."
+    )
+
+    def token(self) -> str | None:
+        """The API token, or None when none is set (an empty value is none)."""
+        value = self.api_token.get_secret_value().strip() if self.api_token else ""
+        return value or None
+
     def resolved(self) -> Settings:
         """A copy with paths made absolute (relative ones are taken from the working directory)."""
         return self.model_copy(
@@ -177,6 +218,35 @@ class Settings(BaseSettings):
                 "cache_dir": self.cache_dir.expanduser().resolve(),
             }
         )
+
+
+FINGERPRINT_EXCLUDES = frozenset(
+    {
+        "server_host",
+        "server_port",
+        "server_url",
+        "no_server",
+        "api_token",
+        "server_queue",
+        "server_max_body_mb",
+        "server_probe_timeout",
+        "server_timeout",
+        "lock_timeout",
+        # sent with every question (the client resolves them from its own settings)
+        "backend",
+        "strict",
+        "evidence_k",
+    }
+)
+"""Settings that do not change an answer, a check or a status, or that a client sends with each
+request: left out of the fingerprint."""
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """A short hash of every setting that changes what an answer, a check or a status holds: a
+    client uses a server only when both have the same (so the output is the same)."""
+    data = settings.model_dump_json(exclude=set(FINGERPRINT_EXCLUDES))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)

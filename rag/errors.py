@@ -63,6 +63,10 @@ class SourceError(RagError, ValueError):
     """A cited source cannot be shown."""
 
 
+class ServerError(RagError, RuntimeError):
+    """``rag serve`` cannot start as asked, or a running server answered with an error."""
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """What a surface reports as a one-line message (everything else is a bug)."""
     from pydantic import ValidationError

@@ -27,6 +27,8 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # a .env in the repo is not in the working directory
     # nothing listens here: "auto" never finds a real Ollama server by accident
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    # nor does the CLI find a `rag serve` someone left running on the default port
+    monkeypatch.setenv("RAG_SERVER_URL", "http://127.0.0.1:9")
 
 
 def make_settings(**overrides: Any) -> Settings:

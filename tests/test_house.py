@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"rag.drafts"},
     {"rag.evaluation"},
     {"rag.bench"},
-    {"rag.cli", "rag.ui", "rag"},
+    {"rag.cli", "rag.ui", "rag.server", "rag.client", "rag"},
 ]
 
 

@@ -1,6 +1,6 @@
 """``rag bench``: speed and memory figures with their targets. ``synth`` makes synthetic prose and
-indexes, ``run`` measures (index, answer, retrieval), ``embed`` compares embedding models, ``soak``
-asks while the index is rebuilt, ``format`` prints and saves results.
+indexes, ``run`` measures (index, answer, retrieval, serve), ``embed`` compares embedding models,
+``soak`` asks while the index is rebuilt, ``format`` prints and saves results.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rag.bench.format import (
 )
 from rag.bench.run import (
     CHECK_RATIO_TARGET,
+    COLD_TARGET_MS,
     DEFAULT_QUESTIONS,
     FIRST_TOKEN_TARGET_MS,
     NOOP_RATIO_TARGET,
@@ -31,21 +32,31 @@ from rag.bench.run import (
     REPO_ROOT,
     RESULTS_DIR,
     RETRIEVAL_TARGET_MS,
+    SERVER_START_TIMEOUT_S,
     TOTAL_TARGET_MS,
+    WARM_TARGET_MS,
     WARMUP_QUESTION,
+    asks_served,
     bench_answer,
     bench_index,
     bench_retrieval,
+    bench_serve,
+    cli_env,
     finish_result,
+    free_port,
+    get,
+    post,
     profile_call,
     result_header,
     rss_mb,
     target,
+    timed_ask,
     workspace,
 )
 from rag.bench.soak import (
     SOAK_QUESTIONS,
     bench_soak,
+    soak_questions,
 )
 from rag.bench.synth import (
     PDF_LINE_CHARS,
@@ -64,6 +75,7 @@ from rag.stats import summarize
 
 __all__ = [
     "CHECK_RATIO_TARGET",
+    "COLD_TARGET_MS",
     "CORPORA",
     "DEFAULT_MODELS",
     "DEFAULT_QUESTIONS",
@@ -78,25 +90,33 @@ __all__ = [
     "REPO_ROOT",
     "RESULTS_DIR",
     "RETRIEVAL_TARGET_MS",
+    "SERVER_START_TIMEOUT_S",
     "SOAK_QUESTIONS",
     "SayFn",
     "TOTAL_TARGET_MS",
     "WARMUP_QUESTION",
+    "WARM_TARGET_MS",
+    "asks_served",
     "bench_answer",
     "bench_embed",
     "bench_index",
     "bench_model",
     "bench_retrieval",
+    "bench_serve",
     "bench_soak",
     "build_synthetic_index",
     "change_files",
+    "cli_env",
     "finish_result",
     "format_embed",
     "format_report",
+    "free_port",
+    "get",
     "make_corpus",
     "make_pdf",
     "output",
     "pdf_pages_of",
+    "post",
     "profile_call",
     "result_header",
     "retrieval_records",
@@ -105,8 +125,10 @@ __all__ = [
     "say_nothing",
     "say_stderr",
     "score_retrieval",
+    "soak_questions",
     "summarise_corpus",
     "summarize",
     "target",
+    "timed_ask",
     "workspace",
 ]

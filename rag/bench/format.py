@@ -131,6 +131,17 @@ def format_report(result: dict[str, Any]) -> str:
             ("select_evidence", "select_evidence"),
         ):
             lines.append(_fmt_summary(label, result["timings_ms"][key]))
+    elif kind == "serve":
+        ld = result["load"]
+        lines += [
+            _fmt_summary("rag ask, no server (cold)", result["cold_ms"]),
+            f"  server ready  {result['server_ready_s']:.1f} s after `rag serve` started",
+            _fmt_summary("rag ask, warm server", result["warm_ms"]),
+            f"  load          {ld['questions']} questions in {ld['seconds']:.1f} s = "
+            f"{ld['questions_per_s']:.1f} questions/s, {ld['errors']} errors",
+            _fmt_summary("load: latency", ld["latency_ms"]),
+        ]
+        lines += [f"    error: {e}" for e in ld.get("error_examples", [])]
     if result.get("targets"):
         lines.append("  targets:")
         for t in result["targets"]:

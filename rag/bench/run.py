@@ -14,6 +14,9 @@ the text ``rag bench ...`` prints and :func:`save_result` writes it under ``benc
 - :func:`bench_retrieval`: a real index generation (manifest, chunks.jsonl, BM25, Chroma) of
   synthetic chunks with synthetic vectors, written without embedding every chunk, then
   ``retrieve_chunks`` and ``select_evidence`` timed on it.
+- :func:`bench_serve`: ``rag ask --backend extractive`` wall time as a new process with no
+  server (cold) and with a warm ``rag serve`` (process start included), then a loopback load
+  test of concurrent clients.
 
 Figures are wall-clock on whatever machine runs them; every result records the load average
 before and after, because a busy machine makes them noisy.
@@ -29,8 +32,13 @@ import os
 import platform
 import pstats
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -700,5 +708,221 @@ def bench_retrieval(
         "alone (these two then find the query's pages warm); select_evidence embeds the "
         "candidate sentences of the retrieved chunks with the real model (cached per process; "
         "mostly cold here, as each query reaches other chunks)"
+    )
+    return finish_result(result, t_start)
+
+
+# --- rag bench serve --------------------------------------------------------------------------
+# What a warm ``rag serve`` buys, measured from outside as a user sees it:
+# - cold: ``rag ask --backend extractive`` as a new process with no server (the probe finds none),
+#   wall time including the interpreter's start;
+# - warm: the same command while ``rag serve`` runs (process start, probe and answer included);
+# - load: ``clients`` threads each asking ``per_client`` extractive questions over loopback HTTP
+#   at once: errors, latency p50/p95 and questions/s.
+# The server is started with ``--backend extractive`` (no LLM is loaded; the questions are
+# extractive anyway).
+
+WARM_TARGET_MS = 1000.0
+"""``rag ask --backend extractive`` wall time with a warm server, p50, at most."""
+COLD_TARGET_MS = 5000.0
+"""The same with no server, p50, at most."""
+SERVER_START_TIMEOUT_S = 300.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli_env(settings: Settings, url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RAG_") and k != "PYTHONDONTWRITEBYTECODE"
+    }  # an installed package has its bytecode cached: let the first run write it
+    if "RAG_CACHE_DIR" in os.environ:
+        env["RAG_CACHE_DIR"] = os.environ["RAG_CACHE_DIR"]
+    env.update(
+        RAG_CORPUS_DIR=str(settings.corpus_dir),
+        RAG_INDEX_DIR=str(settings.index_dir),
+        RAG_SERVER_URL=url,
+        RAG_EMBED_MODEL=settings.embed_model,
+    )
+    return env
+
+
+def timed_ask(env: dict[str, str], question: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "--backend", "extractive", question],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return (time.perf_counter() - t) * 1000, out
+
+
+def post(url: str, body: dict[str, Any], timeout: float = 300) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def get(url: str, timeout: float = 30) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def asks_served(url: str) -> int:
+    return int(get(url + "/status")["server"]["requests"]["ask"])
+
+
+def bench_serve(
+    settings: Settings,
+    *,
+    question_ids: Sequence[str] = DEFAULT_QUESTIONS,
+    cold_runs: int = 5,
+    warm_runs: int = 10,
+    clients: int = 20,
+    per_client: int = 10,
+    index_dir: Path | None = None,
+    workdir: Path | None = None,
+    say: SayFn | None = None,
+) -> dict[str, Any]:
+    """Cold and warm ``rag ask`` wall times and a loopback load test (see the module doc)."""
+    say = say or say_nothing
+    t_start = time.perf_counter()
+    questions = [q.question for q in questions_by_id(list(question_ids))]
+    result = result_header(
+        "serve",
+        {
+            "questions": list(question_ids),
+            "cold_runs": cold_runs,
+            "warm_runs": warm_runs,
+            "clients": clients,
+            "per_client": per_client,
+        },
+    )
+    with workspace(workdir) as root:
+        corpus = settings.corpus_dir.resolve()
+        s = _settings_for(settings, corpus, (index_dir or root / "index").resolve())
+        result["index"] = {"reused": index_dir is not None}
+        if index_dir is None:
+            from rag.index.build import build_index
+
+            say(f"indexing {corpus} ...")
+            build_index(s, rebuild=True)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = cli_env(s, url)
+
+        cold: list[float] = []
+        for i in range(cold_runs):
+            q = questions[i % len(questions)]
+            say(f"cold {i + 1}/{cold_runs}: rag ask (no server) {q[:50]}")
+            ms, out = timed_ask(env, q)
+            if out.returncode != 0:
+                raise RuntimeError(f"rag ask failed: {out.stderr.strip()[-500:]}")
+            cold.append(ms)
+
+        say("starting rag serve ...")
+        t = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--backend", "extractive"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            while True:
+                try:
+                    get(url + "/health", timeout=2)
+                    break
+                except (OSError, ValueError):
+                    if (
+                        server.poll() is not None
+                        or time.perf_counter() - t > SERVER_START_TIMEOUT_S
+                    ):
+                        err = server.stderr.read() if server.stderr else ""
+                        raise RuntimeError(f"rag serve did not start: {err[-500:]}") from None
+                    time.sleep(0.25)
+            result["server_ready_s"] = round(time.perf_counter() - t, 2)
+
+            warm: list[float] = []
+            before = asks_served(url)
+            for i in range(warm_runs):
+                q = questions[i % len(questions)]
+                say(f"warm {i + 1}/{warm_runs}: rag ask (server) {q[:50]}")
+                ms, out = timed_ask(env, q)
+                if out.returncode != 0:
+                    raise RuntimeError(f"rag ask failed: {out.stderr.strip()[-500:]}")
+                warm.append(ms)
+            served = asks_served(url) - before
+            if served != warm_runs:
+                result["notes"].append(
+                    f"only {served} of {warm_runs} warm questions went to the server"
+                )
+
+            say(f"load: {clients} clients x {per_client} questions ...")
+            latencies: list[float] = []
+            errors: list[str] = []
+            lock = threading.Lock()
+
+            def client(c: int) -> None:
+                for j in range(per_client):
+                    q = questions[(c + j) % len(questions)]
+                    t0 = time.perf_counter()
+                    try:
+                        data = post(url + "/ask", {"question": q, "backend": "extractive"})
+                        ok = data.get("question") == q
+                        problem = None if ok else "an answer to another question"
+                    except (OSError, ValueError) as exc:
+                        problem = f"{type(exc).__name__}: {exc}"
+                    ms = (time.perf_counter() - t0) * 1000
+                    with lock:
+                        latencies.append(ms)
+                        if problem:
+                            errors.append(problem)
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+            t0 = time.perf_counter()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            load_s = time.perf_counter() - t0
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    result["cold_ms"] = summarize(cold)
+    result["warm_ms"] = summarize(warm)
+    result["load"] = {
+        "questions": len(latencies),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "seconds": round(load_s, 2),
+        "questions_per_s": round(len(latencies) / load_s, 2) if load_s else 0.0,
+        "latency_ms": summarize(latencies),
+    }
+    result["targets"] += [
+        target(
+            "rag ask, warm server: wall p50", result["warm_ms"]["p50"], "<=", WARM_TARGET_MS, "ms"
+        ),  # fmt: skip
+        target(
+            "rag ask, no server (cold): wall p50",
+            result["cold_ms"]["p50"],
+            "<=",
+            COLD_TARGET_MS,
+            "ms",
+        ),  # fmt: skip
+        target(f"load {clients}x{per_client}: errors", float(len(errors)), "<=", 0.0),
+    ]
+    result["notes"].append(
+        "wall times of a new `rag ask --backend extractive` process, interpreter start included "
+        "(bytecode caching allowed, as in an installed package); the server runs extractive "
+        "(no LLM loaded)"
     )
     return finish_result(result, t_start)
