@@ -191,8 +191,9 @@ def _why(s: SentenceCheck, label: str, title: TitleFn) -> str:
 
 def _named_md(c: Citation, title: TitleFn) -> str:
     t = title(c.file)
-    where = f"{c.file}, line {c.lines}"
-    return f"*{t}* ({where})" if t else where
+    where_pdf = where_in_original(c)
+    where = f"{one_line(c.file)}, line {c.lines}" + (f" ({where_pdf})" if where_pdf else "")
+    return f"*{one_line(t)}* ({where})" if t else where
 
 
 def answer_markdown(

@@ -92,7 +92,7 @@ class _Searcher:
         if claim not in self.vectors:
             todo = [c for c in dict.fromkeys([claim, *upcoming]) if c not in self.vectors]
             todo = todo[:EMBED_BATCH]
-            vecs = self.handle.embedder.embed(todo)
+            vecs = self.handle.embedder.encode(todo)
             for c, v in zip(todo, vecs, strict=True):
                 self.vectors[c] = [float(x) for x in v]
         return self.vectors.pop(claim)
