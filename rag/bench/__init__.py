@@ -51,6 +51,7 @@ from rag.bench.run import (
     rss_mb,
     target,
     timed_ask,
+    timed_asks,
     workspace,
 )
 from rag.bench.soak import (
@@ -130,5 +131,6 @@ __all__ = [
     "summarize",
     "target",
     "timed_ask",
+    "timed_asks",
     "workspace",
 ]

@@ -761,6 +761,21 @@ def timed_ask(env: dict[str, str], question: str) -> tuple[float, subprocess.Com
     return (time.perf_counter() - t) * 1000, out
 
 
+def timed_asks(
+    env: dict[str, str], questions: list[str], runs: int, label: str, where: str, say: SayFn
+) -> list[float]:
+    """Wall times (ms) of ``runs`` ``rag ask`` processes over ``questions`` in turn."""
+    times: list[float] = []
+    for i in range(runs):
+        q = questions[i % len(questions)]
+        say(f"{label} {i + 1}/{runs}: rag ask ({where}) {q[:50]}")
+        ms, out = timed_ask(env, q)
+        if out.returncode != 0:
+            raise RuntimeError(f"rag ask failed: {out.stderr.strip()[-500:]}")
+        times.append(ms)
+    return times
+
+
 def post(url: str, body: dict[str, Any], timeout: float = 300) -> Any:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -817,14 +832,7 @@ def bench_serve(
         url = f"http://127.0.0.1:{port}"
         env = cli_env(s, url)
 
-        cold: list[float] = []
-        for i in range(cold_runs):
-            q = questions[i % len(questions)]
-            say(f"cold {i + 1}/{cold_runs}: rag ask (no server) {q[:50]}")
-            ms, out = timed_ask(env, q)
-            if out.returncode != 0:
-                raise RuntimeError(f"rag ask failed: {out.stderr.strip()[-500:]}")
-            cold.append(ms)
+        cold = timed_asks(env, questions, cold_runs, "cold", "no server", say)
 
         say("starting rag serve ...")
         t = time.perf_counter()
@@ -847,15 +855,8 @@ def bench_serve(
                     time.sleep(0.25)
             result["server_ready_s"] = round(time.perf_counter() - t, 2)
 
-            warm: list[float] = []
             before = asks_served(url)
-            for i in range(warm_runs):
-                q = questions[i % len(questions)]
-                say(f"warm {i + 1}/{warm_runs}: rag ask (server) {q[:50]}")
-                ms, out = timed_ask(env, q)
-                if out.returncode != 0:
-                    raise RuntimeError(f"rag ask failed: {out.stderr.strip()[-500:]}")
-                warm.append(ms)
+            warm = timed_asks(env, questions, warm_runs, "warm", "server", say)
             served = asks_served(url) - before
             if served != warm_runs:
                 result["notes"].append(
