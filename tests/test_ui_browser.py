@@ -258,7 +258,7 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
 
         # a PDF citation: the rendered page, the cited words highlighted, beside the text
         ask(page, "When did the new pier of the harbour open?", 3)
-        page.get_by_role("radio", name=re.compile(r"harbour\.pdf.* p\.2")).last.click()
+        page.get_by_role("radio", name=re.compile(r"\(p\.2\)")).last.click()  # chips name titles
         image = page.locator("[data-testid=stImage] img").first
         image.wait_for(timeout=30_000)
         page.wait_for_function(
