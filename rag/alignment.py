@@ -355,7 +355,7 @@ def _on_side(toks: list[Token], w: int, side: int, stems: set[str], reach: int =
 
 
 def _name_run(toks: list[Token], k: int) -> set[str]:
-    """The stems of the capitalised run a name token belongs to ("Chen Cheng")."""
+    """The stems of the capitalised run a name token belongs to ("Maria Keller")."""
     run = {toks[k].stem}
     for step in (-1, 1):
         j = k + step

@@ -1,8 +1,8 @@
 """Lexical (BM25) search over chunk texts, with a tokenizer that handles Chinese.
 
 Latin-script text is split into lower-cased words (light plural/possessive stripping); CJK runs
-become overlapping character bigrams plus single characters, so ``阿里最年轻的P10是谁？`` matches
-the Chinese title line that the English embedding model cannot place.
+become overlapping character bigrams plus single characters, so ``谁签署了这份协议？`` matches
+a Chinese line that the English embedding model cannot place.
 """
 
 from __future__ import annotations

@@ -136,8 +136,8 @@ _SENTENCE_START = frozenset(
 
 
 def subject_of(question: str) -> str | None:
-    """The main named thing of a question ("Junyang Lin" in "Who else left besides Junyang
-    Lin?"): its longest capitalised run that is not a question word."""
+    """The main named thing of a question ("Maria Keller" in "Who else left besides Maria
+    Keller?"): its longest capitalised run that is not a question word."""
     runs = []
     for m in _NAME.finditer(question):
         words = m.group(0).split()

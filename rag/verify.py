@@ -175,8 +175,8 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
     context_plain = _plain(context).lower()
-    # "Junyang Lin" is named when the text says "Lin": a full name counts if one of its parts is
-    # there (a different person shares none of them: "Binyuan Hui" for "Junyang Lin")
+    # "Maria Keller" is named when the text says "Keller": a full name counts if one of its parts is
+    # there (a different person shares none of them: "Tom Berg" for "Maria Keller")
     named_in_full = {
         w
         for full in _full_names(claim)
@@ -465,7 +465,7 @@ _FULL_NAME = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")
 
 
 def _full_names(text: str) -> set[str]:
-    """Runs of two or more capitalised words (``Binyuan Hui``): likely people."""
+    """Runs of two or more capitalised words (``Maria Keller``): likely people."""
     out = set()
     for m in _FULL_NAME.finditer(_plain(text)):
         words = [w for w in m.group(1).split() if w.lower() not in COMMON_CAPITALISED]

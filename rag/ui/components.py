@@ -164,7 +164,7 @@ def esc(text: str) -> str:
 
 
 def short_file(name: str, width: int = 22) -> str:
-    """``001_71d083e5….txt``: a file name short enough for a chip."""
+    """``2024_annual_rep….txt``: a file name short enough for a chip."""
     if len(name) <= width:
         return name
     stem, dot, ext = name.rpartition(".")
