@@ -231,15 +231,6 @@ class Inspection:
         return next((f for f in self.findings if f.contradicts), None)
 
 
-def _negated(toks: list[Token], i: int, window: int = 3) -> bool:
-    """Whether a negation stands within ``window`` words before token ``i`` in its clause."""
-    clause = toks[i].clause
-    for j in range(max(0, i - window), i):
-        if toks[j].clause == clause and (toks[j].low in NEGATIONS or toks[j].stem == "not"):
-            return True
-    return False
-
-
 def _value_key(tok: Token) -> str | None:
     if re.fullmatch(r"\d+(?:[.,]\d+)*%?", tok.text):
         return tok.text.replace(",", "").rstrip("%")
@@ -278,16 +269,6 @@ def _unit_after(toks: list[Token], i: int) -> tuple[int, str] | None:
         if toks[j].clause != toks[i].clause:
             break
     return None
-
-
-def _near(toks: list[Token], i: int, span: int, stems: set[str]) -> set[str]:
-    """Content stems within ``span`` words of token ``i`` (same clause), among ``stems``."""
-    out = set()
-    for j in range(max(0, i - span), min(len(toks), i + span + 1)):
-        same_clause = j != i and toks[j].clause == toks[i].clause
-        if same_clause and toks[j].content and toks[j].stem in stems:
-            out.add(toks[j].stem)
-    return out
 
 
 def _value_kind(toks: list[Token], i: int) -> str | None:
@@ -398,19 +379,6 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
                     w, theirs = rivals[0]
                     return w, mine, theirs
     return None
-
-
-def _neighbours(toks: list[Token], i: int, n: int) -> list[int]:
-    """The ``n`` nearest content words on each side of token ``i`` in its clause."""
-    out: list[int] = []
-    for step in (-1, 1):
-        k, got = i + step, 0
-        while 0 <= k < len(toks) and toks[k].clause == toks[i].clause and got < n:
-            if toks[k].content:
-                out.append(k)
-                got += 1
-            k += step
-    return out
 
 
 def _is_negation(tok: Token) -> bool:

@@ -229,8 +229,7 @@ def add_conflict_sides(answer: Answer, evidence: list[Evidence], checker: Checke
         if (e.file, e.char_start, e.char_end) in cited:
             continue
         n = len(answer.citations) + 1
-        citation = evidence_citation(e, n, passage_text(e.text))
-        citation = citation.model_copy(update={"quote": e.text})
+        citation = evidence_citation(e, n)
         text = passage_text(e.text)
         check = checker.check(text, [citation])
         if check.verdict != "supported":
@@ -378,7 +377,8 @@ def ask(
     found: RetrievalResult = retrieve(settings, standalone, evidence_k)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model
-    files = CorpusFiles(root, snapshot_dir(settings), settings.follow_symlinks)
+    snapshots = snapshot_dir(settings)
+    files = CorpusFiles(root, snapshots, settings.follow_symlinks)
     evidence, stale_notice = fresh_evidence(files, found.evidence)
     if on_evidence is not None:
         on_evidence(evidence)
@@ -469,7 +469,7 @@ def ask(
                     f"no supported sentence gives the {slot} the question asks for",
                 )
         timings["check"] = (time.perf_counter() - t_check) * 1000
-    answer = recheck_answer(answer, root, settings.follow_symlinks, snapshot_dir(settings))
+    answer = recheck_answer(answer, root, settings.follow_symlinks, snapshots)
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
     return answer
