@@ -34,9 +34,9 @@ from rag.lexical import STOPWORDS, stem
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 _CLAUSE_BREAK = re.compile(
-    r"[;:—–]|,\s+(?=(?:and|but|while|whereas|which|who|whom|where|when|although|though|"
+    r"[;:—–]|,[”\"’]?\s+(?=(?:and|but|while|whereas|which|who|whom|where|when|although|though|"
     r"so|or|yet|because|since|unless|if|provided|except|including|excluding|leaving|"
-    r"surpassing|suggesting)\b)|,\s+[\"“]|\s+-\s+|\.\s",
+    r"surpassing|suggesting)\b)|,\s+[\"“]|[”\"],?\s+(?=[a-z])|\s+-\s+|\.\s",
     re.I,
 )
 
@@ -218,7 +218,7 @@ class Finding:
 
     @property
     def contradicts(self) -> bool:
-        return self.kind in ("negation", "opposite", "binding")
+        return self.kind in ("negation", "opposite", "binding", "roles")
 
 
 @dataclass
@@ -253,6 +253,11 @@ def _numbers(toks: list[Token]) -> list[tuple[int, float]]:
         scale = _MAGNITUDE.get(nxt.rstrip("s"), 1.0)
         out.append((i, value * scale))
     return out
+
+
+def _unit_family(tok: Token) -> int | None:
+    s = tok.stem.lower().rstrip("s")
+    return next((fam for fam, units in enumerate(_UNITS) if s in units), None)
 
 
 def _unit_after(toks: list[Token], i: int) -> tuple[int, str] | None:
@@ -293,7 +298,7 @@ def _value_kind(toks: list[Token], i: int) -> str | None:
 
 
 _DETERMINERS = frozenset(
-    "the a an this that these those any each every such its your their his her our my no some "
+    "the a an this these those any each every such its your their his her our my no some "
     "all".split()
 )
 
@@ -365,6 +370,13 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
                 if mine is None or ct[mine].stem not in t_set:
                     continue
                 own = _name_run(ct, mine) if kind == "name" else {ct[mine].stem}
+                # the claim may itself give the word twice, with each value ("A reached 23%,
+                # B reached 27%")
+                for i2, other in enumerate(ct):
+                    if i2 != i and other.stem == tok.stem:
+                        v = _nearest_value(ct, i2, kind, 3, side)
+                        if v is not None:
+                            own = own | {ct[v].stem}
                 rivals: list[tuple[int, int]] = []
                 for w in (j for j, s in enumerate(t_stems) if s == tok.stem):
                     theirs = _nearest_value(tt, w, kind, 6, side)
@@ -373,7 +385,11 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
                     if tt[theirs].stem in own or _on_side(tt, w, side, own):
                         rivals = []
                         break
-                    if kind != "name" or tt[theirs].stem in claim_stems:
+                    if kind == "name" and _on_side(tt, w, -side, own, 6):
+                        # "the Qwen members" / "members of the Qwen team"
+                        rivals = []
+                        break
+                    if kind != "name" or tt[theirs].stem in claim_stems or own & t_set:
                         rivals.append((w, theirs))
                 if rivals:
                     w, theirs = rivals[0]
@@ -381,51 +397,167 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
     return None
 
 
+_RELATIONS = frozenset("into to from than by for with like over against".split())
+"""Words that tie two parties of a clause together ("A into B", "A than B", "A to B")."""
+_PARTIES = frozenset("you we they".split())
+_PASSIVE = frozenset("is are was were be been being get gets got".split())
+
+
+def _party(tok: Token) -> bool:
+    return (tok.content and _value_key(tok) is None) or tok.low in _PARTIES
+
+
+def _named(tok: Token) -> bool:
+    return tok.text[:1].isupper() or tok.low in _PARTIES
+
+
+def _passive(toks: list[Token], i: int) -> bool:
+    return any(toks[k].low in _PASSIVE for k in range(max(0, i - 2), i)) or any(
+        toks[k].low == "by" for k in range(i + 1, min(len(toks), i + 3))
+    )
+
+
+def _window(toks: list[Token], i: int, side: int, reach: int) -> list[int]:
+    out = []
+    k = i + side
+    while 0 <= k < len(toks) and abs(k - i) <= reach and toks[k].clause == toks[i].clause:
+        out.append(k)
+        k += side
+    return out
+
+
+def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, int] | None:
+    """``(anchor in the text, party a, party b in the claim)`` when two parties of the claim stand
+    on either side of a word they share with the text ("product managers must think like
+    researchers") and the text has them the other way round at every place of that word
+    ("researchers must think like product managers"): who did what to whom, reversed. A change of
+    voice ("was praised by") is not a reversal, so passives are left out."""
+    t_places: dict[str, list[int]] = {}
+    for j, t in enumerate(tt):
+        t_places.setdefault(t.stem, []).append(j)
+    for i, tok in enumerate(ct):
+        if tok.stem not in t_set or not (tok.content or tok.low in _RELATIONS):
+            continue
+        if tok.text[:1].isupper() or _value_key(tok) is not None or _passive(ct, i):
+            continue
+        left = [k for k in _window(ct, i, -1, 5) if _party(ct[k]) and ct[k].stem in t_set]
+        right = [k for k in _window(ct, i, 1, 5) if _party(ct[k]) and ct[k].stem in t_set]
+        for a in left:
+            for b in right:
+                sa, sb = ct[a].stem, ct[b].stem
+                if sa == sb or sa == tok.stem or sb == tok.stem:
+                    continue
+                if tok.low in _RELATIONS and not (_named(ct[a]) and _named(ct[b])):
+                    continue  # "for a fee ... for this Package": too loose without names
+                swapped, kept = None, False
+                for j in t_places[tok.stem]:
+                    if tt[j].low != tok.low:  # "reacted strongly" / "strong reactions"
+                        continue
+                    if _passive(tt, j):
+                        kept = True
+                        break
+                    tl = {tt[k].stem for k in _window(tt, j, -1, 5)}
+                    tr = {tt[k].stem for k in _window(tt, j, 1, 5)}
+                    if sa in tl or sb in tr:
+                        kept = True
+                        break
+                    if sb in tl and sa in tr and swapped is None:
+                        swapped = j
+                if swapped is not None and not kept:
+                    return swapped, a, b
+    return None
+
+
 def _is_negation(tok: Token) -> bool:
     return tok.low in NEGATIONS or tok.stem == "not"
 
 
-def _parity(toks: list[Token], clause: int) -> int:
-    """Negations in a clause, mod 2 ("neither ... nor" counts once)."""
-    inside = [t for t in toks if t.clause == clause]
-    n = sum(1 for t in inside if _is_negation(t))
-    lows = {t.low for t in inside}
-    if "neither" in lows and "nor" in lows:
-        n -= 1
-    return n % 2
+_AUXILIARIES = frozenset(
+    """do does did is are was were be been am will would shall should may might can could must
+    has have had need dare ought""".split()
+)
+_CLAUSE_NEGATIONS = frozenset("not never neither nor cannot none nobody nothing nowhere".split())
 
 
-def _governed(toks: list[Token]) -> list[int]:
-    """Tokens a negation governs: the first content word after each negation (not in
+def _clause_level(toks: list[Token], i: int) -> bool:
+    """Whether negation ``i`` negates its clause ("does not bring", "never", "neither ... nor")
+    rather than one word ("a work not based on", "without permission")."""
+    tok = toks[i]
+    if tok.stem == "not" and tok.low not in NEGATIONS | {"not"}:  # a contraction: "didn't"
+        return True
+    if tok.low in _CLAUSE_NEGATIONS and tok.low != "not":
+        return True
+    prev = toks[i - 1].low if i > 0 and toks[i - 1].clause == tok.clause else ""
+    return prev in _AUXILIARIES or tok.low in NEGATIONS and tok.low.endswith("nt")
+
+
+def _governed_by(toks: list[Token], i: int) -> int | None:
+    """The word negation ``i`` governs: the first content word after it in its clause (none in
     "whether or not", "not only")."""
-    out = []
+    t = toks[i]
+    before = toks[i - 1].low if i > 0 else ""
+    after = toks[i + 1].low if i + 1 < len(toks) else ""
+    if before == "or" or after in ("only", "just", "merely"):
+        return None
+    for k in range(i + 1, min(len(toks), i + 4)):
+        if toks[k].content and toks[k].clause == t.clause:
+            return k
+    return None
+
+
+def _polarity(toks: list[Token]) -> list[int]:
+    """Per token, 1 when it reads as negated: the clause's negations that negate the whole
+    clause, plus a negation of the word alone ("not based", "without permission"), mod 2; so
+    "Neither party may use it without permission" reads "permission" as positive."""
+    clause_count: dict[int, int] = {}
+    local: dict[int, int] = {}
     for i, t in enumerate(toks):
         if not _is_negation(t):
             continue
-        before = toks[i - 1].low if i > 0 else ""
-        after = toks[i + 1].low if i + 1 < len(toks) else ""
-        if before == "or" or after in ("only", "just", "merely"):
+        k = _governed_by(toks, i)
+        if k is None:
             continue
-        for k in range(i + 1, min(len(toks), i + 4)):
-            if toks[k].content and toks[k].clause == t.clause:
-                out.append(k)
-                break
+        if _clause_level(toks, i):
+            clause_count[t.clause] = clause_count.get(t.clause, 0) + 1
+        else:
+            local[k] = local.get(k, 0) + 1
+    for c in list(clause_count):
+        lows = {t.low for t in toks if t.clause == c}
+        if "neither" in lows and "nor" in lows:
+            clause_count[c] -= 1
+    return [(clause_count.get(t.clause, 0) + local.get(i, 0)) % 2 for i, t in enumerate(toks)]
+
+
+def _governed(toks: list[Token]) -> list[int]:
+    """Tokens a negation governs (see :func:`_governed_by`)."""
+    out = []
+    for i, t in enumerate(toks):
+        if _is_negation(t) and (k := _governed_by(toks, i)) is not None:
+            out.append(k)
     return out
 
 
 def _negation_flip(ct: list[Token], tt: list[Token]) -> tuple[int, bool] | None:
-    """A word governed by a negation on one side whose clause polarity differs on the other:
-    ``(index in the text, whether the claim negates it)``."""
-    t_stems = [t.stem for t in tt]
-    c_stems = [t.stem for t in ct]
+    """A word governed by a negation on one side that reads with the other polarity wherever it
+    stands on the other side: ``(index in the text, whether the claim negates it)``. A text that
+    states the word both ways ("may charge for support ... may not charge for the program")
+    flips nothing."""
+    cp, tp = _polarity(ct), _polarity(tt)
+    t_places: dict[str, list[int]] = {}
+    c_places: dict[str, list[int]] = {}
+    for j, t in enumerate(tt):
+        t_places.setdefault(t.stem, []).append(j)
+    for i, t in enumerate(ct):
+        c_places.setdefault(t.stem, []).append(i)
     for i in _governed(ct):
-        places = [j for j, s in enumerate(t_stems) if s == ct[i].stem]
-        if places and all(_parity(tt, tt[j].clause) != _parity(ct, ct[i].clause) for j in places):
-            return places[0], bool(_parity(ct, ct[i].clause))
+        places = t_places.get(ct[i].stem, [])
+        if places and all(tp[j] != cp[i] for j in places):
+            return places[0], bool(cp[i])
     for j in _governed(tt):
-        places = [i for i, s in enumerate(c_stems) if s == tt[j].stem]
-        if places and all(_parity(ct, ct[i].clause) != _parity(tt, tt[j].clause) for i in places):
-            return j, bool(_parity(ct, ct[places[0]].clause))
+        places = c_places.get(tt[j].stem, [])
+        polarities = {cp[i] for i in places}
+        if len(polarities) == 1 and all(tp[k] not in polarities for k in t_places[tt[j].stem]):
+            return j, bool(cp[places[0]])
     return None
 
 
@@ -454,14 +586,17 @@ def inspect(claim: str, cited: str) -> Inspection:
             )
         )
 
-    # opposite words: the claim's word is absent, its opposite present
+    # opposite words: the claim's word is absent, its opposite present (with the same polarity:
+    # "not voluntary" agrees with "involuntary")
+    cp, tp = _polarity(ct), _polarity(tt)
     for i in content:
         s = ct[i].stem
         if s in t_set:
             continue
         opposite = OPPOSITES.get(s, set()) & t_set
-        if opposite:
-            j = t_stems.index(sorted(opposite)[0])
+        places = [j for j, t in enumerate(tt) if t.stem in opposite and tp[j] == cp[i]]
+        if places:
+            j = places[0]
             found.append(
                 Finding(
                     "opposite",
@@ -482,6 +617,19 @@ def inspect(claim: str, cited: str) -> Inspection:
                 f"the text puts \u201c{tt[w].text}\u201d with \u201c{tt[theirs].text}\u201d, "
                 f"not with \u201c{ct[mine].text}\u201d",
                 _clause_text(cited, tt, w),
+            )
+        )
+
+    # roles: two parties on either side of a shared word, the other way round in the text
+    swap = _swap(ct, tt, t_set)
+    if swap is not None:
+        j, a, b = swap
+        found.append(
+            Finding(
+                "roles",
+                f"the text has \u201c{ct[b].text}\u201d before \u201c{tt[j].text}\u201d and "
+                f"\u201c{ct[a].text}\u201d after it, the other way round",
+                _clause_text(cited, tt, j),
             )
         )
 
@@ -531,6 +679,30 @@ def inspect(claim: str, cited: str) -> Inspection:
                 Finding("unit", f"the text gives {ct[i].text} {text_units[0][1]}, not {unit[1]}")
             )
             break
+    # a unit word swapped in the same phrase ("over the past month" / "over the past year")
+    if not any(f.kind == "unit" for f in found):
+        for i, tok in enumerate(ct):
+            fam = _unit_family(tok)
+            if fam is None or tok.stem in t_set or i == 0:
+                continue
+            before = ct[i - 1].stem
+            other = next(
+                (
+                    j
+                    for j in range(1, len(tt))
+                    if tt[j - 1].stem == before and _unit_family(tt[j]) == fam
+                ),
+                None,
+            )
+            if other is not None:
+                found.append(
+                    Finding(
+                        "unit",
+                        f"the text says \u201c{tt[other].text}\u201d, not \u201c{tok.text}\u201d",
+                        _clause_text(cited, tt, other),
+                    )
+                )
+                break
     for i, tok in enumerate(ct):
         mag = _MAGNITUDE.get(tok.low.rstrip("s"))
         plural = tok.low.endswith("s")
@@ -549,3 +721,24 @@ def _clause_text(text: str, toks: list[Token], j: int) -> str:
     spans = clause_spans(text)
     a, b = spans[min(toks[j].clause, len(spans) - 1)]
     return " ".join(text[a:b].split())
+
+
+def aligned_sentences(claim: str, text: str, most: int = 2) -> str:
+    """The sentences of ``text`` that hold the claim's words (at most ``most``, chosen greedily by
+    the claim words they add, in text order, whitespace folded): what the judge reads, so that a
+    small model looks at the clause that should state the claim, not a whole passage."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    if len(spans) <= 1:
+        return text
+    want = {t.stem for t in tokens(claim) if t.content}
+    sentences = [text[a:b] for a, b in spans]
+    stems = [{t.stem for t in tokens(s) if t.content} for s in sentences]
+    chosen: list[int] = []
+    left = set(want)
+    for _ in range(most):
+        i = max(range(len(sentences)), key=lambda k: (len(stems[k] & left), -k))
+        if i in chosen or not stems[i] & left:
+            break
+        chosen.append(i)
+        left -= stems[i]
+    return " ".join(" ".join(sentences[i].split()) for i in sorted(chosen))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
-from rag.alignment import inspect
+from rag.alignment import aligned_sentences, inspect
 from rag.lexical import STOPWORDS, tokenize
 from rag.questions import asked_slot
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
@@ -189,6 +189,12 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         low = name.lower()
         if low in cited_plain or name in named_in_full or name == opener:
             continue
+        # "Contributors" for "Contributor"; "Library-based" for "Library"
+        if low.endswith("s") and len(low) > 3 and low[:-1] in cited_plain:
+            continue
+        parts = [w.lower() for w in re.split(r"[-‐]", name) if w[:1].isupper()]
+        if "-" in name and parts and all(w in cited_plain for w in parts):
+            continue
         if context_plain and low in context_plain:
             continue
         missing.append(name)
@@ -300,7 +306,7 @@ class Checker:
                 round(rules.coverage, 3),
                 "words and names match" if ok else "few words match",
             )
-        p = self.judge.yes_probability(judge_messages(claim, evidence))
+        p = self.judge.yes_probability(judge_messages(claim, aligned_sentences(claim, evidence)))
         ok = p >= self.threshold
         return Assessment(
             "supported" if ok else "unsupported",

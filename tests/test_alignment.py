@@ -38,10 +38,28 @@ CASES = [
         "She joined the institute in June 2018 and became head of the lab in May 2021.",
     ),
     (
-        "binding",
+        "roles",
         "Maria Keller thanked Tom Berg for the review.",
         "Tom Berg thanked Maria Keller for the review.",
         "Maria Keller thanked Tom Berg for the review of her thesis.",
+    ),
+    (
+        "roles",
+        "Product managers must learn to think like engineers.",
+        "Engineers must learn to think like product managers.",
+        "Product managers must learn to think like engineers, the director said.",
+    ),
+    (
+        "roles",
+        "Northwind folded Acme Labs into Beta Works.",
+        "Northwind folded Beta Works into Acme Labs.",
+        "In 2020 Northwind folded Acme Labs into Beta Works to save costs.",
+    ),
+    (
+        "binding",
+        "The festival director Ana Ruiz opened the show.",
+        "The festival director Tom Berg opened the show.",
+        "The festival director Ana Ruiz opened the show, and the curator Tom Berg closed it.",
     ),
     (
         "scope",
@@ -61,6 +79,12 @@ CASES = [
         "The battery lasts twelve days.",
         "The battery lasts twelve hours on a single charge.",
     ),
+    (
+        "unit",
+        "Three members left the choir over the past year.",
+        "Three members left the choir over the past month.",
+        "Over the past year, three members left the choir.",
+    ),
 ]
 
 
@@ -71,6 +95,30 @@ def test_each_change_is_found_and_its_true_twin_passes(
     assert inspect(true, source).findings == []
     found = inspect(false, source).findings
     assert found and found[0].kind == kind, found
+
+
+def test_negation_reads_by_clause_and_by_word() -> None:
+    # "not based" negates one word, "does not bring" the clause
+    source = "A work not based on the program does not bring the other work under this licence."
+    assert inspect("A separate work is not brought under this licence.", source).findings == []
+    assert inspect("A separate work is brought under this licence.", source).findings
+    # a text that states a word both ways flips nothing
+    source = "You may charge a fee for support. You may not charge a fee for the program itself."
+    assert inspect("Charging for support is allowed.", source).findings == []
+    # a negated claim word agrees with the opposite word: "not voluntary" is "involuntary"
+    source = "The move was described as involuntary by people close to him."
+    assert inspect("The move was not voluntary.", source).findings == []
+    assert inspect("The move was voluntary.", source).findings
+
+
+def test_a_claim_that_gives_each_value_its_own_word_is_not_a_binding_error() -> None:
+    source = "The old method reached 23%, while the new one reached 27%."
+    assert inspect("The old method reached 23% and the new one reached 27%.", source).findings == []
+
+
+def test_passive_voice_is_not_a_role_reversal() -> None:
+    source = "The reviewers praised the design."
+    assert inspect("The design was praised by the reviewers.", source).findings == []
 
 
 def test_double_negatives_and_whether_or_not_are_not_flips() -> None:

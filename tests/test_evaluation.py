@@ -345,6 +345,17 @@ def test_claims_gate_and_balanced_accuracy() -> None:
     assert ev.check_claims_gate(run, th) == ["balanced_accuracy 0.500 < 0.600"]
 
 
+def test_the_rules_checker_passes_the_claims_gate_on_both_corpora() -> None:
+    """The CI gate for the checker: the deterministic rules and alignment on every labelled
+    claim (both corpora, both splits), against ``eval/thresholds.json``; a change that makes the
+    rules miss what they caught fails here."""
+    result = CliRunner().invoke(
+        main, ["eval", "--claims", "--quiet", "--gate", str(THRESHOLDS)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "checker rules" in result.output
+
+
 def test_claim_context_rescues_names_behind_pronouns() -> None:
     claims = [c for c in ev.load_claims() if len(c.id) == 3]  # the 80 claims c01-c80
     checker = Checker(None)
