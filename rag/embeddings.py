@@ -278,6 +278,8 @@ class BertEncoder:
                 )
         self.batch_size = batch_size
         self.model: Any = None  # no library model behind it
+        self.blas: Any = None
+        self.lock = threading.Lock()
 
     @staticmethod
     def supports(path: Path) -> bool:
@@ -318,9 +320,7 @@ class BertEncoder:
             ):
                 batches.append([])
             batches[-1].append(i)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(self.BLAS_THREADS):
+        with self.blas_threads():
             for idx in batches:
                 width = max(len(encodings[i].ids) for i in idx)
                 ids = np.zeros((len(idx), width), dtype=np.int64)
@@ -333,6 +333,16 @@ class BertEncoder:
                     mask[row, :n] = True
                 out[idx] = self.forward(ids, types, mask)
         return out
+
+    def blas_threads(self) -> Any:
+        """A context in which BLAS uses ``BLAS_THREADS`` threads (the libraries loaded now are
+        found once)."""
+        with self.lock:
+            if self.blas is None:
+                from threadpoolctl import ThreadpoolController
+
+                self.blas = ThreadpoolController()
+        return self.blas.limit(limits=self.BLAS_THREADS, user_api="blas")
 
     def layer_norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mean = x.mean(-1, keepdims=True)

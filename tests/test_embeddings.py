@@ -212,6 +212,20 @@ def test_the_light_encoder_gives_the_sentence_transformers_vectors() -> None:
     assert embedder.light.encode([], query=True).shape == (0, 384)
 
 
+def test_the_light_encoder_answers_threads_at_once() -> None:
+    """A server embeds several questions at once: each gets its own vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    light = Embedder(MINILM, batch_size=4).light
+    assert light is not None
+    groups = [LIGHT_TEXTS[i::4] for i in range(4)]
+    alone = [light.encode(g, query=True) for g in groups]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda g: light.encode(g, query=True), groups * 3))
+    for i, got in enumerate(together):
+        assert np.array_equal(got, alone[i % 4])
+
+
 def model_copy(tmp_path: Path, changes: dict[str, dict[str, Any]]) -> Path:
     """A copy of all-MiniLM-L6-v2's folder (files linked) with JSON files changed: ``changes``
     maps a file (relative path) to what to merge into it."""
