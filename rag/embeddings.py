@@ -19,7 +19,7 @@ evidence sentence) and each encoder applies its model's prefixes for that role (
 Questions need no llama-index and, for a plain BERT sentence-transformers model (the default
 all-MiniLM-L6-v2), no torch either: :class:`BertEncoder` runs the same network in numpy from the
 model's own ``model.safetensors`` (memory-mapped) and ``tokenizer.json``, giving the library's
-vectors (to ~1e-6, tested) without importing ``sentence_transformers``, ``transformers`` or
+vectors (to within 1e-6; the tests hold it to 1e-5) without importing ``sentence_transformers``, ``transformers`` or
 ``torch``, which took most of a cold ``rag ask``. Indexing keeps the full encoder.
 """
 

@@ -315,7 +315,8 @@ class ChunkTable(Sequence[Chunk]):
 
     def texts(self) -> list[str]:
         """Every chunk's text, in order (parses every chunk: for rebuilding the BM25 index)."""
-        return [Chunk.model_validate_json(self.data[a:b]).text for a, b in zip(self.starts.tolist(), self.ends.tolist(), strict=True)]  # fmt: skip
+        bounds = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+        return [Chunk.model_validate_json(self.data[a:b]).text for a, b in bounds]
 
 
 class ChunksById(Mapping[str, Chunk]):
@@ -340,7 +341,6 @@ class ChunksById(Mapping[str, Chunk]):
         return len(self.table.positions)
 
 
-ID_KEY = b'"id":"'
 CHUNK_ID = re.compile(rb'"id":"([^"\\]*)"')
 """A chunk's id in its JSON line: ``Span``'s fields come first and hold no such key, and a key
 inside a string value would be escaped, so each line holds exactly one."""
@@ -373,6 +373,7 @@ def scan_lines(fh: Any, gen_dir: Path) -> tuple[np.ndarray, np.ndarray, dict[str
         if not block and cut and (not len(nl) or nl[-1] != cut - 1):
             nl = np.append(nl, cut)  # a last line without a newline
         begin = np.concatenate(([0], nl[:-1] + 1)) if len(nl) else nl
+        first = sum(len(e) for e in ends)  # lines before this block
         found = [(m.start(), m.group(1)) for m in CHUNK_ID.finditer(buf, 0, cut)]
         at = np.asarray([f[0] for f in found], dtype=np.int64)
         if len(found) != len(nl) or not np.all((at >= begin) & (at < nl)):
@@ -383,10 +384,9 @@ def scan_lines(fh: Any, gen_dir: Path) -> tuple[np.ndarray, np.ndarray, dict[str
             for i, (x, y) in enumerate(zip(begin.tolist(), nl.tolist(), strict=True)):
                 m = CHUNK_ID.search(buf, x, y)
                 if m is None:
-                    line = len(ids) + i + 1
+                    line = first + i + 1
                     raise damaged(gen_dir, "chunks.jsonl", f"line {line} is not a chunk")
                 found.append((m.start(), m.group(1)))
-        first = sum(len(e) for e in ends)
         for i, (_at, key) in enumerate(found):
             ids[key.decode("utf-8", "replace")] = first + i
         starts.append(begin + offset)
