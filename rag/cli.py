@@ -301,7 +301,18 @@ def ask_cmd(
 
     url = server_for(settings) if not (history or show_unsupported) else None
     if url:
-        answer = ask_server(settings, url, question, backend, strict, not no_check, evidence_k, on_token if terminal and not as_json else None)  # fmt: skip
+        from rag.client import ask_server
+
+        answer = ask_server(
+            settings,
+            url,
+            question,
+            backend=backend,
+            strict=strict,
+            check=not no_check,
+            evidence_k=evidence_k,
+            on_token=on_token if terminal and not as_json else None,
+        )
     else:
         from rag.answering import ask
 
@@ -325,39 +336,6 @@ def ask_cmd(
     click.echo(
         render_answer_terminal(shown, settings.corpus_dir, color=terminal, width=terminal_width())
     )
-
-
-def ask_server(
-    settings: Any,
-    url: str,
-    question: str,
-    backend: str | None,
-    strict: bool | None,
-    check: bool,
-    evidence_k: int | None,
-    on_token: Callable[[str], None] | None,
-) -> Any:
-    """The answer from a running server, as the same :class:`Answer` ``ask`` returns; tokens
-    go to ``on_token`` as they come."""
-    from rag import client
-    from rag.errors import ServerError
-    from rag.schema import Answer
-
-    body: dict[str, Any] = {
-        "question": question,
-        "backend": backend or settings.backend,
-        "strict": settings.strict if strict is None else strict,
-        "check": check,
-        "evidence_k": evidence_k or settings.evidence_k,
-    }
-    if on_token is None:
-        return Answer.model_validate(client.call(settings, url, "POST", "/ask", body))
-    for event in client.stream(settings, url, "/ask", body):
-        if event.get("type") == "token":
-            on_token(str(event["text"]))
-        elif event.get("type") == "answer":
-            return Answer.model_validate(event["answer"])
-    raise ServerError(f"the server at {url} ended the answer early: try again")
 
 
 def answer_json(answer: Any) -> dict[str, Any]:

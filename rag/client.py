@@ -1,4 +1,5 @@
-"""The CLI's side of ``rag serve``: find a running server with the same settings, and ask it.
+"""The client's side of ``rag serve`` (the CLI's and the chat's): find a running server with the
+same settings, and ask it.
 
 Cheap to import (stdlib ``urllib`` only), because the point is a fast ``rag ask``. The server is
 used only when ``/health`` answers within ``RAG_SERVER_PROBE_TIMEOUT`` *and* reports the same
@@ -14,13 +15,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import ServerError
 
 if TYPE_CHECKING:
     from rag.config import Settings
+    from rag.schema import Answer, Evidence
 
 
 def server_url(settings: Settings) -> str:
@@ -118,3 +120,43 @@ def stream(settings: Settings, url: str, path: str, body: Any) -> Iterator[dict[
             if event.get("type") == "error":
                 raise ServerError(error_message(500, json.dumps(event).encode()))
             yield event
+
+
+def ask_server(
+    settings: Settings,
+    url: str,
+    question: str,
+    *,
+    backend: str | None = None,
+    strict: bool | None = None,
+    check: bool = True,
+    evidence_k: int | None = None,
+    history: list[str] | None = None,
+    on_token: Callable[[str], None] | None = None,
+    on_evidence: Callable[[list[Evidence]], None] | None = None,
+) -> Answer:
+    """The answer of the server at ``url``, as the :class:`Answer` ``rag.answering.ask`` returns
+    with the same arguments; tokens go to ``on_token`` as they are written and the passages to
+    ``on_evidence`` as soon as they are found (both streamed)."""
+    from rag.schema import Answer, Evidence
+
+    body: dict[str, Any] = {
+        "question": question,
+        "backend": backend or settings.backend,
+        "strict": settings.strict if strict is None else strict,
+        "check": check,
+        "evidence_k": evidence_k or settings.evidence_k,
+    }
+    if history:
+        body["history"] = list(history)
+    if on_token is None and on_evidence is None:
+        return Answer.model_validate(call(settings, url, "POST", "/ask", body))
+    for event in stream(settings, url, "/ask", {**body, "evidence": on_evidence is not None}):
+        kind = event.get("type")
+        if kind == "token" and on_token is not None:
+            on_token(str(event["text"]))
+        elif kind == "evidence" and on_evidence is not None:
+            on_evidence([Evidence.model_validate(e) for e in event["evidence"]])
+        elif kind == "answer":
+            return Answer.model_validate(event["answer"])
+    raise ServerError(f"the server at {url} ended the answer early: try again")

@@ -178,12 +178,13 @@ class Settings(BaseSettings):
     server_url: str = Field(
         "",
         description=(
-            "Server the CLI asks first (rag ask/check/status). Empty: "
-            "http://127.0.0.1:<server_port>."
+            "Server the CLI (rag ask/check/status) and the chat's questions ask first, when it "
+            "runs with the same settings. Empty: http://127.0.0.1:<server_port>."
         ),
     )
     no_server: bool = Field(
-        False, description="Never use a running server from the CLI: always work in-process."
+        False,
+        description="Never use a running server from the CLI or the chat: always work in-process.",
     )
     api_token: SecretStr | None = Field(
         None,

@@ -15,11 +15,19 @@ Every model is wrapped in one small llama-index ``BaseEmbedding`` adapter
 the bare encoder. The adapter decides the role of each text (a query, or a passage: a chunk or an
 evidence sentence) and each encoder applies its model's prefixes for that role (e5 needs
 ``"query: "`` / ``"passage: "``).
+
+Questions need no llama-index and, for a plain BERT sentence-transformers model (the default
+all-MiniLM-L6-v2), no torch either: :class:`BertEncoder` runs the same network in numpy from the
+model's own ``model.safetensors`` (memory-mapped) and ``tokenizer.json``, giving the library's
+vectors (to within 1e-6; the tests hold it to 1e-5) without importing ``sentence_transformers``, ``transformers`` or
+``torch``, which took most of a cold ``rag ask``. Indexing keeps the full encoder.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import math
 import os
 import re
 import shutil
@@ -166,6 +174,229 @@ class UseEncoder:
             for i in range(0, len(texts), self.batch_size)
         ]
         return np.concatenate(parts)
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's content, or ``None`` when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a ``.safetensors`` file as read-only numpy arrays mapped from the file
+    (pages are read when used: a query touches a few rows of the word embeddings). Half
+    precision is widened to float32. :class:`ValueError` for a dtype other than F32, F16, I64."""
+    with open(path, "rb") as fh:
+        (size,) = np.frombuffer(fh.read(8), dtype="<u8")
+        header = json.loads(fh.read(int(size)))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + int(size))
+    out: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = SAFETENSORS_DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ValueError(f"tensor {name} is {info['dtype']}, not F32, F16 or I64")
+        start, end = info["data_offsets"]
+        array = data[start:end].view(dtype).reshape(info["shape"])
+        out[name] = array.astype(np.float32) if dtype is np.float16 else array
+    return out
+
+
+GELU_BLOCK = 256
+"""Rows of the feed-forward layer computed at once (the 4x wider activations stay in cache)."""
+
+
+def gelu_(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, ``x * Phi(x)``, in place, without scipy: erf by Abramowitz and Stegun
+    7.1.26 (absolute error under 1.5e-7, below float32's own rounding here)."""
+    u = x * (1.0 / math.sqrt(2.0))
+    t = np.abs(u)
+    t *= 0.3275911
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * 1.061405429
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += c
+        poly *= t
+    np.square(u, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    poly *= t  # erfc(|u|)
+    np.subtract(1.0, poly, out=poly)  # erf(|u|)
+    np.copysign(poly, u, out=poly)  # erf(u)
+    poly += 1.0
+    x *= poly
+    x *= 0.5
+    return x
+
+
+class BertEncoder:
+    """A sentence-transformers model of the plainest kind (a BERT ``Transformer``, mean
+    ``Pooling``, optionally ``Normalize``) run in numpy: the library's vectors without importing
+    it, ``transformers`` or ``torch`` (a cold ``rag ask`` starts seconds sooner). Weights are
+    mapped from ``model.safetensors``; texts are tokenized by ``tokenizer.json`` truncated at
+    the model's ``max_seq_length``; prefixes are the model's prompts, as for
+    :class:`SentenceTransformerEncoder`. Only models :meth:`supports` accepts are run here."""
+
+    MODULES = (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"])
+    BATCH_TOKENS = 2048
+    BLAS_THREADS = 1
+    """BLAS threads per encoding: on a busy machine (or a server answering several questions
+    at once) a second BLAS thread waiting for a core costs more than it gives."""
+
+    def __init__(self, path: Path, batch_size: int) -> None:
+        from tokenizers import Tokenizer
+
+        config = read_json(path / "config.json")
+        st_config = read_json(path / "config_sentence_transformers.json") or {}
+        prompts = st_config.get("prompts") or {}
+        self.prefixes = Prefixes(
+            query=str(prompts.get("query", "")),
+            passage=str(prompts.get("passage", prompts.get("document", ""))),
+        )
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.dim = int(config["hidden_size"])
+        max_len = int(read_json(path / "sentence_bert_config.json")["max_seq_length"])
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(min(max_len, int(config["max_position_embeddings"])))
+        self.tokenizer.no_padding()
+        weights = read_safetensors(path / "model.safetensors")
+        self.w = {k.removeprefix("bert."): v for k, v in weights.items()}
+        for i in range(self.layers):  # query, key and value in one product
+            p = f"encoder.layer.{i}.attention.self."
+            for part in ("weight", "bias"):
+                self.w[f"{p}qkv.{part}"] = np.concatenate(
+                    [self.w[f"{p}{n}.{part}"] for n in ("query", "key", "value")]
+                )
+        self.batch_size = batch_size
+        self.model: Any = None  # no library model behind it
+        self.blas: Any = None
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def supports(path: Path) -> bool:
+        """Whether the model in ``path`` is one this encoder reproduces exactly."""
+        modules = read_json(path / "modules.json") or []
+        kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+        config = read_json(path / "config.json") or {}
+        pooling = read_json(path / "1_Pooling" / "config.json") or {}
+        st = read_json(path / "sentence_bert_config.json") or {}
+        modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+        return (
+            kinds in BertEncoder.MODULES
+            and config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and modes == ["pooling_mode_mean_tokens"]
+            and isinstance(st.get("max_seq_length"), int)
+            and not st.get("do_lower_case")
+            and (path / "tokenizer.json").is_file()
+            and (path / "model.safetensors").is_file()
+        )
+
+    def encode(self, texts: list[str], *, query: bool) -> np.ndarray:
+        """L2-normalised rows (float32). Texts are batched shortest first, a batch closed at
+        ``batch_size`` texts or ``BATCH_TOKENS`` padded tokens (little padding, and the
+        activations of a batch stay small)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        prefix = self.prefixes.query if query else self.prefixes.passage
+        encodings = self.tokenizer.encode_batch([prefix + t for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches: list[list[int]] = [[]]
+        for i in order:
+            rows = len(batches[-1]) + 1
+            if batches[-1] and (
+                rows > self.batch_size or rows * len(encodings[i].ids) > self.BATCH_TOKENS
+            ):
+                batches.append([])
+            batches[-1].append(i)
+        with self.blas_threads():
+            for idx in batches:
+                width = max(len(encodings[i].ids) for i in idx)
+                ids = np.zeros((len(idx), width), dtype=np.int64)
+                types = np.zeros((len(idx), width), dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=bool)
+                for row, i in enumerate(idx):
+                    n = len(encodings[i].ids)
+                    ids[row, :n] = encodings[i].ids
+                    types[row, :n] = encodings[i].type_ids
+                    mask[row, :n] = True
+                out[idx] = self.forward(ids, types, mask)
+        return out
+
+    def blas_threads(self) -> Any:
+        """A context in which BLAS uses ``BLAS_THREADS`` threads (the libraries loaded now are
+        found once)."""
+        with self.lock:
+            if self.blas is None:
+                from threadpoolctl import ThreadpoolController
+
+                self.blas = ThreadpoolController()
+        return self.blas.limit(limits=self.BLAS_THREADS, user_api="blas")
+
+    def layer_norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        mean = x.mean(-1, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(-1, keepdims=True)
+        return centred / np.sqrt(var + self.eps) * self.w[name + ".weight"] + self.w[name + ".bias"]
+
+    def linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        """``x W^T + b`` for a 2-D ``x``: activations are kept as rows of tokens, so that each
+        product is one BLAS call."""
+        return x @ self.w[name + ".weight"].T + self.w[name + ".bias"]
+
+    def forward(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Pooled, normalised embeddings of a padded batch (``mask``: real tokens)."""
+        w = self.w
+        batch, width = ids.shape
+        heads, head = self.heads, self.dim // self.heads
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:width]
+            + w["embeddings.token_type_embeddings.weight"][types]
+        ).reshape(batch * width, self.dim)
+        x = self.layer_norm(x, "embeddings.LayerNorm")
+        blocked = np.where(mask, 0.0, np.finfo(np.float32).min).astype(np.float32)
+        blocked = blocked[:, None, None, :]
+        scale = 1.0 / math.sqrt(head)
+
+        def split(y: np.ndarray) -> np.ndarray:
+            return y.reshape(batch, width, heads, head).transpose(0, 2, 1, 3)
+
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            q, k, v = np.split(self.linear(x, p + "attention.self.qkv"), 3, axis=1)
+            q, k, v = split(q), split(k), split(v)
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores *= scale
+            scores += blocked
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * width, self.dim)
+            x = self.layer_norm(
+                self.linear(ctx, p + "attention.output.dense") + x, p + "attention.output.LayerNorm"
+            )
+            out = np.empty_like(x)
+            for a in range(0, len(x), GELU_BLOCK):
+                h = gelu_(self.linear(x[a : a + GELU_BLOCK], p + "intermediate.dense"))
+                out[a : a + GELU_BLOCK] = self.linear(h, p + "output.dense")
+            out += x
+            x = self.layer_norm(out, p + "output.LayerNorm")
+        x = x.reshape(batch, width, self.dim)
+        keep = mask[:, :, None].astype(np.float32)
+        pooled = (x * keep).sum(1) / np.maximum(keep.sum(1), 1e-9)
+        return normalise_rows(pooled)
 
 
 @dataclass(frozen=True)
@@ -372,17 +603,49 @@ def encoder_embedding(encoder: Encoder, name: str, batch_size: int) -> BaseEmbed
 
 
 class Embedder:
-    """One loaded embedding model, shared by indexing and retrieval: ``encoder`` (the bare
-    model), ``model`` (what it wraps: the ``SentenceTransformer`` or the engine) and ``llama``
-    (the same model as a llama-index embedding)."""
+    """One embedding model, shared by indexing and retrieval, each part loaded on first use:
+    ``encoder`` (the full model: a ``SentenceTransformer`` or an engine), ``model`` (what it
+    wraps), ``llama`` (the same model as a llama-index embedding, which indexing goes through)
+    and ``light`` (a :class:`BertEncoder` when the model is one it reproduces, else ``None``).
+    Queries and evidence sentences go through ``light`` when there is one: the same vectors,
+    without importing the libraries behind ``encoder`` and ``llama``."""
 
     def __init__(self, name: str, batch_size: int = 64) -> None:
+        load_offline()
         self.name = name
-        self.encoder, self.path = load_encoder(name, batch_size)
-        self.model: Any = self.encoder.model
-        self.llama = encoder_embedding(self.encoder, str(self.path), batch_size)
-        self.dim = int(self.encoder.dim)
         self.batch_size = batch_size
+        self.path = resolve_model_path(name)
+        self.lock = threading.RLock()
+        self.full: Encoder | None = None
+        self.adapter: BaseEmbedding | None = None
+        self.light: BertEncoder | None = None
+        if engine_for(name) is None and BertEncoder.supports(self.path):
+            try:
+                self.light = BertEncoder(self.path, batch_size)
+            except Exception:  # anything odd about the files: the full library decides
+                self.light = None
+        self.dim = self.light.dim if self.light is not None else int(self.encoder.dim)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The full encoder (loaded on first use)."""
+        with self.lock:
+            if self.full is None:
+                self.full = load_encoder(self.name, self.batch_size)[0]
+            return self.full
+
+    @property
+    def model(self) -> Any:
+        """What the full encoder wraps (the ``SentenceTransformer`` or the engine)."""
+        return self.encoder.model
+
+    @property
+    def llama(self) -> BaseEmbedding:
+        """The full encoder as a llama-index embedding (made on first use)."""
+        with self.lock:
+            if self.adapter is None:
+                self.adapter = encoder_embedding(self.encoder, str(self.path), self.batch_size)
+            return self.adapter
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
         """Embeddings of document texts (normalised), through llama-index's embedding API."""
@@ -391,11 +654,21 @@ class Embedder:
         return self.llama.get_text_embedding_batch(texts)
 
     def embed_query(self, text: str) -> list[float]:
+        """The embedding of a question, in the query role."""
+        if self.light is not None:
+            return [float(x) for x in self.light.encode([text], query=True)[0]]
         return self.llama.get_query_embedding(text)
 
     def encode(self, texts: list[str]) -> Any:
-        """The bare encoder on passages (numpy, normalised): the benchmark's baseline, and the
-        evidence sentences' vectors."""
+        """Passages (numpy, normalised): the evidence sentences' vectors; through ``light``
+        when there is one."""
+        if self.light is not None:
+            return self.light.encode(list(texts), query=False)
+        return self.encoder.encode(list(texts), query=False)
+
+    def encode_full(self, texts: list[str]) -> Any:
+        """Passages through the full encoder, bypassing llama-index (numpy, normalised): the
+        benchmarks' raw-encoder baseline for indexing."""
         return self.encoder.encode(list(texts), query=False)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -128,17 +129,21 @@ class LexicalIndex:
         )
 
     @classmethod
-    def load(cls, folder: Path, texts: list[str] | None = None) -> LexicalIndex:
-        """The saved index; one saved by another tokenizer version is rebuilt from ``texts``
-        (the chunk texts, in index order) when they are given."""
+    def load(
+        cls, folder: Path, texts: Sequence[str] | Callable[[], Sequence[str]] | None = None
+    ) -> LexicalIndex:
+        """The saved index, its arrays memory-mapped (opening reads no posting list; a query
+        pages in those it touches). One saved by another tokenizer version is rebuilt from
+        ``texts`` (the chunk texts, in index order, or a function giving them, called only
+        then) when they are given."""
         import json
 
         import bm25s
 
         meta = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
         if meta.get("tokenizer") != TOKENIZER and texts is not None:
-            return cls.build(texts)
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+            return cls.build(list(texts() if callable(texts) else texts))
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False, mmap=True)
         return cls(bm25, dict(bm25.vocab_dict), meta["df"], int(meta["n_docs"]))
 
     def idf(self, token: str) -> float:

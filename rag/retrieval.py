@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, StoreError
 from rag.index import store
-from rag.index.health import check_chroma
+from rag.index.reader import open_generation
 from rag.lexical import LexicalIndex, tokenize
 from rag.questions import asked_slot, carries
 from rag.schema import Chunk, Evidence, Sentence
@@ -65,40 +66,24 @@ class IndexHandle:
     generation: str
     gen_dir: Path
     manifest: store.Manifest
-    chunks: list[Chunk]
+    chunks: store.ChunkTable
     lexical: LexicalIndex
     collection: Any
     lease: store.Lease | None = None
     """Held while the handle is in use: no build removes this generation meanwhile."""
-    by_id: dict[str, Chunk] = field(default_factory=dict)
-    _vector_store: Any = None
+    by_id: Mapping[str, Chunk] = field(default_factory=dict)
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.by_id = {c.id: c for c in self.chunks}
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self.by_id = self.chunks.by_id
 
     @property
     def embedder(self) -> Embedder:
         return get_embedder(self.settings.embed_model, self.settings.embed_batch_size)
 
     def dense(self, query_embedding: list[float], k: int) -> list[tuple[str, float]]:
-        """``(chunk id, similarity)`` of the ``k`` nearest chunks, through llama-index."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        if not self.chunks:
-            return []
-        try:
-            result = self._vector_store.query(
-                VectorStoreQuery(
-                    query_embedding=query_embedding, similarity_top_k=min(k, len(self.chunks))
-                )
-            )
-        except Exception as exc:
-            raise store.chroma_damaged(self.gen_dir, exc) from None
-        return list(zip(result.ids or [], result.similarities or [], strict=False))
+        """``(chunk id, similarity)`` of the ``k`` nearest chunks (:func:`store.nearest`)."""
+        return store.nearest(self.collection, self.gen_dir, query_embedding, min(k, len(self.chunks)))  # fmt: skip
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Embeddings of sentences (cached per handle)."""
@@ -164,33 +149,18 @@ def open_index(settings: Settings) -> IndexHandle:
 
 
 def _load(settings: Settings, generation: str, gen_dir: Path, lease: store.Lease) -> IndexHandle:
-    manifest = store.read_manifest(gen_dir)
-    store.check_model(manifest.embed_model, manifest.embed_dim, settings.embed_model, None)
-    for rel, sha in manifest.checksums.items():
-        if rel.startswith("lexical/") and store.file_sha256(gen_dir / rel) != sha:
-            raise store.damaged(gen_dir, rel, "does not match its checksum")
-    chunks = store.read_chunks(gen_dir, manifest.checksums.get("chunks.jsonl"))
-    try:
-        lexical = LexicalIndex.load(gen_dir / "lexical", [c.text for c in chunks])
-    except Exception as exc:
-        raise store.damaged(gen_dir, "lexical/", f"cannot be read ({type(exc).__name__})") from None
-    if manifest.chroma_mode == "embedded":
-        problems = check_chroma(gen_dir)  # SQLite's quick check: fast, and before Chroma reads
-        if problems:
-            raise StoreError(f"the index is damaged: {problems[0]}; run `rag index --rebuild`")
-    collection = store.open_collection(settings, gen_dir, manifest)
+    opened = open_generation(settings, gen_dir)  # checked, chunks and BM25 mapped
     handle = IndexHandle(
         settings=settings,
         generation=generation,
         gen_dir=gen_dir,
-        manifest=manifest,
-        chunks=chunks,
-        lexical=lexical,
-        collection=collection,
+        manifest=opened.manifest,
+        chunks=opened.chunks,
+        lexical=opened.lexical,
+        collection=opened.collection,
         lease=lease,
     )
-    if lexical.n_docs != len(chunks):
-        raise store.damaged(gen_dir, "lexical/", "does not match chunks.jsonl")
+    manifest = opened.manifest
     store.check_model(
         manifest.embed_model, manifest.embed_dim, settings.embed_model, handle.embedder.dim
     )

@@ -7,7 +7,9 @@ Endpoints (OpenAPI docs at ``/docs``):
   as it is written, then the final object: NDJSON lines (``{"type": "token", "text": ...}``,
   then ``{"type": "answer", "answer": {...}}``, or ``{"type": "error", "error": {...}}``), or
   server-sent events (``event: token|answer|error``) when the request accepts
-  ``text/event-stream``.
+  ``text/event-stream``; with ``"evidence": true`` as well, the passages read come first, as
+  soon as they are found (``{"type": "evidence", "evidence": [...]}``: the chat shows them while
+  the answer is written).
 - ``POST /check``: a draft, the same report as ``rag check --json`` (notes about the judge in the
   ``X-Rag-Notices`` header, a JSON list).
 - ``GET /status`` (``rag status --json`` plus a ``server`` object: queue, background indexing),
@@ -70,7 +72,7 @@ from rag.errors import (
     user_message,
 )
 from rag.llm import choose_backends, choose_judge, wants_judge
-from rag.schema import Answer
+from rag.schema import Answer, Evidence
 
 VERSION = "0.1.0"
 OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
@@ -96,6 +98,7 @@ class AskRequest(BaseModel):
     evidence_k: int | None = Field(None, ge=1, le=30, description="Passages given to the model.")
     history: list[str] | None = Field(None, max_length=MAX_HISTORY, description="Earlier questions of the conversation, oldest first.")  # fmt: skip
     stream: bool = Field(False, description="Stream tokens, then the answer (NDJSON, or SSE when the request accepts text/event-stream).")  # fmt: skip
+    evidence: bool = Field(False, description="With stream: first the passages read, as an `evidence` event, as soon as they are found (the chat shows them while the answer is written).")  # fmt: skip
 
 
 class CheckRequest(BaseModel):
@@ -416,7 +419,13 @@ class Service:
             raise Busy(self.gate.retry_after())
         return Slot(self.gate)
 
-    def answer(self, req: AskRequest, on_token: Callable[[str], None] | None, slot: Slot) -> Answer:
+    def answer(
+        self,
+        req: AskRequest,
+        on_token: Callable[[str], None] | None,
+        slot: Slot,
+        on_evidence: Callable[[list[Evidence]], None] | None = None,
+    ) -> Answer:
         try:
             return ask(
                 req.question,
@@ -427,6 +436,7 @@ class Service:
                 history=req.history or None,
                 on_token=on_token,
                 evidence_k=req.evidence_k,
+                on_evidence=on_evidence,
             )
         finally:
             slot.free()
@@ -473,9 +483,13 @@ class StreamJob:
             raise Disconnected()
         self.put(("token", text))
 
+    def on_evidence(self, evidence: list[Evidence]) -> None:
+        self.put(("evidence", [e.model_dump(mode="json") for e in evidence]))
+
     def work(self) -> None:
+        on_evidence = self.on_evidence if self.req.evidence else None
         try:
-            self.put(("answer", self.service.answer(self.req, self.on_token, self.slot)))
+            self.put(("answer", self.service.answer(self.req, self.on_token, self.slot, on_evidence)))  # fmt: skip
         except Disconnected:
             pass
         except BaseException as exc:
@@ -634,6 +648,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
             async for kind, item in job.events(request):
                 if kind == "token":
                     data: dict[str, Any] = {"type": "token", "text": item}
+                elif kind == "evidence":
+                    data = {"type": "evidence", "evidence": item}
                 elif kind == "answer":
                     data = {"type": "answer", "answer": answer_data(item)}
                 else:

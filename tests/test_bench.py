@@ -97,6 +97,10 @@ def test_bench_retrieval_writes_a_real_index(tmp_path: Path) -> None:
     n = result["build"]["chunks"]
     assert n >= 150
     assert result["load"]["chunks_loaded"] == n
+    opened = result["open"]  # in a new process: the index's own time and memory
+    assert opened["chunks"] == n and opened["open_and_first_query_s"] >= opened["open_index_s"] > 0
+    assert opened["peak_added_mb"] >= opened["rss_after_open_mb"] - opened["rss_before_mb"]
+    assert [t["name"].split()[0] for t in result["targets"][:2]] == ["open", "peak"]
     for key in ("embed_query", "dense", "bm25", "retrieve_chunks", "select_evidence"):
         assert result["timings_ms"][key]["n"] == 3
         assert result["timings_ms"][key]["min"] >= 0

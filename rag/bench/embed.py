@@ -118,7 +118,7 @@ def bench_model(
     t = time.perf_counter()
     try:
         embedder = get_embedder(model, s.embed_batch_size)
-        embedder.encode(["warm up the encoder"] * 4)
+        embedder.encode_full(["warm up the encoder"] * 4)
     except RagError as exc:
         out["error"] = str(exc)
         say(f"{model}: {exc}")
@@ -137,7 +137,7 @@ def bench_model(
         build_s = time.perf_counter() - t
         texts = [c.text for c in store.read_chunks(cs.index_dir / built.generation)]
         t = time.perf_counter()
-        embedder.encode(sorted(texts, key=len))
+        embedder.encode_full(sorted(texts, key=len))
         raw_s = time.perf_counter() - t
         questions = [q for q in load_questions(questions_file) if q.split in splits]
         say(f"{model}: retrieval for {len(questions)} {name} questions ...")
@@ -200,7 +200,7 @@ def bench_embed(
     result["notes"].append(
         "evidence recall@k: a gold quote overlaps one of the evidence_k sentences retrieve() "
         "returns; chunk recall@top_k: one of the top_k chunks. Answerable questions only. "
-        "build chunks/s: build_index end to end; raw: Embedder.encode on the same chunk texts."
+        "build chunks/s: build_index end to end; raw: Embedder.encode_full on the same chunk texts."
     )
     return finish_result(result, t0)
 

@@ -111,13 +111,18 @@ def format_report(result: dict[str, Any]) -> str:
     elif kind == "embed":
         lines += format_embed(result)
     elif kind == "retrieval":
-        b, ld = result["build"], result["load"]
+        b, ld, op = result["build"], result["load"], result["open"]
         lines += [
             f"  synthetic index {b['chunks']:,} chunks from {b['files']:,} files"
             + (" (reused)" if b.get("reused") else "")
             + f": chunking {b['chunking_s']:.0f} s, vectors {b['vectors_s']:.0f} s, "
             f"Chroma {b['chroma_s']:.0f} s, chunks.jsonl+BM25 {b['store_s']:.0f} s",
-            f"  open_index    {ld['open_index_s']:.2f} s; first dense query "
+            f"  new process   open_index {op['open_index_s']:.2f} s + first dense query "
+            f"{op['first_dense_query_s']:.2f} s + first BM25 {op['first_bm25_query_s']:.3f} s; "
+            f"memory {op['rss_before_mb']:.0f} -> {op['rss_after_open_mb']:.0f} -> "
+            f"{op['rss_after_first_query_mb']:.0f} MiB, peak +{op['peak_added_mb']:.0f} MiB"
+            + ("" if op.get("peak_exact") else " (peak since the process started)"),
+            f"  this process  open_index {ld['open_index_s']:.2f} s; first dense query "
             f"{ld['first_dense_query_s']:.2f} s (HNSW load); first BM25 {ld['first_bm25_query_s']:.3f} s",
             f"  memory        {ld['index_rss_mb']:.0f} MiB RSS for the loaded index "
             f"({ld['rss_before_mb']:.0f} -> {ld['rss_after_first_query_mb']:.0f} MiB)",

@@ -24,6 +24,10 @@ the new one is live, and only when no reader holds its lease (:func:`prune_gener
 first renamed out of the way, so a reader that comes late finds it gone and opens the live one.
 The manifest records a sha256 of every file the build wrote (``checksums``), which
 :mod:`rag.index.health` verifies.
+
+Readers open a generation compactly (:func:`open_chunks`): ``chunks.jsonl`` is checked against
+its checksum as it is read once, then memory-mapped and each chunk parsed when a question uses it
+(:class:`ChunkTable`), so a 100,000-chunk index opens in a fraction of a second and a few MiB.
 """
 
 from __future__ import annotations
@@ -31,14 +35,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import math
+import mmap
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from rag.config import Settings
@@ -243,6 +252,180 @@ def read_chunks(gen_dir: Path, sha256: str | None = None) -> list[Chunk]:
     return chunks
 
 
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of a generation as a read-only sequence, parsed when used (a question reads a
+    few dozen of 100,000): ``chunks.jsonl`` stays on disk, mapped into memory, and only where
+    each line starts and ends and which chunk id it holds are kept. ``table[i]`` is the chunk of
+    line ``i`` (the lexical index's numbering), ``table.by_id`` finds one by id; the chunks
+    parsed last are kept (``CACHE``). Made by :func:`open_chunks`."""
+
+    CACHE = 4096
+
+    def __init__(
+        self, gen_dir: Path, data: Any, starts: np.ndarray, ends: np.ndarray, ids: dict[str, int]
+    ) -> None:
+        self.gen_dir = gen_dir
+        self.data = data  # a read-only mmap of chunks.jsonl (bytes when it is empty)
+        self.starts = starts
+        self.ends = ends
+        self.positions = ids
+        self.cache: OrderedDict[int, Chunk] = OrderedDict()
+        self.lock = threading.Lock()
+        self.by_id: Mapping[str, Chunk] = ChunksById(self)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.starts)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"chunk {i} of {n}")
+        with self.lock:
+            chunk = self.cache.get(i)
+            if chunk is not None:
+                self.cache.move_to_end(i)
+                return chunk
+        try:
+            chunk = Chunk.model_validate_json(self.data[int(self.starts[i]) : int(self.ends[i])])
+        except ValueError:
+            raise damaged(self.gen_dir, "chunks.jsonl", f"line {i + 1} is not a chunk") from None
+        with self.lock:
+            self.cache[i] = chunk
+            if len(self.cache) > self.CACHE:
+                self.cache.popitem(last=False)
+        return chunk
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for i in range(len(self.starts)):
+            yield self[i]
+
+    def position(self, chunk_id: str) -> int | None:
+        """The line of the chunk ``chunk_id``, or ``None``."""
+        return self.positions.get(chunk_id)
+
+    def texts(self) -> list[str]:
+        """Every chunk's text, in order (parses every chunk: for rebuilding the BM25 index)."""
+        bounds = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+        return [Chunk.model_validate_json(self.data[a:b]).text for a, b in bounds]
+
+
+class ChunksById(Mapping[str, Chunk]):
+    """A :class:`ChunkTable`'s chunks by id, parsed on use."""
+
+    def __init__(self, table: ChunkTable) -> None:
+        self.table = table
+
+    def __getitem__(self, chunk_id: str) -> Chunk:
+        i = self.table.position(chunk_id)
+        if i is None:
+            raise KeyError(chunk_id)
+        return self.table[i]
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return isinstance(chunk_id, str) and self.table.position(chunk_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.positions)
+
+    def __len__(self) -> int:
+        return len(self.table.positions)
+
+
+CHUNK_ID = re.compile(rb'"id":"([^"\\]*)"')
+"""A chunk's id in its JSON line: ``Span``'s fields come first and hold no such key, and a key
+inside a string value would be escaped, so each line holds exactly one."""
+SCAN_BLOCK = 8 << 20
+
+
+def line_ends(buf: bytes, stop: int) -> np.ndarray:
+    """Positions of the newlines in ``buf[:stop]`` (numpy, in 1 MiB steps: cache-sized)."""
+    view = np.frombuffer(buf, dtype=np.uint8, count=stop)
+    step = 1 << 20
+    parts = [np.flatnonzero(view[a : a + step] == 10) + a for a in range(0, stop, step)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def scan_lines(fh: Any, gen_dir: Path) -> tuple[np.ndarray, np.ndarray, dict[str, int], str]:
+    """Where each line of an open ``chunks.jsonl`` starts and ends, the chunk id each holds (by
+    line) and the file's sha256, from one read in blocks (none kept)."""
+    digest = hashlib.sha256()
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    ids: dict[str, int] = {}
+    carry = b""
+    offset = 0  # of the first byte of ``carry`` in the file
+    while True:
+        block = fh.read(SCAN_BLOCK)
+        digest.update(block)
+        buf = carry + block
+        cut = len(buf) if not block else buf.rfind(b"\n") + 1
+        nl = line_ends(buf, cut)
+        if not block and cut and (not len(nl) or nl[-1] != cut - 1):
+            nl = np.append(nl, cut)  # a last line without a newline
+        begin = np.concatenate(([0], nl[:-1] + 1)) if len(nl) else nl
+        first = sum(len(e) for e in ends)  # lines before this block
+        found = [(m.start(), m.group(1)) for m in CHUNK_ID.finditer(buf, 0, cut)]
+        at = np.asarray([f[0] for f in found], dtype=np.int64)
+        if len(found) != len(nl) or not np.all((at >= begin) & (at < nl)):
+            # blank lines, or a line without an id: line by line, to say which
+            keep = [i for i in range(len(nl)) if nl[i] - begin[i] > 8 or buf[begin[i] : nl[i]].strip()]  # fmt: skip
+            begin, nl = begin[keep], nl[keep]
+            found = []
+            for i, (x, y) in enumerate(zip(begin.tolist(), nl.tolist(), strict=True)):
+                m = CHUNK_ID.search(buf, x, y)
+                if m is None:
+                    line = first + i + 1
+                    raise damaged(gen_dir, "chunks.jsonl", f"line {line} is not a chunk")
+                found.append((m.start(), m.group(1)))
+        for i, (_at, key) in enumerate(found):
+            ids[key.decode("utf-8", "replace")] = first + i
+        starts.append(begin + offset)
+        ends.append(nl + offset)
+        offset += cut
+        carry = buf[cut:]
+        if not block:
+            break
+    empty = np.zeros(0, dtype=np.int64)
+    return (
+        np.concatenate(starts) if starts else empty,
+        np.concatenate(ends) if ends else empty,
+        ids,
+        digest.hexdigest(),
+    )
+
+
+def open_chunks(gen_dir: Path, sha256: str | None = None) -> ChunkTable:
+    """The chunks of a generation, parsed on use (:class:`ChunkTable`).
+
+    ``chunks.jsonl`` is read once in blocks, hashed and scanned for lines and ids
+    (:func:`scan_lines`), then mapped for reading. Given the manifest's ``sha256``, a file that
+    is not the one the build wrote is a one-line :class:`StoreError`, as from
+    :func:`read_chunks`; without one (a generation older than checksums) every chunk is parsed
+    and checked once, as there."""
+    if sha256 is None:
+        read_chunks(gen_dir)  # the full check: every line a chunk, in order
+    try:
+        with open(gen_dir / "chunks.jsonl", "rb") as fh:
+            starts, ends, ids, digest = scan_lines(fh, gen_dir)
+            if sha256 is not None and digest != sha256:
+                raise damaged(gen_dir, "chunks.jsonl", "does not match its checksum (truncated or edited)")  # fmt: skip
+            size = os.fstat(fh.fileno()).st_size
+            data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    except OSError as exc:
+        raise damaged(gen_dir, "chunks.jsonl", f"cannot be read ({exc.strerror})") from None
+    return ChunkTable(gen_dir, data, starts, ends, ids)
+
+
 def write_chunks(gen_dir: Path, chunks: list[Chunk]) -> None:
     write_atomic(
         gen_dir / "chunks.jsonl",
@@ -291,9 +474,16 @@ def carry_snapshot(old_gen_dir: Path, new_gen_dir: Path, sha256: str) -> bool:
     return True
 
 
+def chroma_module() -> Any:
+    """``chromadb``, imported on first use (a second of a cold start)."""
+    import chromadb
+
+    return chromadb
+
+
 def chroma_client(settings: Settings, gen_dir: Path) -> Any:
     """A Chroma client: a server when ``chroma_host`` is set, else embedded in ``gen_dir/chroma``."""
-    import chromadb
+    chromadb = chroma_module()
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -386,6 +576,28 @@ def open_collection(settings: Settings, gen_dir: Path, manifest: Manifest) -> An
         str(meta.get("embed_model", "?")), int(meta.get("embed_dim", 0)), manifest.embed_model, None
     )
     return collection
+
+
+def nearest(
+    collection: Any, gen_dir: Path, embedding: list[float], k: int
+) -> list[tuple[str, float]]:
+    """``(chunk id, similarity)`` of the ``k`` vectors of ``collection`` nearest ``embedding``,
+    nearest first.
+
+    The collection is written through llama-index's ``ChromaVectorStore``; it is queried here
+    directly, for ids and distances only (llama-index's query also rebuilds a node from every
+    hit's document and metadata, and importing llama-index costs a cold ``rag ask`` a second).
+    The similarity is llama-index's: ``exp(-distance)``. Chroma data that cannot be read is a
+    one-line :class:`StoreError`."""
+    if k <= 0:
+        return []
+    try:
+        result = collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])
+    except Exception as exc:
+        raise chroma_damaged(gen_dir, exc) from None
+    ids = (result.get("ids") or [[]])[0]
+    distances = (result.get("distances") or [[]])[0]
+    return [(str(i), math.exp(-float(d))) for i, d in zip(ids, distances, strict=False)]
 
 
 class Lease:

@@ -81,6 +81,8 @@ class Warmup:
     error: str | None = None
     seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+    server: str | None = None
+    """The ``rag serve`` that answers the questions (its models are warm), if one does."""
 
     def elapsed(self) -> float:
         return self.seconds if self.done.is_set() else time.perf_counter() - self.started
@@ -89,6 +91,12 @@ class Warmup:
         time.sleep(0.5)  # let the page reach the browser first
         t0 = time.perf_counter()
         try:
+            from rag.client import find_server
+
+            url = find_server(settings)
+            if url:  # its models answer the questions: nothing to load here
+                self.server = url
+                return
             from rag.retrieval import retrieve
 
             retrieve(settings, "warm up the index and the embedding model")
@@ -256,6 +264,8 @@ def warm_line(warm: Warmup) -> str:
         return f"Loading the models in the background… {warm.elapsed():.0f} s{done}"
     if warm.error:
         return f"⚠ Models could not be preloaded: {esc_md(warm.error)}"
+    if warm.server:
+        return f"Questions go to `rag serve` at {code_md(warm.server)}: its models are loaded."
     return f"Loaded: {', '.join(warm.loaded)} ({warm.seconds:.1f} s)."
 
 

@@ -65,8 +65,10 @@ def render_turn_body(turn: Turn, corpus: Path, seen: set[str]) -> None:
 
 def ask_now(question: str, settings: Any, corpus: Path, seen: set[str]) -> None:
     """Answer ``question``: the passages first, the answer streaming, then the checked answer
-    (kept in the history and in the conversation file)."""
-    from rag.answering import ask
+    (kept in the history and in the conversation file). When a ``rag serve`` with the same
+    settings answers (``RAG_SERVER_URL``), it is asked, so that one warm model serves the CLI
+    and the chat; else the question is answered here."""
+    from rag.client import ask_server, find_server
 
     turns: list[Turn] = st.session_state.setdefault("turns", [])
     history = [t.question for t in turns if t.answer is not None]
@@ -114,16 +116,32 @@ def ask_now(question: str, settings: Any, corpus: Path, seen: set[str]) -> None:
             live.markdown(esc_md("".join(streamed)) + " ▌")
 
         try:
-            answer = ask(
-                question,
-                settings,
-                backend=st.session_state.get("backend"),
-                strict=st.session_state.get("strict"),
-                history=history or None,
-                on_token=on_token,
-                evidence_k=st.session_state.get("evidence_k"),
-                on_evidence=on_evidence,
-            )
+            url = find_server(settings)
+            if url:
+                answer = ask_server(
+                    settings,
+                    url,
+                    question,
+                    backend=st.session_state.get("backend"),
+                    strict=st.session_state.get("strict"),
+                    history=history or None,
+                    on_token=on_token,
+                    evidence_k=st.session_state.get("evidence_k"),
+                    on_evidence=on_evidence,
+                )
+            else:
+                from rag.answering import ask
+
+                answer = ask(
+                    question,
+                    settings,
+                    backend=st.session_state.get("backend"),
+                    strict=st.session_state.get("strict"),
+                    history=history or None,
+                    on_token=on_token,
+                    evidence_k=st.session_state.get("evidence_k"),
+                    on_evidence=on_evidence,
+                )
         except user_errors() as exc:
             turn.error = one_line(exc)
         except Exception as exc:  # never a traceback in the page
