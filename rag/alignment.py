@@ -364,7 +364,10 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
             continue
         if tok.text[:1].isupper() or _value_kind(ct, i) is not None:
             continue
-        for kind in ("date", "number", "name"):
+        # a unit belongs to its number ("32 years old" / "the past two years"): units are
+        # compared by the unit check, not bound to events
+        kinds = ("name",) if _unit_family(tok) is not None else ("date", "number", "name")
+        for kind in kinds:
             for side in (-1, 1):
                 mine = _nearest_value(ct, i, kind, 3, side)
                 if mine is None or ct[mine].stem not in t_set:

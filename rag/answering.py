@@ -213,7 +213,7 @@ def evidence_conflict(question: str, evidence: list[Evidence]) -> list[Evidence]
             continue
         if any(e.file == other.file for _, other in sides):
             continue
-        if all(values - v and v - values for v, _ in sides):
+        if all(values.isdisjoint(v) for v, _ in sides):  # sharing a value is agreeing
             sides.append((values, e))
     return [e for _, e in sides] if len(sides) >= 2 else []
 

@@ -503,7 +503,8 @@ def find_conflicts(
         for other_values, other in sides[:i] + sides[i + 1 :]:
             if set(side.files) & set(other.files):
                 continue
-            if values - other_values and other_values - values and side not in out:
+            # sides that share a value agree on it (one may just say less): not a conflict
+            if values.isdisjoint(other_values) and side not in out:
                 out.append(side)
     if len(out) < 2:
         return []

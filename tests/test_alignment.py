@@ -186,3 +186,12 @@ def test_removed_sentences_are_shown_apart_in_the_terminal() -> None:
     out = render_answer_terminal(answer)
     head, _, tail = out.partition("removed: not supported by the sources")
     assert "criticized" not in head and "criticized" in tail and "notes.txt:1" in tail
+
+
+def test_a_unit_word_is_not_bound_to_another_number() -> None:
+    # "years" beside "two" in one sentence and beside "32" in the claim: not a binding error
+    source = (
+        "Over the past two years the lab has grown quickly. "
+        "Promoted to director at 32, Ana Ruiz now leads it."
+    )
+    assert inspect("Ana Ruiz was 32 years old when she became director.", source).findings == []

@@ -119,6 +119,27 @@ def test_conflicts_between_files() -> None:
     assert same == []
 
 
+def test_sides_that_share_a_value_agree() -> None:
+    """One source giving the birth year and an age, another only the birth year: they agree (one
+    says less), so no conflict; two different dates for one event are a conflict."""
+    c1 = cite(1, "Born in 1990, Ana Ruiz became director at 32.", "a.txt")
+    c2 = cite(2, "Ana Ruiz, born in 1990, took office on March 3.", "b.txt")
+    c3 = cite(3, "Ana Ruiz took office on May 5, in Lima.", "c.txt")
+
+    def ok(text: str, n: int) -> SentenceCheck:
+        return SentenceCheck(text=text, citations=[n], verdict="supported", score=0.9)
+
+    question = "When was Ana Ruiz born, and how old was she when she became director?"
+    agree = [
+        ok("Ana Ruiz was born in 1990 and became director at 32.", 1),
+        ok("She was born in 1990.", 2),
+    ]
+    assert find_conflicts(question, agree, [c1, c2, c3]) == []
+    disagree = [ok("She took office on March 3.", 2), ok("She took office on May 5.", 3)]
+    conflicts = find_conflicts("When did Ana Ruiz take office?", disagree, [c1, c2, c3])
+    assert len(conflicts) == 1 and len(conflicts[0].sides) == 2
+
+
 @pytest.mark.slow
 def test_embedded_judge_catches_changed_verb(embedded_llm: object) -> None:
     checker = Checker(judge=embedded_llm)  # type: ignore[arg-type]
