@@ -255,20 +255,18 @@ def _numbers(toks: list[Token]) -> list[tuple[int, float]]:
     return out
 
 
-def _unit_family(tok: Token) -> int | None:
-    s = tok.stem.lower().rstrip("s")
-    return next((fam for fam, units in enumerate(_UNITS) if s in units), None)
+def _unit(tok: Token) -> tuple[int, str] | None:
+    """``(family index, singular stem)`` when the token is a unit (hours, GB, tokens, %)."""
+    s = "%" if tok.text == "%" else tok.stem.lower().rstrip("s")
+    return next(((fam, s) for fam, units in enumerate(_UNITS) if s in units), None)
 
 
 def _unit_after(toks: list[Token], i: int) -> tuple[int, str] | None:
     """The unit (family index, stem) within three words after a number."""
     for j in range(i + 1, min(len(toks), i + 4)):
-        s = toks[j].stem.lower()
-        if toks[j].text == "%":
-            s = "%"
-        for fam, units in enumerate(_UNITS):
-            if s in units or s.rstrip("s") in units:
-                return fam, s.rstrip("s")
+        unit = _unit(toks[j])
+        if unit is not None:
+            return unit
         if toks[j].low in _MAGNITUDE or toks[j].low.rstrip("s") in _MAGNITUDE:
             continue
         if toks[j].clause != toks[i].clause:
@@ -318,26 +316,27 @@ _LABELS = frozenset(
 )
 
 
+def _window(toks: list[Token], i: int, side: int, reach: int) -> list[int]:
+    """The tokens on one side of token ``i`` (-1 left, +1 right), nearest first, at most
+    ``reach`` away and within its clause."""
+    out = []
+    k = i + side
+    while 0 <= k < len(toks) and abs(k - i) <= reach and toks[k].clause == toks[i].clause:
+        out.append(k)
+        k += side
+    return out
+
+
 def _nearest_value(toks: list[Token], w: int, kind: str, reach: int, side: int) -> int | None:
     """The token of ``kind`` nearest to token ``w`` on one side (-1 left, +1 right), within its
     clause."""
-    k = w + side
-    while 0 <= k < len(toks) and abs(k - w) <= reach and toks[k].clause == toks[w].clause:
-        if _value_kind(toks, k) == kind:
-            return k
-        k += side
-    return None
+    return next((k for k in _window(toks, w, side, reach) if _value_kind(toks, k) == kind), None)
 
 
 def _on_side(toks: list[Token], w: int, side: int, stems: set[str], reach: int = 14) -> bool:
     """Whether one of ``stems`` stands on that side of token ``w`` in its clause (an apposition
     may sit between a subject and its verb: "Lin, a leader of the X team, announced")."""
-    k = w + side
-    while 0 <= k < len(toks) and abs(k - w) <= reach and toks[k].clause == toks[w].clause:
-        if toks[k].stem in stems:
-            return True
-        k += side
-    return False
+    return any(toks[k].stem in stems for k in _window(toks, w, side, reach))
 
 
 def _name_run(toks: list[Token], k: int) -> set[str]:
@@ -366,7 +365,7 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
             continue
         # a unit belongs to its number ("32 years old" / "the past two years"): units are
         # compared by the unit check, not bound to events
-        kinds = ("name",) if _unit_family(tok) is not None else ("date", "number", "name")
+        kinds = ("name",) if _unit(tok) is not None else ("date", "number", "name")
         for kind in kinds:
             for side in (-1, 1):
                 mine = _nearest_value(ct, i, kind, 3, side)
@@ -418,15 +417,6 @@ def _passive(toks: list[Token], i: int) -> bool:
     return any(toks[k].low in _PASSIVE for k in range(max(0, i - 2), i)) or any(
         toks[k].low == "by" for k in range(i + 1, min(len(toks), i + 3))
     )
-
-
-def _window(toks: list[Token], i: int, side: int, reach: int) -> list[int]:
-    out = []
-    k = i + side
-    while 0 <= k < len(toks) and abs(k - i) <= reach and toks[k].clause == toks[i].clause:
-        out.append(k)
-        k += side
-    return out
 
 
 def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, int] | None:
@@ -540,12 +530,13 @@ def _governed(toks: list[Token]) -> list[int]:
     return out
 
 
-def _negation_flip(ct: list[Token], tt: list[Token]) -> tuple[int, bool] | None:
+def _negation_flip(
+    ct: list[Token], tt: list[Token], cp: list[int], tp: list[int]
+) -> tuple[int, bool] | None:
     """A word governed by a negation on one side that reads with the other polarity wherever it
     stands on the other side: ``(index in the text, whether the claim negates it)``. A text that
     states the word both ways ("may charge for support ... may not charge for the program")
-    flips nothing."""
-    cp, tp = _polarity(ct), _polarity(tt)
+    flips nothing. ``cp``/``tp``: :func:`_polarity` of each side."""
     t_places: dict[str, list[int]] = {}
     c_places: dict[str, list[int]] = {}
     for j, t in enumerate(tt):
@@ -576,9 +567,10 @@ def inspect(claim: str, cited: str) -> Inspection:
     found: list[Finding] = []
     cited_low = " ".join(cited.lower().split())
 
-    # negation: the word a negation governs, negated on one side only (by clause parity, so a
-    # double negative reads as positive)
-    flip = _negation_flip(ct, tt)
+    # negation: the word a negation governs, negated on one side only (by clause and word
+    # polarity, so a double negative reads as positive)
+    cp, tp = _polarity(ct), _polarity(tt)
+    flip = _negation_flip(ct, tt, cp, tp)
     if flip is not None:
         j, claim_neg = flip
         found.append(
@@ -591,7 +583,6 @@ def inspect(claim: str, cited: str) -> Inspection:
 
     # opposite words: the claim's word is absent, its opposite present (with the same polarity:
     # "not voluntary" agrees with "involuntary")
-    cp, tp = _polarity(ct), _polarity(tt)
     for i in content:
         s = ct[i].stem
         if s in t_set:
@@ -685,15 +676,17 @@ def inspect(claim: str, cited: str) -> Inspection:
     # a unit word swapped in the same phrase ("over the past month" / "over the past year")
     if not any(f.kind == "unit" for f in found):
         for i, tok in enumerate(ct):
-            fam = _unit_family(tok)
-            if fam is None or tok.stem in t_set or i == 0:
+            unit = _unit(tok)
+            if unit is None or tok.stem in t_set or i == 0:
                 continue
             before = ct[i - 1].stem
             other = next(
                 (
                     j
                     for j in range(1, len(tt))
-                    if tt[j - 1].stem == before and _unit_family(tt[j]) == fam
+                    if tt[j - 1].stem == before
+                    and (their_unit := _unit(tt[j])) is not None
+                    and their_unit[0] == unit[0]
                 ),
                 None,
             )

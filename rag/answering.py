@@ -45,6 +45,7 @@ from rag.verify import (
     find_support,
     is_claim,
     slot_values,
+    values_disagree,
 )
 
 TokenFn = Callable[[str], None]
@@ -213,7 +214,7 @@ def evidence_conflict(question: str, evidence: list[Evidence]) -> list[Evidence]
             continue
         if any(e.file == other.file for _, other in sides):
             continue
-        if all(values.isdisjoint(v) for v, _ in sides):  # sharing a value is agreeing
+        if all(values_disagree(values, v) for v, _ in sides):
             sides.append((values, e))
     return [e for _, e in sides] if len(sides) >= 2 else []
 

@@ -192,7 +192,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         # "Contributors" for "Contributor"; "Library-based" for "Library"
         if low.endswith("s") and len(low) > 3 and low[:-1] in cited_plain:
             continue
-        parts = [w.lower() for w in re.split(r"[-‐]", name) if w[:1].isupper()]
+        parts = [w.lower() for w in name.split("-") if w[:1].isupper()]
         if "-" in name and parts and all(w in cited_plain for w in parts):
             continue
         if context_plain and low in context_plain:
@@ -480,6 +480,12 @@ def _full_names(text: str) -> set[str]:
     return out
 
 
+def values_disagree(values: set[str], other: set[str]) -> bool:
+    """Whether two sources' values for the asked fact (:func:`slot_values`) disagree: sources
+    that share a value agree on it (one may just say less)."""
+    return values.isdisjoint(other)
+
+
 def find_conflicts(
     question: str, checks: Sequence[SentenceCheck], citations: Sequence[Citation]
 ) -> list[Conflict]:
@@ -503,8 +509,7 @@ def find_conflicts(
         for other_values, other in sides[:i] + sides[i + 1 :]:
             if set(side.files) & set(other.files):
                 continue
-            # sides that share a value agree on it (one may just say less): not a conflict
-            if values.isdisjoint(other_values) and side not in out:
+            if values_disagree(values, other_values) and side not in out:
                 out.append(side)
     if len(out) < 2:
         return []
