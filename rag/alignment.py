@@ -335,7 +335,7 @@ def _nearest_value(toks: list[Token], w: int, kind: str, reach: int, side: int) 
 
 def _on_side(toks: list[Token], w: int, side: int, stems: set[str], reach: int = 14) -> bool:
     """Whether one of ``stems`` stands on that side of token ``w`` in its clause (an apposition
-    may sit between a subject and its verb: "Lin, a leader of the X team, announced")."""
+    may sit between a subject and its verb: "Ruiz, a leader of the X team, announced")."""
     return any(toks[k].stem in stems for k in _window(toks, w, side, reach))
 
 
@@ -388,7 +388,7 @@ def _binding(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, in
                         rivals = []
                         break
                     if kind == "name" and _on_side(tt, w, -side, own, 6):
-                        # "the Qwen members" / "members of the Qwen team"
+                        # "the Nova members" / "members of the Nova team"
                         rivals = []
                         break
                     if kind != "name" or tt[theirs].stem in claim_stems or own & t_set:

@@ -96,7 +96,7 @@ _NAME_NUMBER = re.compile(
 
 
 def fold_name_digits(text: str) -> str:
-    """``Qwen 3.5`` -> ``Qwen3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
+    """``Orion 3.5`` -> ``Orion3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
 
     def sub(m: re.Match[str]) -> str:
         word = m.group(1).lower()
