@@ -31,6 +31,7 @@ from rag.questions import (
     asked_slot,
     carries,
     language,
+    needs_context,
     standalone_question,
 )
 from rag.retrieval import RetrievalResult, retrieve
@@ -107,7 +108,11 @@ def answer_messages(
 
 def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> str:
     """A follow-up as a standalone question: the model rewrites it when one answers (checked:
-    one line, a question, not an answer), else :func:`rag.questions.standalone_question`."""
+    one line, a question, not an answer), else :func:`rag.questions.standalone_question`. A
+    question that does not lean on the conversation (:func:`rag.questions.needs_context`) is
+    returned as asked, without a model call."""
+    if not needs_context(question):
+        return question
     by_rule = standalone_question(question, history)
     if llm is None:
         return by_rule

@@ -148,6 +148,20 @@ def subject_of(question: str) -> str | None:
     return max(runs, key=len) if runs else None
 
 
+_CJK_REFERRING = re.compile(r"他们|她们|它们|他|她|它|这|那")
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question leans on the conversation: it opens like a continuation ("and …",
+    "what about …"), speaks of a person by pronoun, or points back ("it", "that", "there")
+    without naming what it is about. A question that stands alone is searched as asked, so
+    no model is called to rewrite it."""
+    q = question.strip()
+    if _LEAD.match(q) or _PERSONAL.search(q) or _CJK_REFERRING.search(q):
+        return True
+    return bool(_REFERRING.search(q)) and not subject_of(q)
+
+
 def standalone_question(question: str, history: list[str]) -> str:
     """A follow-up made standalone from the previous question, by rule: a pronoun ("and when
     did he join?") takes the previous question's subject; a fragment with no question of its

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import asked_slot, carries, language, standalone_question, subject_of
+from rag.questions import (
+    asked_slot,
+    carries,
+    language,
+    needs_context,
+    standalone_question,
+    subject_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +68,43 @@ def test_follow_ups_take_the_previous_subject_without_a_word_count_rule() -> Non
     alone = "Who founded the Lima Museum?"
     assert standalone_question(alone, history) == alone
     assert standalone_question("and when did she join?", []) == "and when did she join?"
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("and when did she join the company?", True),
+        ("What about the licence?", True),
+        ("When was it released?", True),
+        ("她什么时候加入的？", True),
+        ("Who founded the Lima Museum?", False),
+        ("When did Maria Keller join the company?", False),
+        ("Is that clause in version 3 of the Apache License?", False),
+        ("How many models were released?", False),
+    ],
+)
+def test_needs_context(question: str, leans: bool) -> None:
+    assert needs_context(question) is leans
+
+
+class CountingLLM:
+    """Records every call; the rewrite it would give is never a good one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete(self, messages: object, **kwargs: object) -> str:
+        self.calls += 1
+        return "When did Maria Keller join the company?"
+
+
+def test_a_question_that_stands_alone_is_not_sent_to_the_model_for_rewriting() -> None:
+    from rag.answering import rewrite_followup
+
+    llm = CountingLLM()
+    history = ["Who else left the research team besides Maria Keller?"]
+    alone = "Who founded the Lima Museum?"
+    assert rewrite_followup(alone, history, llm) == alone  # type: ignore[arg-type]
+    assert llm.calls == 0
+    rewritten = rewrite_followup("and when did she join?", history, llm)  # type: ignore[arg-type]
+    assert rewritten == "When did Maria Keller join the company?" and llm.calls == 1

@@ -256,10 +256,11 @@ def main() -> None:
     intro = st.empty()
     if ready and not turns:
         intro.html(empty_state_html(st.session_state.get("_index_files"), corpus))
-    # The conversation so far is drawn after a new question has been started (into the
-    # container above it): the passages being read come first, however long the conversation.
-    past = st.container()
-    current = st.container()
+    # The conversation so far stays in view while a new question is answered below it, in
+    # the same container: the next run draws this turn at the same place, so no element of an
+    # earlier run is left standing (stale) inside the new answer. A drawn turn is only page
+    # elements, so the passages being read still come within moments of the question.
+    conversation = st.container()
     question = st.chat_input(
         "Ask about the documents…" if ready else "Build the index first",
         key="question",
@@ -270,14 +271,13 @@ def main() -> None:
         # toolbar's Stop) interrupts a long answer
     )
     earlier = list(turns)
-    if question and ready:
-        intro.empty()  # the first question replaces the introduction
-        shown = {n for t in earlier if t.answer is not None for n in t.answer.notices}
-        with current:
-            ask_now(question, settings, corpus, shown)
-    with past:
+    with conversation:
         for turn in earlier:
             render_turn(turn, corpus, seen)
+        if question and ready:
+            intro.empty()  # the first question replaces the introduction
+            shown = {n for t in earlier if t.answer is not None for n in t.answer.notices}
+            ask_now(question, settings, corpus, shown)
     conversations_sidebar(settings, corpus)
 
 
