@@ -166,11 +166,12 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     claim, cited_text, context = (fold_name_digits(t) for t in (claim, cited_text, context))
     missing: list[str] = []
     claim_dates, cited_dates = dates_in(claim), dates_in(cited_text)
-    for d in claim_dates - cited_dates:
+    # reasons come in a fixed order (dates, numbers, then names as the claim says them)
+    for d in sorted(claim_dates - cited_dates):
         missing.append(f"date {d[0]}/{d[1]}")
     cited_numbers = numbers_in(cited_text)
     # numbers that are the day of a date in the claim are checked as dates
-    for value in numbers_in(claim) - _date_days(claim_dates):
+    for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
         if value not in cited_numbers:
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
@@ -185,7 +186,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     }
     first = re.match(r"\s*([\w'’-]+)", claim)
     opener = first.group(1) if first and _common_opener(first.group(1), cited_plain) else ""
-    for name in names_in(claim):
+    for name in sorted(names_in(claim), key=lambda n: (claim.find(n), n)):
         low = name.lower()
         if low in cited_plain or name in named_in_full or name == opener:
             continue

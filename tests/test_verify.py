@@ -152,3 +152,14 @@ def test_embedded_judge_catches_changed_verb(embedded_llm: object) -> None:
         checker.check("Junyang Lin was promoted on March 4, 2026.", evidence).verdict
         == "unsupported"
     )
+
+
+def test_missing_names_are_listed_in_the_order_the_claim_gives_them() -> None:
+    from rag.verify import check_rules
+
+    result = check_rules(
+        "Tom Berg, Ana Silva and Ole Lund signed the deal on May 4.", "The deal was signed."
+    )
+    names = [m for m in result.missing if not m.startswith(("date", "number"))]
+    assert names == sorted(names, key=lambda n: "Tom Berg, Ana Silva and Ole Lund".find(n))
+    assert result.missing[0] == "date 5/4"
