@@ -58,6 +58,8 @@ EXTRACTIVE_MIN_SCORE = 0.55
 EXTRACTIVE_MAX_SENTENCES = 3
 EXTRACTIVE_WINDOW = 0.12
 """The extractive backend quotes sentences within this score of the best one."""
+EXTRACTIVE_TERM_SLACK = 0
+"""A quoted sentence may share this many fewer question words than the best fitting one."""
 CLOSEST_PASSAGES = 3
 
 
@@ -135,6 +137,14 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
     return line
 
 
+def _stems(text: str, common_only: bool = False) -> set[str]:
+    """Content words by their first five letters ("joined" and "join" meet as "join");
+    ``common_only``: only words written in lower case (what is done, not who does it)."""
+    if common_only:
+        text = " ".join(re.findall(r"(?<![\w'’-])[a-z][\w'’-]*", text))
+    return {t[:5] for t in tokenize(text) if len(t) > 2 and not t[:1].isdigit()}
+
+
 def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAnswer:
     """An answer made only of quoted evidence sentences, each cited: faithful by construction.
     When the question asks for a kind of fact (a date, a number, a name), only sentences that
@@ -148,6 +158,13 @@ def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAns
     picked = [e for e in evidence if e.score >= floor]
     slot = asked_slot(question)
     fitting = [e for e in picked if carries(slot, e.text)]
+    if slot is not None and len(fitting) > 1 and _stems(question, common_only=True):
+        # of the sentences that hold a value of the asked kind, those that also say what the
+        # question is about ("joined" for "when did … join"), not another event's date
+        terms = _stems(question, common_only=True)
+        overlap = {e.n: len(terms & _stems(e.text)) for e in fitting}
+        most = max(overlap.values())
+        fitting = [e for e in fitting if overlap[e.n] >= most - EXTRACTIVE_TERM_SLACK]
     picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
     sentences = []
     for e in picked:

@@ -24,7 +24,9 @@ _ASKS: list[tuple[Slot, re.Pattern[str]]] = [
     (
         "when",
         re.compile(
-            r"\b(when|what (day|date|time|year|month)|which (day|date|year|month)|since when|"
+            # "when" asks for a time; "when deciding …", "when you change …" set a condition
+            r"\b(when(?!\s+(?:\w+ing|you|we|they|he|she|it|one|someone|a|an|the)\b)|"
+            r"what (day|date|time|year|month)|which (day|date|year|month)|since when|"
             r"wann|quand|cu[aá]ndo|en qu[eé] (a[nñ]o|fecha))\b|何时|哪天|什么时候|哪一天|哪年",
             re.I,
         ),

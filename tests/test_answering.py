@@ -246,3 +246,25 @@ def test_an_answer_that_does_not_give_the_asked_fact_abstains(corpus_index: Sett
     for s in stripped.sentences:
         s.text = "He joined Alibaba."
     assert not answers_the_question(stripped, "When did Junyang Lin join Alibaba?")
+
+
+def test_the_extractive_answer_quotes_the_date_of_the_asked_event() -> None:
+    from rag.answering import extractive_answer
+    from rag.schema import Evidence
+
+    def ev(n: int, text: str, score: float) -> Evidence:
+        return Evidence(
+            n=n, file="a.txt", line_start=n, line_end=n, char_start=100 * n,
+            char_end=100 * n + len(text), text=text, score=score, chunk_id="c",
+        )  # fmt: skip
+
+    evidence = [
+        ev(1, "Maria Keller, born in 1981, leads the Lima Museum's research team.", 0.80),
+        ev(2, "Keller joined the Lima Museum in May 2012 as a curator.", 0.78),
+        ev(3, "The Lima Museum opened its new wing in 2019.", 0.75),
+    ]
+    answer = extractive_answer(evidence, "When did Maria Keller join the Lima Museum?")
+    assert [s.text for s in answer.sentences] == [evidence[1].text]
+    # a question that names no event keeps every sentence that holds a date
+    anything = extractive_answer(evidence, "When? Maria Keller, Lima Museum")
+    assert len(anything.sentences) == 3

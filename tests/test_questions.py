@@ -27,6 +27,9 @@ from rag.questions import (
         ("谁签署了协议？", "who"),
         ("Wann wurde das Gesetz verabschiedet?", "when"),
         ("Combien de personnes ont signé ?", "how_many"),
+        ("How are doubtful cases resolved when deciding whether a product is covered?", None),
+        ("What must you do in each file you change when modifying the work?", None),
+        ("And when was the bridge reopened?", "when"),
     ],
 )
 def test_the_asked_kind_of_fact(question: str, slot: str | None) -> None:
