@@ -29,10 +29,11 @@ from rag.llm.choose import choose_backends
 from rag.questions import (
     LANGUAGE_NAMES,
     asked_slot,
-    carries,
+    gives_asked,
     language,
     needs_context,
     standalone_question,
+    word_stems,
 )
 from rag.retrieval import RetrievalResult, retrieve
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
@@ -137,14 +138,6 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
     return line
 
 
-def _stems(text: str, common_only: bool = False) -> set[str]:
-    """Content words by their first five letters ("joined" and "join" meet as "join");
-    ``common_only``: only words written in lower case (what is done, not who does it)."""
-    if common_only:
-        text = " ".join(re.findall(r"(?<![\w'’-])[a-z][\w'’-]*", text))
-    return {t[:5] for t in tokenize(text) if len(t) > 2 and not t[:1].isdigit()}
-
-
 def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAnswer:
     """An answer made only of quoted evidence sentences, each cited: faithful by construction.
     When the question asks for a kind of fact (a date, a number, a name), only sentences that
@@ -157,12 +150,12 @@ def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAns
     floor = max(EXTRACTIVE_MIN_SCORE, best - EXTRACTIVE_WINDOW)
     picked = [e for e in evidence if e.score >= floor]
     slot = asked_slot(question)
-    fitting = [e for e in picked if carries(slot, e.text)]
-    if slot is not None and len(fitting) > 1 and _stems(question, common_only=True):
+    fitting = [e for e in picked if gives_asked(question, e.text)]
+    if slot is not None and len(fitting) > 1 and word_stems(question, common_only=True):
         # of the sentences that hold a value of the asked kind, those that also say what the
         # question is about ("joined" for "when did … join"), not another event's date
-        terms = _stems(question, common_only=True)
-        overlap = {e.n: len(terms & _stems(e.text)) for e in fitting}
+        terms = word_stems(question, common_only=True)
+        overlap = {e.n: len(terms & word_stems(e.text)) for e in fitting}
         most = max(overlap.values())
         fitting = [e for e in fitting if overlap[e.n] >= most - EXTRACTIVE_TERM_SLACK]
     picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
@@ -216,7 +209,7 @@ def answers_the_question(answer: Answer, question: str) -> bool:
         if s.verdict != "supported":
             continue
         quotes = " ".join(by_n[n].quote for n in s.citations if n in by_n)
-        if carries(slot, s.text) or carries(slot, quotes):
+        if gives_asked(question, s.text) or gives_asked(question, quotes):
             return True
     return False
 

@@ -87,6 +87,59 @@ def asked_slot(question: str) -> Slot | None:
     return None
 
 
+_WORD = re.compile(r"(?<![\w'’-])([^\W\d_][\w'’-]*)")
+_FUNCTION_WORDS = frozenset(
+    "the and are was were has have had will can could would should may might must its their his "
+    "her our your this that these those with from into onto over under about than then there "
+    "which what who whom when where why how many much did does been being not all any some "
+    "also only such very".split()
+)
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+([^?,;]*)", re.I)
+_COUNT_STOP = frozenset(
+    "are is was were do does did have has had will can could would should must may in on at of "
+    "for to by with under from after before the a an".split()
+)
+
+
+def word_stems(text: str, common_only: bool = False) -> set[str]:
+    """Content words of ``text``, without an -ing/-ed/-s ending, by their first five letters
+    ("joined" and "join" meet as "join"); ``common_only``: only words written in lower case (what is done, not who does it)."""
+    words = [w.lower() for w in _WORD.findall(text) if not common_only or w[:1].islower()]
+    return {_stem(w) for w in words if len(w) > 2 and w not in _FUNCTION_WORDS}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:5]
+
+
+def counted_stems(question: str) -> set[str]:
+    """What a "how many / how much" question counts ("models" in "How many new models were
+    released?"), as :func:`word_stems`; empty for other questions."""
+    m = _COUNTED.search(question)
+    if not m:
+        return set()
+    words: list[str] = []
+    for word in m.group(1).split()[:4]:
+        if word.lower() in _COUNT_STOP:
+            break
+        words.append(word)
+    return word_stems(" ".join(words[:3]))
+
+
+def gives_asked(question: str, text: str) -> bool:
+    """Whether ``text`` holds a value of the kind ``question`` asks for; for a count, a number
+    said of the thing counted (a sentence with "24 hours" does not say how many people)."""
+    slot = asked_slot(question)
+    if not carries(slot, text):
+        return False
+    counted = counted_stems(question) if slot == "how_many" else set()
+    return not counted or bool(counted & word_stems(text))
+
+
 def carries(slot: Slot | None, text: str) -> bool:
     """Whether ``text`` holds a value of the asked kind (a date for "when", ...). True when
     the question asks for no particular kind."""

@@ -111,3 +111,18 @@ def test_a_question_that_stands_alone_is_not_sent_to_the_model_for_rewriting() -
     assert llm.calls == 0
     rewritten = rewrite_followup("and when did she join?", history, llm)  # type: ignore[arg-type]
     assert rewritten == "When did Maria Keller join the company?" and llm.calls == 1
+
+
+def test_a_count_is_a_number_said_of_the_thing_counted() -> None:
+    from rag.questions import counted_stems, gives_asked
+
+    question = "How many people work at the museum?"
+    assert counted_stems(question) == {"peopl", "work"}
+    assert counted_stems("How many models were released?") == {"model"}
+    assert gives_asked(question, "Some 240 people work there.")
+    assert not gives_asked(question, "The museum reopened 24 hours after the storm.")
+    assert not gives_asked(question, "The museum is by the river.")
+    # a question that names nothing counted keeps the plain rule: any number
+    assert gives_asked("How many of them left?", "Three left in May.")
+    # other kinds of question are unchanged
+    assert gives_asked("When did the museum reopen?", "It reopened in May 2004.")
