@@ -118,7 +118,8 @@ def _stem(word: str) -> str:
 
 def counted_stems(question: str) -> set[str]:
     """What a "how many / how much" question counts ("models" in "How many new models were
-    released?"), as :func:`word_stems`; empty for other questions."""
+    released?"; "paid" in "How much was she paid?"), as :func:`word_stems`; empty for other
+    questions."""
     m = _COUNTED.search(question)
     if not m:
         return set()
@@ -127,6 +128,8 @@ def counted_stems(question: str) -> set[str]:
         if word.lower() in _COUNT_STOP:
             break
         words.append(word)
+    if not words:  # "how much was she paid?": what is counted is what is done
+        return word_stems(m.group(1), common_only=True)
     return word_stems(" ".join(words[:3]))
 
 

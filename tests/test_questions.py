@@ -122,6 +122,9 @@ def test_a_count_is_a_number_said_of_the_thing_counted() -> None:
     assert gives_asked(question, "Some 240 people work there.")
     assert not gives_asked(question, "The museum reopened 24 hours after the storm.")
     assert not gives_asked(question, "The museum is by the river.")
+    # "how much was she paid?": the number must be said of the paying
+    assert counted_stems("How much was Maria Keller paid?") == {"paid"}
+    assert not gives_asked("How much was Maria Keller paid?", "She was promoted at 32.")
     # a question that names nothing counted keeps the plain rule: any number
     assert gives_asked("How many of them left?", "Three left in May.")
     # other kinds of question are unchanged
