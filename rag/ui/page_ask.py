@@ -115,33 +115,22 @@ def ask_now(question: str, settings: Any, corpus: Path, seen: set[str]) -> None:
             streamed.append(text)
             live.markdown(esc_md("".join(streamed)) + " ▌")
 
+        options: dict[str, Any] = {
+            "backend": st.session_state.get("backend"),
+            "strict": st.session_state.get("strict"),
+            "history": history or None,
+            "on_token": on_token,
+            "evidence_k": st.session_state.get("evidence_k"),
+            "on_evidence": on_evidence,
+        }
         try:
             url = find_server(settings)
             if url:
-                answer = ask_server(
-                    settings,
-                    url,
-                    question,
-                    backend=st.session_state.get("backend"),
-                    strict=st.session_state.get("strict"),
-                    history=history or None,
-                    on_token=on_token,
-                    evidence_k=st.session_state.get("evidence_k"),
-                    on_evidence=on_evidence,
-                )
+                answer = ask_server(settings, url, question, **options)
             else:
                 from rag.answering import ask
 
-                answer = ask(
-                    question,
-                    settings,
-                    backend=st.session_state.get("backend"),
-                    strict=st.session_state.get("strict"),
-                    history=history or None,
-                    on_token=on_token,
-                    evidence_k=st.session_state.get("evidence_k"),
-                    on_evidence=on_evidence,
-                )
+                answer = ask(question, settings, **options)
         except user_errors() as exc:
             turn.error = one_line(exc)
         except Exception as exc:  # never a traceback in the page
