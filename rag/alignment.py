@@ -419,15 +419,21 @@ def _passive(toks: list[Token], i: int) -> bool:
     )
 
 
+def _places(toks: list[Token]) -> dict[str, list[int]]:
+    """Where each stem stands among ``toks``, in order."""
+    out: dict[str, list[int]] = {}
+    for i, t in enumerate(toks):
+        out.setdefault(t.stem, []).append(i)
+    return out
+
+
 def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, int] | None:
     """``(anchor in the text, party a, party b in the claim)`` when two parties of the claim stand
     on either side of a word they share with the text ("product managers must think like
     researchers") and the text has them the other way round at every place of that word
     ("researchers must think like product managers"): who did what to whom, reversed. A change of
     voice ("was praised by") is not a reversal, so passives are left out."""
-    t_places: dict[str, list[int]] = {}
-    for j, t in enumerate(tt):
-        t_places.setdefault(t.stem, []).append(j)
+    t_places = _places(tt)
     for i, tok in enumerate(ct):
         if tok.stem not in t_set or not (tok.content or tok.low in _RELATIONS):
             continue
@@ -537,12 +543,7 @@ def _negation_flip(
     stands on the other side: ``(index in the text, whether the claim negates it)``. A text that
     states the word both ways ("may charge for support ... may not charge for the program")
     flips nothing. ``cp``/``tp``: :func:`_polarity` of each side."""
-    t_places: dict[str, list[int]] = {}
-    c_places: dict[str, list[int]] = {}
-    for j, t in enumerate(tt):
-        t_places.setdefault(t.stem, []).append(j)
-    for i, t in enumerate(ct):
-        c_places.setdefault(t.stem, []).append(i)
+    t_places, c_places = _places(tt), _places(ct)
     for i in _governed(ct):
         places = t_places.get(ct[i].stem, [])
         if places and all(tp[j] != cp[i] for j in places):

@@ -59,8 +59,6 @@ EXTRACTIVE_MIN_SCORE = 0.55
 EXTRACTIVE_MAX_SENTENCES = 3
 EXTRACTIVE_WINDOW = 0.12
 """The extractive backend quotes sentences within this score of the best one."""
-EXTRACTIVE_TERM_SLACK = 0
-"""A quoted sentence may share this many fewer question words than the best fitting one."""
 CLOSEST_PASSAGES = 3
 
 
@@ -151,13 +149,13 @@ def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAns
     picked = [e for e in evidence if e.score >= floor]
     slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
-    if slot is not None and len(fitting) > 1 and word_stems(question, common_only=True):
-        # of the sentences that hold a value of the asked kind, those that also say what the
-        # question is about ("joined" for "when did … join"), not another event's date
-        terms = word_stems(question, common_only=True)
+    terms = word_stems(question, common_only=True)
+    if slot is not None and len(fitting) > 1 and terms:
+        # of the sentences that hold a value of the asked kind, those that share most of what
+        # the question is about ("joined" for "when did … join"), not another event's date
         overlap = {e.n: len(terms & word_stems(e.text)) for e in fitting}
         most = max(overlap.values())
-        fitting = [e for e in fitting if overlap[e.n] >= most - EXTRACTIVE_TERM_SLACK]
+        fitting = [e for e in fitting if overlap[e.n] == most]
     picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
     sentences = []
     for e in picked:

@@ -103,7 +103,8 @@ _COUNT_STOP = frozenset(
 
 def word_stems(text: str, common_only: bool = False) -> set[str]:
     """Content words of ``text``, without an -ing/-ed/-s ending, by their first five letters
-    ("joined" and "join" meet as "join"); ``common_only``: only words written in lower case (what is done, not who does it)."""
+    ("joined" and "join" meet as "join"); ``common_only``: only words written in lower case
+    (what is done, not who does it)."""
     words = [w.lower() for w in _WORD.findall(text) if not common_only or w[:1].islower()]
     return {_stem(w) for w in words if len(w) > 2 and w not in _FUNCTION_WORDS}
 

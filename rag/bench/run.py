@@ -86,18 +86,24 @@ WARMUP_QUESTION = "q02"
 # --- measuring ------------------------------------------------------------------------------
 
 
-def rss_mb() -> float:
-    """Resident memory of this process in MiB (Linux ``/proc``; peak RSS elsewhere)."""
+def proc_status_mb(field: str) -> float:
+    """A memory field of this process's ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in MiB;
+    peak RSS (``ru_maxrss``) where there is no ``/proc``."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MiB (Linux ``/proc``; peak RSS elsewhere)."""
+    return proc_status_mb("VmRSS")
 
 
 def reset_peak_rss() -> bool:
@@ -113,16 +119,7 @@ def reset_peak_rss() -> bool:
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB (``VmHWM``; ``ru_maxrss`` elsewhere)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return proc_status_mb("VmHWM")
 
 
 def target(name: str, value: float, op: str, goal: float, unit: str = "") -> dict[str, Any]:

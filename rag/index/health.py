@@ -45,14 +45,9 @@ def check_generation(gen_dir: Path) -> list[str]:
         return [str(exc).split("; run")[0].removeprefix("the index is damaged: ")]
     problems = []
     for rel, sha in manifest.checksums.items():
-        path = gen_dir / rel
-        try:
-            ok = store.file_sha256(path) == sha
-        except OSError:
-            problems.append(f"{gen_dir.name}/{rel} is missing")
-            continue
-        if not ok:
-            problems.append(f"{gen_dir.name}/{rel} does not match its checksum")
+        why = store.checksum_problem(gen_dir, rel, sha)
+        if why is not None:
+            problems.append(f"{gen_dir.name}/{rel} {why}")
     if not manifest.checksums and not (gen_dir / "chunks.jsonl").is_file():
         problems.append(f"{gen_dir.name}/chunks.jsonl is missing")
     if manifest.chroma_mode == "embedded":

@@ -38,12 +38,9 @@ def lexical_problem(gen_dir: Path, manifest: store.Manifest) -> StoreError | Non
     """The error for the first BM25 file that does not match its checksum, if one does not."""
     for rel, sha in manifest.checksums.items():
         if rel.startswith("lexical/"):
-            try:
-                ok = store.file_sha256(gen_dir / rel) == sha
-            except OSError:
-                return store.damaged(gen_dir, rel, "is missing")
-            if not ok:
-                return store.damaged(gen_dir, rel, "does not match its checksum")
+            why = store.checksum_problem(gen_dir, rel, sha)
+            if why is not None:
+                return store.damaged(gen_dir, rel, why)
     return None
 
 

@@ -252,6 +252,16 @@ def read_chunks(gen_dir: Path, sha256: str | None = None) -> list[Chunk]:
     return chunks
 
 
+def checksum_problem(gen_dir: Path, rel: str, sha256: str) -> str | None:
+    """Why ``gen_dir/rel`` is not the file the build wrote ("is missing", "does not match its
+    checksum"), or ``None`` when it is."""
+    try:
+        ok = file_sha256(gen_dir / rel) == sha256
+    except OSError:
+        return "is missing"
+    return None if ok else "does not match its checksum"
+
+
 class ChunkTable(Sequence[Chunk]):
     """The chunks of a generation as a read-only sequence, parsed when used (a question reads a
     few dozen of 100,000): ``chunks.jsonl`` stays on disk, mapped into memory, and only where
