@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rag.chunking import sentence_spans
 from rag.lexical import STOPWORDS, stem
@@ -145,9 +146,27 @@ _MONTHS = frozenset(
 )
 
 
+ANTONYMS_FILE = Path(__file__).parent / "data" / "antonyms.tsv"
+"""WordNet's direct antonyms (verbs, adjectives): built by ``python -m rag.data.build_antonyms``."""
+
+
+def _wordnet_pairs() -> list[tuple[str, str]]:
+    try:
+        lines = ANTONYMS_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []  # the lists above still hold
+    return [
+        (a, b)
+        for line in lines
+        if line and not line.startswith("#")
+        for a, b in [line.split("\t", 1)]
+    ]
+
+
 def _opposites() -> dict[str, set[str]]:
+    """Stem -> the stems of its opposites: the groups above, then WordNet's antonym pairs."""
     table: dict[str, set[str]] = {}
-    for left, right in _OPPOSITES:
+    for left, right in [*_OPPOSITES, *_wordnet_pairs()]:
         a = {stem(w) for w in left.split()}
         b = {stem(w) for w in right.split()}
         for w in a:
@@ -471,6 +490,11 @@ def _is_negation(tok: Token) -> bool:
     return tok.low in NEGATIONS or tok.stem == "not"
 
 
+def _negates(toks: list[Token], i: int) -> bool:
+    """Whether token ``i`` is a negation: a negative word, or "from" in "far from"."""
+    return _is_negation(toks[i]) or (toks[i].low == "from" and i > 0 and toks[i - 1].low == "far")
+
+
 _AUXILIARIES = frozenset(
     """do does did is are was were be been am will would shall should may might can could must
     has have had need dare ought""".split()
@@ -486,8 +510,22 @@ def _clause_level(toks: list[Token], i: int) -> bool:
         return True
     if tok.low in _CLAUSE_NEGATIONS and tok.low != "not":
         return True
-    prev = toks[i - 1].low if i > 0 and toks[i - 1].clause == tok.clause else ""
-    return prev in _AUXILIARIES or tok.low in NEGATIONS and tok.low.endswith("nt")
+    prev = toks[i - 1] if i > 0 and toks[i - 1].clause == tok.clause else None
+    if prev is not None and prev.text.lower().replace("’", "'").endswith("'s"):
+        return True  # "it's not", "that's not": "is" / "has" contracted
+    return (prev is not None and prev.low in _AUXILIARIES) or (
+        tok.low in NEGATIONS and tok.low.endswith("nt")
+    )
+
+
+_COMPARATIVES = frozenset(
+    "more less fewer later earlier longer shorter greater higher lower".split()
+)
+
+
+def _adverb(low: str) -> bool:
+    """An adverb in -ly ("immediately", "directly"), not "apply", "family" or "only"."""
+    return len(low) > 5 and low.endswith("ly") and not low.endswith(("ply", "ily"))
 
 
 def _governed_by(toks: list[Token], i: int) -> int | None:
@@ -498,8 +536,14 @@ def _governed_by(toks: list[Token], i: int) -> int | None:
     after = toks[i + 1].low if i + 1 < len(toks) else ""
     if before == "or" or after in ("only", "just", "merely"):
         return None
-    for k in range(i + 1, min(len(toks), i + 4)):
-        if toks[k].content and toks[k].clause == t.clause:
+    if after in _COMPARATIVES and i + 2 < len(toks) and toks[i + 2].low == "than":
+        return None  # "no more than", "not later than": a bound, not a denial
+    for k in range(i + 1, min(len(toks), i + 5)):
+        w = toks[k]
+        if w.clause != t.clause:
+            break
+        # "not your choice", "not immediately clear": past a determiner or an adverb in -ly
+        if w.content and w.low not in _DETERMINERS and not _adverb(w.low):
             return k
     return None
 
@@ -511,7 +555,7 @@ def _polarity(toks: list[Token]) -> list[int]:
     clause_count: dict[int, int] = {}
     local: dict[int, int] = {}
     for i, t in enumerate(toks):
-        if not _is_negation(t):
+        if not _negates(toks, i):
             continue
         k = _governed_by(toks, i)
         if k is None:
@@ -530,8 +574,8 @@ def _polarity(toks: list[Token]) -> list[int]:
 def _governed(toks: list[Token]) -> list[int]:
     """Tokens a negation governs (see :func:`_governed_by`)."""
     out = []
-    for i, t in enumerate(toks):
-        if _is_negation(t) and (k := _governed_by(toks, i)) is not None:
+    for i in range(len(toks)):
+        if _negates(toks, i) and (k := _governed_by(toks, i)) is not None:
             out.append(k)
     return out
 

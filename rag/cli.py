@@ -835,6 +835,12 @@ def ui_cmd(port: int, host: str, allow_remote: bool) -> None:
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--theme.primaryColor", "#2f6f4f",
     ]  # fmt: skip
+    if os.name == "posix":
+        # become the chat server: a stop signal (Ctrl-C, SIGTERM from a service manager) then
+        # reaches Streamlit itself, and no server is left running without its parent
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, cmd)
     sys.exit(subprocess.call(cmd))
 
 

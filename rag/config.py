@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     evidence_k: int = Field(
         6, ge=1, description="Evidence sentences given to the model (the numbered passages)."
     )
+    evidence_tokens: int = Field(
+        0,
+        ge=0,
+        description=(
+            "About how many tokens of passages the model reads: past the first three, a passage"
+            " is given only while the total stays within this (0: no limit). On a CPU each"
+            " prompt token delays the first answer token; fewer passages also mean fewer right"
+            " answers (bench/README.md)."
+        ),
+    )
 
     # --- answering ----------------------------------------------------------------------
     backend: Backend = Field(

@@ -46,6 +46,9 @@ MAX_EMBEDDED_CANDIDATES = 32
 """Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
 FILE_REPEAT_PENALTY = 0.03
 """Per sentence already taken from the same file, when picking evidence."""
+MIN_PASSAGES = 3
+"""Passages always given, whatever their length (``evidence_tokens`` limits the rest)."""
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass
@@ -304,6 +307,29 @@ def _diverse_top(scored: list[tuple[float, Sentence, Chunk]], k: int) -> list[Ev
     ]
 
 
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free estimate of a text's model tokens: about four characters per token in
+    Latin script, one per character elsewhere (CJK)."""
+    wide = len(_NON_ASCII.findall(text))
+    return (len(text) - wide) // 4 + wide + 1
+
+
+def within_budget(evidence: list[Evidence], tokens: int) -> list[Evidence]:
+    """The best passages that fit about ``tokens`` tokens as the model reads them (on one
+    line): the first :data:`MIN_PASSAGES` always, then each further one, in rank order, that
+    still fits; renumbered from 1. ``tokens`` 0: all of them."""
+    if tokens <= 0 or len(evidence) <= MIN_PASSAGES:
+        return evidence
+    kept: list[Evidence] = []
+    total = 0
+    for e in evidence:
+        cost = approx_tokens(" ".join(e.text.split()))
+        if len(kept) < MIN_PASSAGES or total + cost <= tokens:
+            kept.append(e)
+            total += cost
+    return [e if e.n == i else e.model_copy(update={"n": i}) for i, e in enumerate(kept, 1)]
+
+
 @dataclass
 class RetrievalResult:
     evidence: list[Evidence]
@@ -318,7 +344,10 @@ def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalR
     q = handle.embedder.embed_query(query)
     chunks = retrieve_chunks(handle, query, settings.top_k, q)
     t1 = time.perf_counter()
-    evidence = select_evidence(handle, query, chunks, k or settings.evidence_k, q)
+    evidence = within_budget(
+        select_evidence(handle, query, chunks, k or settings.evidence_k, q),
+        settings.evidence_tokens,
+    )
     t2 = time.perf_counter()
     return RetrievalResult(
         evidence, chunks, {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000}

@@ -157,6 +157,11 @@ def _date_days(dates: set[tuple[int, int]]) -> set[float]:
     return {float(d) for _, d in dates}
 
 
+def _difference(value: float, numbers: set[float]) -> bool:
+    """Whether ``value`` is the difference of two numbers of ``numbers``."""
+    return value > 0 and any(a - value in numbers for a in numbers if a > value)
+
+
 def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     """Numbers, dates and names of the claim must be in the cited text; words mostly too.
 
@@ -170,9 +175,11 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     for d in sorted(claim_dates - cited_dates):
         missing.append(f"date {d[0]}/{d[1]}")
     cited_numbers = numbers_in(cited_text)
-    # numbers that are the day of a date in the claim are checked as dates
+    # numbers that are the day of a date in the claim are checked as dates; a number the text
+    # gives as the difference of two of its own ("from 23% to 27%": "four points"; "2019 ...
+    # 2023": "four years") is a reading of the text, left to the word checks and the judge
     for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
-        if value not in cited_numbers:
+        if value not in cited_numbers and not _difference(value, cited_numbers):
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
     context_plain = _plain(context).lower()
@@ -330,12 +337,16 @@ class Checker:
         contexts = {c.n: self.context_of(c) if self.context_of else "" for c in cited[:3]}
         best: tuple[Assessment, Citation] | None = None
         against: tuple[Assessment, Citation] | None = None
-        for c in cited[:3]:
+        # the likeliest citation first (rules alone): once one supports the claim, the others
+        # are not read (each may cost a judge call)
+        for c in sorted(cited[:3], key=lambda c: rule_rank(claim, [c]), reverse=True):
             a = self.assess(claim, c.quote, contexts[c.n])
             if a.verdict == "contradicted" and against is None:
                 against = (a, c)
             if best is None or (a.ok, a.score) > (best[0].ok, best[0].score):
                 best = (a, c)
+            if a.ok:
+                break
         assert best is not None
         if not best[0].ok and len(cited) > 1:
             joined = " ".join(c.quote for c in cited[:3])

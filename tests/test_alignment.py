@@ -111,6 +111,27 @@ def test_negation_reads_by_clause_and_by_word() -> None:
     assert inspect("The move was voluntary.", source).findings
 
 
+def test_contracted_far_from_and_adverbs_do_not_hide_a_negation() -> None:
+    def negated(claim: str, source: str) -> bool:
+        return any(f.kind == "negation" for f in inspect(claim, source).findings)
+
+    # "wasn’t your choice": past the determiner to the word denied (curly apostrophe too)
+    assert negated(
+        "The coach said that leaving was her own choice.", "He said: “Leaving wasn’t your choice.”"
+    )
+    # "it's not immediately clear": "it's" is "it is"; the adverb is skipped
+    source = "It’s not immediately clear whether the mayor has also resigned."
+    assert negated("It is clear that the mayor has also resigned.", source)
+    assert not negated("It is not clear whether the mayor resigned.", source)
+    # "far from" denies what follows
+    source = "The merger was far from a friendly agreement."
+    assert negated("The merger was a friendly agreement.", source)
+    assert not negated("The merger was not a friendly agreement.", source)
+    # "no more than" is a bound, not a denial
+    source = "Copies may be sold at no more than the cost of distribution."
+    assert not negated("Copies may be sold for at most the cost of distribution.", source)
+
+
 def test_a_claim_that_gives_each_value_its_own_word_is_not_a_binding_error() -> None:
     source = "The old method reached 23%, while the new one reached 27%."
     assert inspect("The old method reached 23% and the new one reached 27%.", source).findings == []
@@ -195,3 +216,23 @@ def test_a_unit_word_is_not_bound_to_another_number() -> None:
         "Promoted to director at 32, Ana Ruiz now leads it."
     )
     assert inspect("Ana Ruiz was 32 years old when she became director.", source).findings == []
+
+
+def test_wordnet_antonyms_extend_the_opposite_words() -> None:
+    from rag.alignment import ANTONYMS_FILE, OPPOSITES
+
+    # the shipped table (rag/data/antonyms.tsv, built from WordNet) is read, with its notice
+    head = ANTONYMS_FILE.read_text(encoding="utf-8")[:400]
+    assert "WordNet" in head and "Princeton" in head
+    assert {stem("shut"), stem("close")} <= OPPOSITES[stem("open")]
+    # "open" / "close" is in no hand-written group: only WordNet makes this a contradiction
+    found = inspect(
+        "The museum closed its east wing in May.", "The museum opened its east wing in May."
+    )
+    assert [f.kind for f in found.findings] == ["opposite"]
+    assert (
+        inspect(
+            "The museum opened its east wing in May.", "The museum opened its east wing in May."
+        ).findings
+        == []
+    )

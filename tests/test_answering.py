@@ -268,3 +268,34 @@ def test_the_extractive_answer_quotes_the_date_of_the_asked_event() -> None:
     # a question that names no event keeps every sentence that holds a date
     anything = extractive_answer(evidence, "When? Maria Keller, Lima Museum")
     assert len(anything.sentences) == 3
+
+
+def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
+    corpus_index: Settings,
+) -> None:
+    from rag.retrieval import MIN_PASSAGES, approx_tokens, within_budget
+    from rag.schema import Evidence
+
+    def ev(n: int, words: int) -> Evidence:
+        text = " ".join(["word"] * words)
+        return Evidence(
+            n=n, file="a.txt", line_start=n, line_end=n, char_start=1000 * n,
+            char_end=1000 * n + len(text), text=text, score=1.0 - n / 10, chunk_id="c",
+        )  # fmt: skip
+
+    # 20 words of "word " are about 25 tokens; CJK counts one token a character
+    assert approx_tokens(" ".join(["word"] * 20)) == 25
+    assert approx_tokens("阿里最年轻的人") == 7 + 1
+    long_, short = 40, 10  # ~50 and ~13 tokens
+    evidence = [ev(1, long_), ev(2, long_), ev(3, long_), ev(4, long_), ev(5, short), ev(6, long_)]
+    kept = within_budget(evidence, 170)
+    # the first three always; the fourth (~50) would pass 170; the short fifth still fits
+    assert [e.text for e in kept] == [e.text for e in evidence[:3]] + [evidence[4].text]
+    assert [e.n for e in kept] == [1, 2, 3, 4]
+    assert within_budget(evidence, 0) == evidence
+    assert len(within_budget(evidence, 1)) == MIN_PASSAGES
+    # the setting reaches retrieval: a tiny budget leaves only the first three passages
+    tight = corpus_index.model_copy(update={"evidence_tokens": 1, "evidence_k": 6})
+    loose = corpus_index.model_copy(update={"evidence_tokens": 0, "evidence_k": 6})
+    q = "Who left the Qwen team?"
+    assert len(retrieve(tight, q).evidence) == MIN_PASSAGES < len(retrieve(loose, q).evidence)

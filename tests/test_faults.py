@@ -550,7 +550,12 @@ def test_chat_refuses_a_network_bind_without_allow_remote(monkeypatch: pytest.Mo
         calls.append(cmd)
         return 0
 
+    def fake_exec(path: str, cmd: list[str]) -> None:  # `rag ui` becomes the server (POSIX)
+        calls.append(cmd)
+        raise SystemExit(0)
+
     monkeypatch.setattr(sp, "call", fake_call)
+    monkeypatch.setattr(os, "execv", fake_exec)
     refused = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0"])
     assert refused.exit_code == 1 and "--allow-remote" in refused.output and not calls
     allowed = CliRunner().invoke(main, ["ui", "--host", "0.0.0.0", "--allow-remote"])

@@ -19,7 +19,7 @@ RAG = REPO / "rag"
 
 # Lower layers never import higher ones (ARCHITECTURE.md). A module may import its own layer.
 LAYERS: list[set[str]] = [
-    {"rag.errors", "rag.config", "rag.schema", "rag.prompts", "rag.stats"},
+    {"rag.errors", "rag.config", "rag.schema", "rag.prompts", "rag.stats", "rag.data"},
     {"rag.corpus", "rag.formats"},
     {"rag.chunking", "rag.safety"},
     {"rag.lexical", "rag.embeddings", "rag.questions"},
@@ -205,3 +205,7 @@ def test_a_wheel_carries_the_chat_and_runs_rag_ui(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    # stopping `rag ui` stops the chat server too: none is left behind without its parent
+    time.sleep(1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)

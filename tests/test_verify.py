@@ -78,6 +78,19 @@ def test_judge_decides_after_rules() -> None:
     assert fast.calls == 0
 
 
+def test_the_likeliest_citation_is_judged_first_and_the_rest_not_at_all() -> None:
+    claim = "Junyang Lin, the technical lead, stepped down on March 4, 2026."
+    partial = cite(1, "Junyang Lin stepped down on March 4, 2026.", "b.txt")
+    yes = FixedJudge(0.9)
+    checked = Checker(yes).check(claim, [partial, cite(2, LEFT)])
+    # the citation that holds more of the claim's words is read first; it supports the claim,
+    # so the judge is not asked about the other one
+    assert checked.verdict == "supported" and checked.best_citation == 2 and yes.calls == 1
+    no = FixedJudge(0.1)
+    assert Checker(no).check(claim, [partial, cite(2, LEFT)]).verdict == "unsupported"
+    assert no.calls == 3  # each citation, then both read together
+
+
 def test_is_claim_and_faithfulness() -> None:
     assert not is_claim("The documents do not answer this question.")
     assert is_claim("Lin left Alibaba in March.")
@@ -163,3 +176,12 @@ def test_missing_names_are_listed_in_the_order_the_claim_gives_them() -> None:
     names = [m for m in result.missing if not m.startswith(("date", "number"))]
     assert names == sorted(names, key=lambda n: "Tom Berg, Ana Silva and Ole Lund".find(n))
     assert result.missing[0] == "date 5/4"
+
+
+def test_a_number_read_as_a_difference_of_the_texts_numbers_is_not_missing() -> None:
+    text = "She joined the firm in 2019 and became a partner in 2023."
+    assert check_rules("She worked there for four years before becoming a partner.", text).ok
+    assert not check_rules("She worked there for five years before becoming a partner.", text).ok
+    text = "The new method raised accuracy from 23% to 27%."
+    assert check_rules("Accuracy rose by about 4 points.", text).ok
+    assert check_rules("Accuracy rose by about 6 points.", text).missing == ["number 6"]

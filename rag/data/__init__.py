@@ -1,0 +1,1 @@
+"""Data files the code reads (word lists), each with the script that rebuilds it."""
