@@ -113,6 +113,10 @@ WEAK_SCOPE = frozenset(
     "partly among other others most".split()
 )
 _WEAK_PHRASES = ("one of", "some of", "part of", "among the", "at your option", "at least")
+_CONDITIONS = ("only if", "but only", "provided that", "unless", "except")
+"""A condition in the text narrows it too ("always" where the text says "only if"), unless the
+claim states a condition of its own ("only if" for "provided that")."""
+_CLAIM_CONDITION = re.compile(r"\b(if|unless|provided|as long as|except)\b")
 
 _CAUSE_IN_TEXT = re.compile(
     r"\b(because|due to|owing to|thanks to|as a result|in order to|so that|in an effort to|why|"
@@ -293,6 +297,9 @@ def _unit_after(toks: list[Token], i: int) -> tuple[int, str] | None:
     return None
 
 
+_CODE = re.compile(r"[A-Z][A-Za-z]?\d+[A-Za-z]?")
+
+
 def _value_kind(toks: list[Token], i: int) -> str | None:
     """``number``, ``date`` or ``name`` for a token that carries a value, else ``None``."""
     tok = toks[i]
@@ -302,6 +309,8 @@ def _value_kind(toks: list[Token], i: int) -> str | None:
         return "date"
     if _value_key(tok) is not None:
         return "number"
+    if _CODE.fullmatch(tok.text):
+        return "name"  # a grade, model or part code ("P9", "A100", "X2"): which one matters
     first_in_clause = i == 0 or toks[i - 1].clause != tok.clause
     if (
         tok.text[:1].isupper()
@@ -444,6 +453,72 @@ def _places(toks: list[Token]) -> dict[str, list[int]]:
     for i, t in enumerate(toks):
         out.setdefault(t.stem, []).append(i)
     return out
+
+
+def _possessive(tok: Token) -> bool:
+    return tok.text[:1].isupper() and tok.text.replace("’", "'").endswith("'s")
+
+
+def _owners(toks: list[Token]) -> list[tuple[int, int]]:
+    """``(owner, thing)`` pairs: "Lee's departure" and "the departure of (the firm's) Lee"."""
+    out = []
+    for i, t in enumerate(toks):
+        nxt = next((k for k in range(i + 1, min(len(toks), i + 3)) if toks[k].content), None)
+        if _possessive(t) and nxt is not None and not toks[nxt].text[:1].isupper():
+            out.append((i, nxt))
+        if t.low == "of" and i > 0 and toks[i - 1].content and not _named(toks[i - 1]):
+            # the first run of capitalised words that is not itself an owner ("of the firm's
+            # Lee": Lee)
+            k = i + 1
+            while k < min(len(toks), i + 7) and toks[k].clause == t.clause:
+                if not toks[k].text[:1].isupper():
+                    k += 1
+                    continue
+                end = k
+                while (
+                    end + 1 < len(toks)
+                    and toks[end + 1].text[:1].isupper()
+                    and not _possessive(toks[end])
+                ):
+                    end += 1
+                if not _possessive(toks[end]):
+                    out.append((k, i - 1))
+                    break
+                k = end + 1
+    return out
+
+
+def _bare(name: str) -> str:
+    """A name without its possessive "'s"."""
+    return re.sub(r"['’]s$", "", name)
+
+
+def _run(toks: list[Token], i: int) -> set[str]:
+    """The stems of the capitalised run of words around ``i`` ("Tom Lee's": tom, lee); a
+    possessive ends a run ("the firm's Lee": only lee)."""
+    a = i
+    while a > 0 and toks[a - 1].text[:1].isupper() and not _possessive(toks[a - 1]):
+        a -= 1
+    b = i
+    while b + 1 < len(toks) and toks[b + 1].text[:1].isupper() and not _possessive(toks[b]):
+        b += 1
+    return {toks[k].stem for k in range(a, b + 1)}
+
+
+def _other_owner(ct: list[Token], tt: list[Token]) -> tuple[int, int, int] | None:
+    """``(claim owner, text owner, claim thing)`` when the claim gives a thing to one named
+    party ("the departure of Lee") and the text gives that thing only to another one it also
+    names ("Kim's departure"): whose it is, reversed."""
+    t_names = {t.stem for t in tt if t.text[:1].isupper()}
+    text_owners: dict[str, list[int]] = {}
+    for o, w in _owners(tt):
+        text_owners.setdefault(tt[w].stem, []).append(o)
+    for o, w in _owners(ct):
+        theirs = text_owners.get(ct[w].stem, [])
+        mine = _run(ct, o)
+        if theirs and mine & t_names and all(not mine & _run(tt, j) for j in theirs):
+            return o, theirs[0], w
+    return None
 
 
 def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, int] | None:
@@ -672,16 +747,35 @@ def inspect(claim: str, cited: str) -> Inspection:
             )
         )
 
+    # owners: the claim gives a thing to one party, the text to another ("Kim's departure")
+    owner = _other_owner(ct, tt) if swap is None else None
+    if owner is not None:
+        mine, theirs, thing = owner
+        found.append(
+            Finding(
+                "roles",
+                f"the text gives the {ct[thing].text} to “{_bare(tt[theirs].text)}”, "
+                f"not to “{ct[mine].text}”",
+                _clause_text(cited, tt, theirs),
+            )
+        )
+
     # scope: all/only/must where the text says some/one of/may
     claim_low = " ".join(claim.lower().split())
     conditional = re.search(r"\b(provided|only if|required|shall|must|need)\b", cited_low)
     strong = [
         t
-        for t in ct
-        if t.low in STRONG_SCOPE and t.stem not in t_set and not (t.low == "must" and conditional)
+        for k, t in enumerate(ct)
+        if t.low in STRONG_SCOPE
+        and t.stem not in t_set
+        and not (t.low == "must" and conditional)
+        # "only if" / "only when" states a condition, not a scope
+        and not (t.low == "only" and k + 1 < len(ct) and ct[k + 1].low in ("if", "when", "where"))
     ]
-    weak_in_text = any(t.low in WEAK_SCOPE for t in tt) or any(
-        p in cited_low for p in _WEAK_PHRASES
+    weak_in_text = (
+        any(t.low in WEAK_SCOPE for t in tt)
+        or any(p in cited_low for p in _WEAK_PHRASES)
+        or (any(p in cited_low for p in _CONDITIONS) and not _CLAIM_CONDITION.search(claim_low))
     )
     if strong and weak_in_text:
         found.append(

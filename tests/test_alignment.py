@@ -236,3 +236,35 @@ def test_wordnet_antonyms_extend_the_opposite_words() -> None:
         ).findings
         == []
     )
+
+
+def test_a_thing_given_to_another_owner_is_a_role_reversal() -> None:
+    source = "Mara Kim called Tom Lee's resignation a serious loss."
+    swapped = inspect("Tom Lee called the resignation of Mara Kim a serious loss.", source)
+    assert "roles" in [f.kind for f in swapped.findings]
+    # the same owner, said the other way ("the resignation of Tom Lee"): no finding
+    assert (
+        inspect("Mara Kim called the resignation of Tom Lee a serious loss.", source).findings == []
+    )
+    # whose resignation, with the owner named behind another's possessive ("the board's Mara
+    # Kim"): the text gives it to Lee
+    other = inspect("Tom Lee called the resignation of the board's Mara Kim a loss.", source)
+    (roles,) = [f for f in other.findings if f.kind == "roles"]
+    assert "resignation" in roles.detail and "“Lee”" in roles.detail
+
+
+def test_a_code_is_a_value_bound_to_its_own_words() -> None:
+    source = "B2 marks upper-intermediate learners, while C1 marks advanced learners."
+    wrong = inspect("At the school, B2 marks advanced learners.", source)
+    assert [f.kind for f in wrong.findings] == ["binding"] and "C1" in wrong.findings[0].detail
+    assert inspect("At the school, C1 marks advanced learners.", source).findings == []
+
+
+def test_always_where_the_text_sets_a_condition_is_wider_scope() -> None:
+    source = "You may copy the program, provided that you keep this notice."
+    assert [f.kind for f in inspect("You may always copy the program.", source).findings] == [
+        "scope"
+    ]
+    # a claim that states the condition itself says no more than the text
+    assert inspect("You may copy the program only if you keep this notice.", source).findings == []
+    assert inspect("You may copy the program if you keep this notice.", source).findings == []

@@ -173,6 +173,7 @@ def test_a_wheel_carries_the_chat_and_runs_rag_ui(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for page in ("app.py", "page_ask.py", "page_draft.py", "components.py"):
         assert f"rag/ui/{page}" in names
+    assert "rag/data/antonyms.tsv" in names  # the checker's opposite words travel with it
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
