@@ -455,8 +455,17 @@ def _places(toks: list[Token]) -> dict[str, list[int]]:
     return out
 
 
+_CONTRACTED_IS = frozenset("its thats theres hes shes whats heres lets whos wheres".split())
+"""Words that end in "'s" without owning anything ("It's", "That's")."""
+
+
 def _possessive(tok: Token) -> bool:
-    return tok.text[:1].isupper() and tok.text.replace("’", "'").endswith("'s")
+    """A capitalised name that owns what follows ("Lee's")."""
+    return (
+        tok.text[:1].isupper()
+        and tok.text.replace("’", "'").endswith("'s")
+        and tok.low not in _CONTRACTED_IS
+    )
 
 
 def _owners(toks: list[Token]) -> list[tuple[int, int]]:
