@@ -367,13 +367,17 @@ def _on_side(toks: list[Token], w: int, side: int, stems: set[str], reach: int =
     return any(toks[k].stem in stems for k in _window(toks, w, side, reach))
 
 
-def _name_run(toks: list[Token], k: int) -> set[str]:
-    """The stems of the capitalised run a name token belongs to ("Maria Keller")."""
+def _name_run(toks: list[Token], k: int, *, owner: bool = False) -> set[str]:
+    """The stems of the capitalised run a name token belongs to ("Maria Keller"). ``owner``:
+    a possessive ends the run ("the firm's Lee": only lee; "Tom Lee's": tom, lee)."""
     run = {toks[k].stem}
     for step in (-1, 1):
         j = k + step
         while (
-            0 <= j < len(toks) and toks[j].text[:1].isupper() and toks[j].clause == toks[k].clause
+            0 <= j < len(toks)
+            and toks[j].text[:1].isupper()
+            and toks[j].clause == toks[k].clause
+            and not (owner and _possessive(toks[j] if step < 0 else toks[j - 1]))
         ):
             run.add(toks[j].stem)
             j += step
@@ -459,13 +463,14 @@ _CONTRACTED_IS = frozenset("its thats theres hes shes whats heres lets whos wher
 """Words that end in "'s" without owning anything ("It's", "That's")."""
 
 
+def _apostrophe_s(text: str) -> bool:
+    """Whether ``text`` ends in "'s" (or "’s"): a possessive, or "is" / "has" contracted."""
+    return text.replace("’", "'").endswith("'s")
+
+
 def _possessive(tok: Token) -> bool:
     """A capitalised name that owns what follows ("Lee's")."""
-    return (
-        tok.text[:1].isupper()
-        and tok.text.replace("’", "'").endswith("'s")
-        and tok.low not in _CONTRACTED_IS
-    )
+    return tok.text[:1].isupper() and _apostrophe_s(tok.text) and tok.low not in _CONTRACTED_IS
 
 
 def _owners(toks: list[Token]) -> list[tuple[int, int]]:
@@ -502,18 +507,6 @@ def _bare(name: str) -> str:
     return re.sub(r"['’]s$", "", name)
 
 
-def _run(toks: list[Token], i: int) -> set[str]:
-    """The stems of the capitalised run of words around ``i`` ("Tom Lee's": tom, lee); a
-    possessive ends a run ("the firm's Lee": only lee)."""
-    a = i
-    while a > 0 and toks[a - 1].text[:1].isupper() and not _possessive(toks[a - 1]):
-        a -= 1
-    b = i
-    while b + 1 < len(toks) and toks[b + 1].text[:1].isupper() and not _possessive(toks[b]):
-        b += 1
-    return {toks[k].stem for k in range(a, b + 1)}
-
-
 def _other_owner(ct: list[Token], tt: list[Token]) -> tuple[int, int, int] | None:
     """``(claim owner, text owner, claim thing)`` when the claim gives a thing to one named
     party ("the departure of Lee") and the text gives that thing only to another one it also
@@ -524,8 +517,12 @@ def _other_owner(ct: list[Token], tt: list[Token]) -> tuple[int, int, int] | Non
         text_owners.setdefault(tt[w].stem, []).append(o)
     for o, w in _owners(ct):
         theirs = text_owners.get(ct[w].stem, [])
-        mine = _run(ct, o)
-        if theirs and mine & t_names and all(not mine & _run(tt, j) for j in theirs):
+        mine = _name_run(ct, o, owner=True)
+        if (
+            theirs
+            and mine & t_names
+            and all(not mine & _name_run(tt, j, owner=True) for j in theirs)
+        ):
             return o, theirs[0], w
     return None
 
@@ -595,7 +592,7 @@ def _clause_level(toks: list[Token], i: int) -> bool:
     if tok.low in _CLAUSE_NEGATIONS and tok.low != "not":
         return True
     prev = toks[i - 1] if i > 0 and toks[i - 1].clause == tok.clause else None
-    if prev is not None and prev.text.lower().replace("’", "'").endswith("'s"):
+    if prev is not None and _apostrophe_s(prev.text.lower()):
         return True  # "it's not", "that's not": "is" / "has" contracted
     return (prev is not None and prev.low in _AUXILIARIES) or (
         tok.low in NEGATIONS and tok.low.endswith("nt")
