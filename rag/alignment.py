@@ -297,6 +297,15 @@ def _unit_after(toks: list[Token], i: int) -> tuple[int, str] | None:
     return None
 
 
+_MEASURES = frozenset("old young tall short long wide high deep thick heavy large".split())
+
+
+def _measure_word(toks: list[Token], i: int) -> bool:
+    """Whether ``toks[i]`` names what a measure measures ("32 years *old*", "6 feet *tall*"):
+    after a unit it is no quality, so it has no opposite ("old" is not "young")."""
+    return toks[i].low in _MEASURES and i > 0 and _unit(toks[i - 1]) is not None
+
+
 _CODE = re.compile(r"[A-Z][A-Za-z]?\d+[A-Za-z]?")
 
 
@@ -711,7 +720,7 @@ def inspect(claim: str, cited: str) -> Inspection:
     # "not voluntary" agrees with "involuntary")
     for i in content:
         s = ct[i].stem
-        if s in t_set:
+        if s in t_set or _measure_word(ct, i):
             continue
         opposite = OPPOSITES.get(s, set()) & t_set
         places = [j for j, t in enumerate(tt) if t.stem in opposite and tp[j] == cp[i]]

@@ -17,6 +17,10 @@ MARKER = re.compile(
 )
 """``[2]``, ``[2, 3]``, ``[Passage 2]``: one marker, one or more numbers."""
 _MARKER_RUN = r"(?:\s*\[[^\[\]\n]{1,24}\])+"
+_BETWEEN_MARKERS = re.compile(
+    r"\]\s*(?:,|;|&|and)\s*(?=\[\s*(?:(?:passage|source|doc)\s*)?\d)", re.I
+)
+"""``[1], [2]`` / ``[1] and [2]``: what joins two markers of one run."""
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.M)
 _TRAILING_MARKERS = re.compile(r"([.!?。！？])(" + _MARKER_RUN + r")")
 
@@ -131,6 +135,7 @@ class StreamRenumberer:
 def parse_answer(raw: str, evidence: list[Evidence]) -> ParsedAnswer:
     """Split a model's answer into sentences and resolve their markers against the evidence."""
     text = _BULLET.sub("", raw.strip())
+    text = _BETWEEN_MARKERS.sub("]", text)  # "x. [1], [2]" -> "x. [1][2]"
     text = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), text)  # "x. [2]" -> "x [2]."
     r = Renumberer(evidence)
     sentences: list[CitedSentence] = []

@@ -218,6 +218,15 @@ def test_a_unit_word_is_not_bound_to_another_number() -> None:
     assert inspect("Ana Ruiz was 32 years old when she became director.", source).findings == []
 
 
+def test_a_measure_after_a_unit_has_no_opposite() -> None:
+    # "32 years old" measures an age: the text's "young" is no opposite of it
+    source = "This young engineer was promoted to director at 32."
+    assert inspect("She was 32 years old when she became director.", source).findings == []
+    # without the unit, "old" is a quality and "young" its opposite
+    found = inspect("This old engineer was promoted to director at 32.", source)
+    assert [f.kind for f in found.findings] == ["opposite"]
+
+
 def test_wordnet_antonyms_extend_the_opposite_words() -> None:
     from rag.alignment import ANTONYMS_FILE, OPPOSITES
 

@@ -211,6 +211,20 @@ def test_embedded_answer_is_cited_and_checked(corpus_index: Settings, embedded_l
 
 
 @pytest.mark.slow
+def test_the_sample_question_of_run_sh_is_answered(
+    corpus_index: Settings, embedded_llm: object
+) -> None:
+    """The question `bash run.sh` asks a new user's first run: answered, both facts, checked."""
+    script = (Path(__file__).resolve().parent.parent / "run.sh").read_text(encoding="utf-8")
+    m = re.search(r'rag ask --backend embedded "([^"]+)"', script)
+    assert m, "run.sh no longer asks its sample question"
+    a = ask(m.group(1), corpus_index, backend="embedded")
+    assert not a.abstained, a.rejected
+    assert "1993" in a.answer and "32" in a.answer
+    assert all(s.verdict == "supported" for s in a.sentences if s.citations)
+
+
+@pytest.mark.slow
 def test_ollama_backend_through_fake_server(corpus_index: Settings, fake_ollama: object) -> None:
     s = settings_for_ollama(corpus_index, fake_ollama.url)  # type: ignore[attr-defined]
     a = ask(

@@ -42,6 +42,14 @@ def test_marker_forms_and_bullets() -> None:
     assert [s.citations for s in p.sentences] == [[1], [2, 3], [3]]
 
 
+def test_markers_joined_by_commas_or_and_are_one_run() -> None:
+    p = parse_answer("Alpha and beta hold. [1], [2] Gamma too [3] and [1].", EVIDENCE)
+    assert [s.text for s in p.sentences] == ["Alpha and beta hold.", "Gamma too."]
+    assert [s.citations for s in p.sentences] == [[1, 2], [3, 1]]
+    # "and" between words is left alone
+    assert parse_answer("Alpha [1] and beta [2].", EVIDENCE).sentences[0].text == "Alpha and beta."
+
+
 def test_same_source_sentence_keeps_one_number() -> None:
     twin = [ev(1, "Alpha fact.", 0), ev(2, "Alpha fact.", 0)]  # same span twice
     p = parse_answer("One [1]. Two [2].", twin)
