@@ -164,6 +164,29 @@ def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAns
     return ParsedAnswer(sentences, r.citations, r.dropped)
 
 
+def _quoted_instead(
+    unchecked: Answer,
+    declined: Answer,
+    evidence: list[Evidence],
+    question: str,
+    checked: Callable[[Answer, ParsedAnswer], Answer],
+) -> Answer:
+    """A model's declined answer replaced by the evidence's own sentences
+    (:func:`extractive_answer`), checked like any answer; the decline stands when they do not
+    answer either. ``unchecked``: the answer as it was before the model's was checked. What
+    the model wrote stays in ``rejected``."""
+    quoted = extractive_answer(evidence, question)
+    if not quoted.citations:
+        return declined
+    fresh = unchecked.model_copy(update={"answer": quoted.text, "citations": quoted.citations})
+    answer = checked(fresh, quoted)
+    if answer.abstained:
+        return declined
+    answer.rejected = declined.rejected + declined.removed
+    answer.notices.append(prompts.QUOTED_INSTEAD)
+    return answer
+
+
 def _closest(evidence: list[Evidence]) -> list[Citation]:
     return [evidence_citation(e, i) for i, e in enumerate(evidence[:CLOSEST_PASSAGES], start=1)]
 
@@ -453,9 +476,7 @@ def ask(
             "removed citation markers that point at no passage: " + " ".join(parsed.dropped_markers)
         )
     claims = [s for s in parsed.sentences if is_claim(s.text)]
-    if not claims:
-        answer = _abstain(answer, evidence)
-    elif check:
+    if check:
         t_check = time.perf_counter()
         answer.notices.extend(root_notices)
         checker = Checker(
@@ -463,26 +484,28 @@ def ask(
             settings.support_threshold,
             context_of=files.context,
         )
-        answer = check_answer(
-            answer,
-            parsed,
-            checker,
-            strict,
-            evidence,
-            show_unsupported=(
-                settings.show_unsupported if show_unsupported is None else show_unsupported
-            ),
-        )
-        if not answer.abstained:
-            answer = add_conflict_sides(answer, evidence, checker)
-            if not answers_the_question(answer, standalone):
-                slot = SLOT_WORDS.get(asked_slot(standalone) or "", "fact")
-                answer = _abstain(
-                    answer,
-                    evidence,
-                    f"no supported sentence gives the {slot} the question asks for",
-                )
+        shown = settings.show_unsupported if show_unsupported is None else show_unsupported
+
+        def checked(answer: Answer, parsed: ParsedAnswer) -> Answer:
+            answer = check_answer(answer, parsed, checker, strict, evidence, show_unsupported=shown)
+            if not answer.abstained:
+                answer = add_conflict_sides(answer, evidence, checker)
+                if not answers_the_question(answer, standalone):
+                    slot = SLOT_WORDS.get(asked_slot(standalone) or "", "fact")
+                    answer = _abstain(
+                        answer,
+                        evidence,
+                        f"no supported sentence gives the {slot} the question asks for",
+                    )
+            return answer
+
+        unchecked = answer.model_copy(deep=True)
+        answer = checked(answer, parsed) if claims else _abstain(answer, evidence)
+        if answer.abstained and chosen.llm is not None and settings.quote_fallback:
+            answer = _quoted_instead(unchecked, answer, evidence, standalone, checked)
         timings["check"] = (time.perf_counter() - t_check) * 1000
+    elif not claims:
+        answer = _abstain(answer, evidence)
     answer = recheck_answer(answer, root, settings.follow_symlinks, snapshots)
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}

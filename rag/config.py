@@ -150,6 +150,14 @@ class Settings(BaseSettings):
     strict: bool = Field(
         False, description="Drop unsupported and uncited sentences; abstain if none remain."
     )
+    quote_fallback: bool = Field(
+        True,
+        description=(
+            "When the model declines or none of its sentences is supported, answer with the "
+            "evidence sentences themselves (quoted, cited and checked, with a notice) if they "
+            "give what the question asks; off: the model's decline stands."
+        ),
+    )
     show_unsupported: bool = Field(
         False,
         description=(

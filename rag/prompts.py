@@ -32,6 +32,11 @@ Answer in 1 to 4 sentences, each ending with its passage number in brackets."""
 
 PASSAGE = "[{n}] {text}"
 
+QUOTED_INSTEAD = (
+    "the model's answer was not supported by the passages; these are the passages' own words"
+)
+"""The notice on an answer quoted from the evidence after the model's was declined."""
+
 LANGUAGE = "Write the answer in {language}; keep names, figures and quoted words as the passages have them."
 """Added to the user message when the question is not in English."""
 

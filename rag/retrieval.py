@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
+from rag.documents import DocumentNames, name_tokens
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, StoreError
 from rag.index import store
@@ -47,6 +48,14 @@ MAX_EMBEDDED_CANDIDATES = 32
 FILE_REPEAT_PENALTY = 0.03
 """Per sentence already taken from the same file, when picking evidence."""
 MIN_PASSAGES = 3
+NAMED_RRF = 1.0 / (RRF_K + 1)
+"""Added (times how clearly it is named) to the fused score of a chunk of a document the
+question names (:mod:`rag.documents`): as much as a first place in one of the two rankings."""
+NAMED_BONUS = 0.1
+"""Added (times how clearly it is named) to a sentence of a document the question names."""
+NAMED_DEPTH = 4
+"""With a named document, each ranking is read this many times deeper, so that the named
+document's best chunks are among those fused."""
 """Passages always given, whatever their length (``evidence_tokens`` limits the rest)."""
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
@@ -75,6 +84,7 @@ class IndexHandle:
     lease: store.Lease | None = None
     """Held while the handle is in use: no build removes this generation meanwhile."""
     by_id: Mapping[str, Chunk] = field(default_factory=dict)
+    _names: DocumentNames | None = None
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,6 +97,16 @@ class IndexHandle:
     def dense(self, query_embedding: list[float], k: int) -> list[tuple[str, float]]:
         """``(chunk id, similarity)`` of the ``k`` nearest chunks (:func:`store.nearest`)."""
         return store.nearest(self.collection, self.gen_dir, query_embedding, min(k, len(self.chunks)))  # fmt: skip
+
+    def document_names(self) -> DocumentNames:
+        """The names of this generation's documents (:mod:`rag.documents`), read once."""
+        if self._names is None:
+            names: dict[str, set[str]] = {}
+            for file, entry in self.manifest.files.items():
+                first = self.by_id.get(entry.chunks[0]) if entry.chunks else None
+                names[file] = name_tokens(first.text if first else "", file)
+            self._names = DocumentNames(names)
+        return self._names
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Embeddings of sentences (cached per handle)."""
@@ -171,12 +191,17 @@ def _load(settings: Settings, generation: str, gen_dir: Path, lease: store.Lease
 
 
 def retrieve_chunks(
-    handle: IndexHandle, query: str, k: int, query_embedding: list[float] | None = None
+    handle: IndexHandle,
+    query: str,
+    k: int,
+    query_embedding: list[float] | None = None,
+    named: Mapping[str, float] | None = None,
 ) -> list[Retrieved]:
-    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks."""
+    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks. ``named``: the
+    documents the question names, whose chunks are lifted (:data:`NAMED_RRF`)."""
     if query_embedding is None:
         query_embedding = handle.embedder.embed_query(query)
-    depth = max(k * 3, 20)
+    depth = max(k * 3, 20) * (NAMED_DEPTH if named else 1)
     fused: dict[str, Retrieved] = {}
     for rank, (cid, _sim) in enumerate(handle.dense(query_embedding, depth), start=1):
         if cid in handle.by_id:
@@ -188,6 +213,9 @@ def retrieve_chunks(
         r = fused.setdefault(chunk.id, Retrieved(chunk, 0.0))
         r.lexical_rank = rank
         r.score += 1.0 / (RRF_K + rank)
+    if named:
+        for r in fused.values():
+            r.score += NAMED_RRF * named.get(r.chunk.file, 0.0)
     return sorted(fused.values(), key=lambda r: -r.score)[:k]
 
 
@@ -239,12 +267,20 @@ def select_evidence(
     retrieved: list[Retrieved],
     k: int,
     query_embedding: list[float] | None = None,
+    named: Mapping[str, float] | None = None,
 ) -> list[Evidence]:
-    """The ``k`` sentences of the retrieved chunks that best answer ``query``, numbered from 1."""
+    """The ``k`` sentences of the retrieved chunks that best answer ``query``, numbered from 1;
+    those of a document the question names (``named``) lifted by :data:`NAMED_BONUS`."""
+    named = named or {}
+    q_tokens = tokenize(query)
+    if named:
+        # the words that name the document say where to look, not what to find: a sentence
+        # that only repeats the document's name ("Version 2.0, January 2004") matches none
+        naming = set().union(*(handle.document_names().names.get(f, set()) for f in named))
+        q_tokens = [t for t in q_tokens if t not in naming] or q_tokens
     if query_embedding is None:
         query_embedding = handle.embedder.embed_query(query)
     q = np.asarray(query_embedding)
-    q_tokens = tokenize(query)
     seen: set[tuple[str, int]] = set()
     candidates: list[tuple[Sentence, Chunk, float]] = []
     for rank, r in enumerate(retrieved):
@@ -274,6 +310,7 @@ def select_evidence(
     for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
         fits = SLOT_BONUS if slot is not None and carries(slot, sent.text) else 0.0
+        fits += NAMED_BONUS * named.get(sent.file, 0.0)
         scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
 
@@ -342,10 +379,11 @@ def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalR
     handle = open_index(settings)
     t0 = time.perf_counter()
     q = handle.embedder.embed_query(query)
-    chunks = retrieve_chunks(handle, query, settings.top_k, q)
+    named = handle.document_names().named(query)
+    chunks = retrieve_chunks(handle, query, settings.top_k, q, named)
     t1 = time.perf_counter()
     evidence = within_budget(
-        select_evidence(handle, query, chunks, k or settings.evidence_k, q),
+        select_evidence(handle, query, chunks, k or settings.evidence_k, q, named),
         settings.evidence_tokens,
     )
     t2 = time.perf_counter()

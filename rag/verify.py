@@ -283,6 +283,8 @@ class Checker:
         claim-to-clause alignment (:func:`rag.alignment.inspect`: a negated or opposite word or
         a value bound to another event is a contradiction; a wider scope, an added cause or
         another unit is unsupported), then the judge for whatever is left."""
+        if quotes_whole_sentence(claim, evidence):
+            return Assessment("supported", 1.0, "the claim quotes the cited text")
         rules = check_rules(claim, evidence, context)
         if not rules.ok:
             return Assessment(
@@ -396,6 +398,24 @@ class Support:
 
     check: SentenceCheck
     cited: list[Citation]
+
+
+def quotes_whole_sentence(claim: str, text: str) -> bool:
+    """Whether ``claim`` is one or more whole sentences of ``text``, word for word (spacing and
+    final punctuation aside): a quote needs no judge. Part of a sentence is no quote ("X
+    happened" inside "It is false that X happened.")."""
+    c = " ".join(claim.split()).rstrip(" .!?;:")
+    t = " ".join(text.split())
+    if len(c) < 12:
+        return False
+    start = t.find(c)
+    while start != -1:
+        before = t[:start].rstrip()
+        after = t[start + len(c) :]
+        if (not before or before[-1] in '.!?:;"”)]') and (not after or after[0] in ".!?;:"):
+            return True
+        start = t.find(c, start + 1)
+    return False
 
 
 def overlaps(a: Span, b: Span) -> bool:

@@ -7,7 +7,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,6 +248,34 @@ def test_a_follow_up_is_searched_as_a_standalone_question(corpus_index: Settings
     )
     assert answer.searched_for == "When did Junyang Lin join Alibaba?"
     assert not answer.abstained and "2019" in answer.answer
+
+
+class Decliner:
+    """A stand-in model that declines every question (as a small model often does over a kind
+    of text it reads poorly)."""
+
+    last_usage: dict[str, float] = {}
+
+    def stream(self, messages: list[dict[str, str]], **_: object) -> Iterator[str]:
+        yield prompts.CANNOT_ANSWER
+
+
+def test_a_declined_answer_quotes_the_evidence_instead(
+    corpus_index: Settings, fake_ollama_factory: Any
+) -> None:
+    server = fake_ollama_factory(llm=Decliner(), models=["qwen2.5:7b-instruct"])
+    s = settings_for_ollama(corpus_index, server.url, checker="rules")
+    q = "When did Junyang Lin join Alibaba?"
+    a = ask(q, s, backend="ollama")
+    assert not a.abstained and "2019" in a.answer
+    assert prompts.QUOTED_INSTEAD in a.notices
+    assert a.sentences and all(x.verdict == "supported" for x in a.sentences)
+    assert_citations_exact(a, corpus_index.corpus_dir)
+    # off: the model's decline stands; and a question the documents do not answer is declined
+    off = ask(q, s.model_copy(update={"quote_fallback": False}), backend="ollama")
+    assert off.abstained and prompts.QUOTED_INSTEAD not in off.notices
+    none = ask("What severance package did Alibaba offer Lin?", s, backend="ollama")
+    assert none.abstained and prompts.QUOTED_INSTEAD not in none.notices
 
 
 def test_an_answer_that_does_not_give_the_asked_fact_abstains(corpus_index: Settings) -> None:

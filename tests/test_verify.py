@@ -185,3 +185,20 @@ def test_a_number_read_as_a_difference_of_the_texts_numbers_is_not_missing() -> 
     text = "The new method raised accuracy from 23% to 27%."
     assert check_rules("Accuracy rose by about 4 points.", text).ok
     assert check_rules("Accuracy rose by about 6 points.", text).missing == ["number 6"]
+
+
+def test_a_whole_quoted_sentence_needs_no_judge() -> None:
+    from rag.verify import quotes_whole_sentence
+
+    text = "The board met in May. It is false that the museum closed in June. It reopened in the autumn."
+    assert quotes_whole_sentence("The board met in May.", text)
+    assert quotes_whole_sentence("It reopened in the autumn", text)
+    # part of a sentence is no quote: its context may deny it
+    assert not quotes_whole_sentence("the museum closed in June", text)
+
+    class NoJudge:
+        def yes_probability(self, messages: object) -> float:
+            raise AssertionError("a quote was sent to the judge")
+
+    check = Checker(judge=NoJudge()).check("The board met in May.", [cite(1, text)])  # type: ignore[arg-type]
+    assert check.verdict == "supported" and "quotes" in check.reason
