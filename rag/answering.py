@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from rag import prompts
 from rag.citations import (
@@ -136,12 +136,17 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
     return line
 
 
-def extractive_answer(evidence: list[Evidence], question: str = "") -> ParsedAnswer:
+def extractive_answer(
+    evidence: list[Evidence], question: str = "", named: Collection[str] = ()
+) -> ParsedAnswer:
     """An answer made only of quoted evidence sentences, each cited: faithful by construction.
     When the question asks for a kind of fact (a date, a number, a name), only sentences that
-    carry one are quoted, if any does."""
+    carry one are quoted, if any does. When it names documents (``named``: their files), only
+    their sentences are quoted: what another document says is no answer about this one."""
     r = Renumberer(evidence)
     evidence = [e for e in evidence if not e.instruction]  # instructions are never quoted
+    if named:
+        evidence = [e for e in evidence if e.file in named]
     if not evidence or evidence[0].score < EXTRACTIVE_MIN_SCORE:
         return ParsedAnswer([CitedSentence(prompts.CANNOT_ANSWER)], [], [])
     best = evidence[0].score
@@ -169,13 +174,14 @@ def _quoted_instead(
     declined: Answer,
     evidence: list[Evidence],
     question: str,
+    named: Collection[str],
     checked: Callable[[Answer, ParsedAnswer], Answer],
 ) -> Answer:
     """A model's declined answer replaced by the evidence's own sentences
     (:func:`extractive_answer`), checked like any answer; the decline stands when they do not
     answer either. ``unchecked``: the answer as it was before the model's was checked. What
     the model wrote stays in ``rejected``."""
-    quoted = extractive_answer(evidence, question)
+    quoted = extractive_answer(evidence, question, named)
     if not quoted.citations:
         return declined
     fresh = unchecked.model_copy(update={"answer": quoted.text, "citations": quoted.citations})
@@ -435,7 +441,7 @@ def ask(
     if not evidence:
         raw = prompts.CANNOT_ANSWER
     elif chosen.llm is None:
-        parsed = extractive_answer(evidence, standalone)
+        parsed = extractive_answer(evidence, standalone, found.named)
         raw = parsed.text
         first_token_ms = (time.perf_counter() - t0) * 1000
         if on_token:
@@ -502,7 +508,7 @@ def ask(
         unchecked = answer.model_copy(deep=True)
         answer = checked(answer, parsed) if claims else _abstain(answer, evidence)
         if answer.abstained and chosen.llm is not None and settings.quote_fallback:
-            answer = _quoted_instead(unchecked, answer, evidence, standalone, checked)
+            answer = _quoted_instead(unchecked, answer, evidence, standalone, found.named, checked)
         timings["check"] = (time.perf_counter() - t_check) * 1000
     elif not claims:
         answer = _abstain(answer, evidence)

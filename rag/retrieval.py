@@ -372,6 +372,8 @@ class RetrievalResult:
     evidence: list[Evidence]
     chunks: list[Retrieved]
     timings_ms: dict[str, float]
+    named: dict[str, float] = field(default_factory=dict)
+    """The documents the question names (:meth:`DocumentNames.named`)."""
 
 
 def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalResult:
@@ -388,5 +390,5 @@ def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalR
     )
     t2 = time.perf_counter()
     return RetrievalResult(
-        evidence, chunks, {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000}
+        evidence, chunks, {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000}, named
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.answering import ask
 from rag.config import Settings
 from rag.documents import DocumentNames, initials, is_name, name_text, name_tokens
 from rag.index.build import build_index
@@ -70,3 +71,8 @@ def test_a_question_naming_a_document_is_answered_from_it(tmp_path: Path) -> Non
         name = file.split("-")[0]
         ev = retrieve(settings, f"Under the {name} Lease, within how many days is notice due?")
         assert ev.evidence[0].file == file and days in ev.evidence[0].text
+        assert ev.named == {file: 1.0}
+    # the extractive answer quotes the named document only
+    a = ask("Under the Office Lease, within how many days is notice due?", settings)
+    assert not a.abstained and {c.file for c in a.citations} == {"Office-Lease.txt"}
+    assert "60" in a.answer and "45" not in a.answer
