@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from rag import prompts
 from rag.citations import (
@@ -83,22 +83,33 @@ def passage_text(text: str) -> str:
     return " ".join(MARKER.sub("", text).split()).lstrip("-*• ")
 
 
-def format_passages(evidence: list[Evidence]) -> str:
-    """The numbered passages; one that addresses the assistant is shown as a quotation only."""
-    return "\n".join(
-        (prompts.QUOTED_PASSAGE if e.instruction else prompts.PASSAGE).format(
-            n=e.n, text=passage_text(e.text)
-        )
-        for e in evidence
-    )
+def format_passages(evidence: list[Evidence], labels: Mapping[str, str] | None = None) -> str:
+    """The numbered passages; one that addresses the assistant is shown as a quotation only.
+    ``labels``: a document's short name by file, shown beside its passages (when the question
+    names documents, so that the model can tell which says what)."""
+    labels = labels or {}
+    lines = []
+    for e in evidence:
+        text = passage_text(e.text)
+        if e.instruction:
+            lines.append(prompts.QUOTED_PASSAGE.format(n=e.n, text=text))
+        elif e.file in labels:
+            lines.append(prompts.LABELLED_PASSAGE.format(n=e.n, label=labels[e.file], text=text))
+        else:
+            lines.append(prompts.PASSAGE.format(n=e.n, text=text))
+    return "\n".join(lines)
 
 
 def answer_messages(
-    question: str, evidence: list[Evidence], lang: str = "en"
+    question: str,
+    evidence: list[Evidence],
+    lang: str = "en",
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """The chat the model reads: fixed system prompt first (cacheable), evidence, the
-    (standalone) question, and the language to answer in when it is not English."""
-    user = prompts.ANSWER_USER.format(passages=format_passages(evidence), question=question)
+    """The chat the model reads: fixed system prompt first (cacheable), evidence (with the
+    documents' ``labels`` when given), the (standalone) question, and the language to answer
+    in when it is not English."""
+    user = prompts.ANSWER_USER.format(passages=format_passages(evidence, labels), question=question)
     if lang != "en":
         user += "\n" + prompts.LANGUAGE.format(language=LANGUAGE_NAMES.get(lang, lang))
     return [
@@ -450,7 +461,7 @@ def ask(
         stream = StreamRenumberer(Renumberer(evidence))
         pieces: list[str] = []
         for delta in chosen.llm.stream(
-            answer_messages(standalone, evidence, language(q)),
+            answer_messages(standalone, evidence, language(q), found.labels),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
         ):

@@ -89,6 +89,14 @@ def initials(text: str) -> set[str]:
     return out
 
 
+def label(first_text: str, file: str) -> str:
+    """A short name to show a model beside a passage: the file name without folders or
+    extension, and the title when it reads as a name ("GPL-3 (GNU GENERAL PUBLIC LICENSE)")."""
+    stem = PurePosixPath(file).stem
+    lines = [ln.strip() for ln in first_text.splitlines() if ln.strip()][:1]
+    return f"{stem} ({lines[0]})" if lines and is_name(lines[0]) else stem
+
+
 def name_tokens(first_text: str, file: str) -> set[str]:
     """The tokens of a document's name (:func:`name_text`) and its initials, as
     :func:`rag.lexical.tokenize` writes them."""
@@ -102,6 +110,8 @@ class DocumentNames:
 
     names: Mapping[str, set[str]]
     """File → the tokens of its name."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """File → :func:`label`."""
     weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

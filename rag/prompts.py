@@ -32,6 +32,9 @@ Answer in 1 to 4 sentences, each ending with its passage number in brackets."""
 
 PASSAGE = "[{n}] {text}"
 
+LABELLED_PASSAGE = "[{n}] ({label}) {text}"
+"""A passage with the document it comes from, when the question names documents."""
+
 QUOTED_INSTEAD = (
     "the model's answer was not supported by the passages; these are the passages' own words"
 )

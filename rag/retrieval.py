@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.documents import DocumentNames, name_tokens
+from rag.documents import DocumentNames, label, name_tokens
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, StoreError
 from rag.index import store
@@ -102,10 +102,12 @@ class IndexHandle:
         """The names of this generation's documents (:mod:`rag.documents`), read once."""
         if self._names is None:
             names: dict[str, set[str]] = {}
+            labels: dict[str, str] = {}
             for file, entry in self.manifest.files.items():
                 first = self.by_id.get(entry.chunks[0]) if entry.chunks else None
                 names[file] = name_tokens(first.text if first else "", file)
-            self._names = DocumentNames(names)
+                labels[file] = label(first.text if first else "", file)
+            self._names = DocumentNames(names, labels)
         return self._names
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
@@ -374,6 +376,9 @@ class RetrievalResult:
     timings_ms: dict[str, float]
     named: dict[str, float] = field(default_factory=dict)
     """The documents the question names (:meth:`DocumentNames.named`)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """When it names some: every evidence file's :func:`rag.documents.label`, for the model to
+    tell the documents apart."""
 
 
 def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalResult:
@@ -389,6 +394,11 @@ def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalR
         settings.evidence_tokens,
     )
     t2 = time.perf_counter()
+    labels = handle.document_names().labels if named else {}
     return RetrievalResult(
-        evidence, chunks, {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000}, named
+        evidence,
+        chunks,
+        {"retrieve": (t1 - t0) * 1000, "evidence": (t2 - t1) * 1000},
+        named,
+        {e.file: labels[e.file] for e in evidence if e.file in labels},
     )

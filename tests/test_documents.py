@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.answering import ask
+from rag.answering import ask, format_passages
 from rag.config import Settings
 from rag.documents import DocumentNames, initials, is_name, name_text, name_tokens
 from rag.index.build import build_index
@@ -72,6 +72,13 @@ def test_a_question_naming_a_document_is_answered_from_it(tmp_path: Path) -> Non
         ev = retrieve(settings, f"Under the {name} Lease, within how many days is notice due?")
         assert ev.evidence[0].file == file and days in ev.evidence[0].text
         assert ev.named == {file: 1.0}
+        # the model is told which document each passage comes from
+        title = name + " Lease Agreement"
+        assert ev.labels[file] == f"{file[:-4]} ({title})"
+        assert f"[1] ({file[:-4]} ({title})) " in format_passages(ev.evidence, ev.labels)
+    plain = retrieve(settings, "Within how many days is notice due?")
+    assert plain.named == {} and plain.labels == {}
+    assert format_passages(plain.evidence, plain.labels).startswith("[1] Each party")
     # the extractive answer quotes the named document only
     a = ask("Under the Office Lease, within how many days is notice due?", settings)
     assert not a.abstained and {c.file for c in a.citations} == {"Office-Lease.txt"}
