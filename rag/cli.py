@@ -475,6 +475,7 @@ def eval_cmd(
                 progress_for=progress_for,
                 on_update=(lambda d: ev.write_eval_file(d, out)) if out else None,
                 questions_file=questions_file,
+                corpus=corpus.name,
             )
         passed, line = ev.gate_line(data, thresholds) if thresholds else (True, "")
         data.gate = [line] if line else None

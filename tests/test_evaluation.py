@@ -444,6 +444,26 @@ def test_ci_gate_passes_on_the_ci_subset_with_extractive(
     assert printed["runs"][0]["metrics"]["counts"]["questions"] == 12
 
 
+def test_ci_gate_passes_on_the_licences_with_extractive(
+    corpus_index: Settings, tmp_path: Path
+) -> None:
+    """The second corpus (another kind of document) is gated too: questions that name one
+    licence among nine that say nearly the same thing (``licenses:full`` in thresholds.json)."""
+    out = tmp_path / "run.json"
+    env = {**_cli_env(corpus_index), "RAG_INDEX_DIR": str(tmp_path / "index")}
+    result = CliRunner().invoke(
+        main,
+        ["eval", "--corpus", "licenses", "--backend", "extractive", "--quiet", "--json"]
+        + ["--out", str(out), "--gate", str(THRESHOLDS)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    run = ev.read_eval_file(out).runs[0]
+    assert run.corpus == "licenses" and len(run.records) >= 60
+    minimums = ev.thresholds_for(ev.load_thresholds(THRESHOLDS), "extractive", None, "licenses")
+    assert minimums["answer_correctness"] >= 0.6  # the licences' own minimums, not the news'
+
+
 def test_cli_gate_exits_1_with_one_line(corpus_index: Settings, tmp_path: Path) -> None:
     th = tmp_path / "th.json"
     th.write_text(

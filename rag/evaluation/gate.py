@@ -30,15 +30,19 @@ def load_thresholds(path: Path | None = None) -> dict[str, Any]:
 
 
 def thresholds_for(
-    thresholds: dict[str, Any], backend: str, subset: str | None
+    thresholds: dict[str, Any], backend: str, subset: str | None, corpus: str = ""
 ) -> dict[str, float]:
     """The minimums for ``backend`` on ``subset`` (``full`` when the run used no subset);
-    a backend's ``full`` entry is the fallback for subsets it does not list."""
+    a backend's ``full`` entry is the fallback for subsets it does not list. Another corpus
+    than the shipped one is looked up first as ``corpus:subset`` (``licenses:full``)."""
     entry = thresholds.get(backend)
     if not isinstance(entry, dict):
         raise EvalError(f"no thresholds for backend {backend!r}")
     key = subset or "full"
     chosen = entry.get(key, entry.get("full"))
+    if corpus and corpus != "news":
+        key = f"{corpus}:{key}"
+        chosen = entry.get(key, chosen)
     if not isinstance(chosen, dict):
         raise EvalError(f"no thresholds for backend {backend!r} on subset {key!r}")
     return {k: float(v) for k, v in chosen.items() if not k.startswith("_")}
@@ -48,7 +52,7 @@ def check_gate(run: EvalRun, thresholds: dict[str, Any]) -> list[str]:
     """``metric value < minimum`` for every failing metric of ``run`` (empty: the gate passes).
     A metric that could not be measured (``None``) fails."""
     failing = []
-    for name, minimum in thresholds_for(thresholds, run.backend, run.subset).items():
+    for name, minimum in thresholds_for(thresholds, run.backend, run.subset, run.corpus).items():
         value = run.metric(name)
         if value is None:
             failing.append(f"{name} n/a (min {minimum:.3f})")

@@ -22,6 +22,9 @@ class EvalRun(BaseModel):
     checker: str
     judge_flag: bool = False
     subset: str | None = None
+    corpus: str = ""
+    """The labelled corpus asked (``news``, ``licenses``); empty in runs saved before it was
+    recorded."""
     limit: int | None = None
     stopped_early: bool = False
     started_at: str

@@ -44,6 +44,7 @@ def run_eval(
     *,
     judge: bool = False,
     subset: str | None = None,
+    corpus: str = "",
     limit: int | None = None,
     max_seconds: float | None = None,
     progress: Progress | None = None,
@@ -73,6 +74,7 @@ def run_eval(
         checker=checker.mode,
         judge_flag=judge,
         subset=subset,
+        corpus=corpus,
         limit=limit,
         started_at=now(),
         seconds=0.0,
@@ -164,6 +166,7 @@ def run_backends(
     progress_for: Callable[[str], Progress | None] | None = None,
     on_update: Callable[[EvalFile], None] | None = None,
     questions_file: Path | None = None,
+    corpus: str = "",
 ) -> EvalFile:
     """``run_eval`` for each backend in turn, collected in one :class:`EvalFile`.
 
@@ -187,6 +190,7 @@ def run_backends(
             backend,
             judge=judge,
             subset=subset,
+            corpus=corpus,
             limit=limit,
             max_seconds=max_seconds,
             progress=progress_for(backend) if progress_for else None,
