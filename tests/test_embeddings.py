@@ -223,7 +223,13 @@ def test_the_light_encoder_answers_threads_at_once() -> None:
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda g: light.encode(g, query=True), groups * 3))
     for i, got in enumerate(together):
-        assert np.array_equal(got, alone[i % 4])
+        # the same vectors (BLAS may round the last bit differently under threads); another
+        # question's vectors would differ by far more
+        assert got.shape == alone[i % 4].shape
+        assert float(np.abs(got - alone[i % 4]).max()) < 1e-6
+        other = alone[(i + 1) % 4]
+        n = min(len(got), len(other))
+        assert float(np.abs(got[:n] - other[:n]).max()) > 1e-2
 
 
 def model_copy(tmp_path: Path, changes: dict[str, dict[str, Any]]) -> Path:
