@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"rag.errors", "rag.config", "rag.schema", "rag.prompts", "rag.stats", "rag.data"},
     {"rag.corpus", "rag.formats"},
     {"rag.chunking", "rag.safety"},
-    {"rag.lexical", "rag.embeddings", "rag.questions"},
+    {"rag.lexical", "rag.embeddings", "rag.questions", "rag.documents"},
     {"rag.index"},
     {"rag.retrieval"},
     {"rag.llm"},
