@@ -292,7 +292,9 @@ def ordered_kinds(run: ClaimsRun) -> list[str]:
 
 
 def _name(run: EvalRun) -> str:
-    return f"{run.backend} ({run.checker})"
+    """The column a run gets: its backend and checker, and its corpus when it recorded one."""
+    corpus = f", {run.corpus}" if run.corpus else ""
+    return f"{run.backend} ({run.checker}{corpus})"
 
 
 # --- the document -----------------------------------------------------------------------------
