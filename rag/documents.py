@@ -32,7 +32,7 @@ _NAME_JOINERS = frozenset("a an the of and for in on to de la von van".split())
 NAMED_MIN = math.log(2)
 """A document is named only through a name word of the question (capitalised, an acronym) that
 weighs at least this much: one found in at most half of the documents' names. Words that
-many documents' names share ("Alibaba" in a folder of articles on Alibaba) name none."""
+many documents' names share ("Mars" in a folder of reports on Mars) name none."""
 NAMED_SHARE = 0.6
 """Documents named less than this share of the best-named one are not named (two documents
 named equally are both named: "the BSD licence and the Artistic License")."""
