@@ -200,6 +200,12 @@ def test_status_notices_go_to_the_sidebar_not_under_every_answer() -> None:
     seen: set[str] = set()
     assert answer_notices(a, seen) == ["dropped [7]"]
     assert answer_notices(a, seen) == []
+    # an answer quoted from the passages says so every time
+    from rag import prompts
+
+    a.notices.append(prompts.QUOTED_INSTEAD)
+    assert answer_notices(a, seen) == [prompts.QUOTED_INSTEAD]
+    assert answer_notices(a, seen) == [prompts.QUOTED_INSTEAD]
 
 
 # --- conversations ----------------------------------------------------------------------------

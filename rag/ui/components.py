@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from rag import prompts
 from rag.errors import SourceError
 from rag.render import MARKS, REMOVED_HEADING, answer_markdown, slug
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
@@ -544,10 +545,19 @@ STATUS_NOTICE = re.compile(r"using the embedded model$|^Ollama not reachable")
 
 def answer_notices(answer: Answer, seen: set[str]) -> list[str]:
     """The notices worth showing under this answer: not the model status (the sidebar has it),
-    not one already shown under an earlier answer of the conversation. ``seen`` is updated."""
-    fresh = [n for n in answer.notices if not STATUS_NOTICE.search(n) and n not in seen]
+    not one already shown under an earlier answer of the conversation, except those that say
+    what this answer is (:data:`EVERY_ANSWER`). ``seen`` is updated."""
+    fresh = [
+        n
+        for n in answer.notices
+        if n in EVERY_ANSWER or (not STATUS_NOTICE.search(n) and n not in seen)
+    ]
     seen.update(answer.notices)
     return fresh
+
+
+EVERY_ANSWER = frozenset({prompts.QUOTED_INSTEAD})
+"""Notices shown under every answer they belong to: each quoted answer says it is quoted."""
 
 
 def render_answer(
