@@ -199,7 +199,7 @@ def _quoted_instead(
     answer = checked(fresh, quoted)
     if answer.abstained:
         return declined
-    answer.rejected = declined.rejected + declined.removed
+    answer.rejected = declined.rejected
     answer.notices.append(prompts.QUOTED_INSTEAD)
     return answer
 
@@ -516,9 +516,10 @@ def ask(
                     )
             return answer
 
-        unchecked = answer.model_copy(deep=True)
+        fallback = chosen.llm is not None and settings.quote_fallback
+        unchecked = answer.model_copy(deep=True) if fallback else None
         answer = checked(answer, parsed) if claims else _abstain(answer, evidence)
-        if answer.abstained and chosen.llm is not None and settings.quote_fallback:
+        if answer.abstained and unchecked is not None:
             answer = _quoted_instead(unchecked, answer, evidence, standalone, found.named, checked)
         timings["check"] = (time.perf_counter() - t_check) * 1000
     elif not claims:

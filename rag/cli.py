@@ -446,8 +446,8 @@ def eval_cmd(
                 )
             )
         else:
-            corpus = ev.eval_corpus(corpus_name or "news")
-            if corpus.name != "news":
+            corpus = ev.eval_corpus(corpus_name or ev.DEFAULT_CORPUS)
+            if corpus.name != ev.DEFAULT_CORPUS:
                 settings = ev.corpus_settings(settings, corpus)
                 if not quiet:
                     click.echo(

@@ -44,20 +44,27 @@ _NAME_WORD = re.compile(r"[A-Z][A-Za-z0-9\u00c0-\u024f'’]*|[A-Za-z]*\d[A-Za-z0
 "Apache", "2.1"); lower-case words say what the question is about, not where to look."""
 
 
-def name_text(first_text: str, file: str) -> str:
-    """What a document is called: its file name (without folders or extension, separators as
-    spaces) and, when its first non-blank line reads as a name (:func:`is_name`), that line and
-    the short lines right after it (a version, a date). A headline is no name: "Qwen Model on
-    the Brink?" says what an article is about, and a question about that is no question about
-    that article."""
-    stem = PurePosixPath(file).stem
+def name_lines(first_text: str) -> list[str]:
+    """The lines of a document's text that name it: its first non-blank line when that reads
+    as a name (:func:`is_name`), and the short lines right after it (a version, a date); none
+    when the first line is a headline or prose."""
     lines = [ln.strip() for ln in first_text.splitlines() if ln.strip()][:NAME_LINES]
-    name = lines[:1] if lines and is_name(lines[0]) else []
-    for ln in lines[1:] if name else []:
+    if not lines or not is_name(lines[0]):
+        return []
+    name = lines[:1]
+    for ln in lines[1:]:
         if len(ln) > SHORT_LINE:
             break
         name.append(ln)
-    return "\n".join([re.sub(r"[-_]+", " ", stem), *name])
+    return name
+
+
+def name_text(first_text: str, file: str) -> str:
+    """What a document is called: its file name (without folders or extension, separators as
+    spaces) and its :func:`name_lines`. A headline is no name: "Qwen Model on the Brink?" says
+    what an article is about, and a question about that is no question about that article."""
+    stem = PurePosixPath(file).stem
+    return "\n".join([re.sub(r"[-_]+", " ", stem), *name_lines(first_text)])
 
 
 def is_name(line: str) -> bool:
@@ -93,8 +100,8 @@ def label(first_text: str, file: str) -> str:
     """A short name to show a model beside a passage: the file name without folders or
     extension, and the title when it reads as a name ("GPL-3 (GNU GENERAL PUBLIC LICENSE)")."""
     stem = PurePosixPath(file).stem
-    lines = [ln.strip() for ln in first_text.splitlines() if ln.strip()][:1]
-    return f"{stem} ({lines[0]})" if lines and is_name(lines[0]) else stem
+    lines = name_lines(first_text)
+    return f"{stem} ({lines[0]})" if lines else stem
 
 
 def name_tokens(first_text: str, file: str) -> set[str]:
@@ -131,12 +138,11 @@ class DocumentNames:
             return {}
         scores: dict[str, float] = {}
         for f, tokens in self.names.items():
-            shared = asked & tokens
-            found = [self.weights.get(t, 0.0) for t in shared]
+            found = {t: self.weights.get(t, 0.0) for t in asked & tokens}
             # one distinctive name word at least (a number alone names nothing: "9" in a file
             # name is no answer to "what happened on March 9?")
-            if any(self.weights.get(t, 0.0) >= NAMED_MIN for t in shared if _LETTER.search(t)):
-                scores[f] = sum(found)
+            if any(w >= NAMED_MIN for t, w in found.items() if _LETTER.search(t)):
+                scores[f] = sum(found.values())
         if not scores:
             return {}
         best = max(scores.values())

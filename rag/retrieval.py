@@ -48,6 +48,7 @@ MAX_EMBEDDED_CANDIDATES = 32
 FILE_REPEAT_PENALTY = 0.03
 """Per sentence already taken from the same file, when picking evidence."""
 MIN_PASSAGES = 3
+"""Passages always given, whatever their length (``evidence_tokens`` limits the rest)."""
 NAMED_RRF = 1.0 / (RRF_K + 1)
 """Added (times how clearly it is named) to the fused score of a chunk of a document the
 question names (:mod:`rag.documents`): as much as a first place in one of the two rankings."""
@@ -56,7 +57,6 @@ NAMED_BONUS = 0.1
 NAMED_DEPTH = 4
 """With a named document, each ranking is read this many times deeper, so that the named
 document's best chunks are among those fused."""
-"""Passages always given, whatever their length (``evidence_tokens`` limits the rest)."""
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -105,8 +105,9 @@ class IndexHandle:
             labels: dict[str, str] = {}
             for file, entry in self.manifest.files.items():
                 first = self.by_id.get(entry.chunks[0]) if entry.chunks else None
-                names[file] = name_tokens(first.text if first else "", file)
-                labels[file] = label(first.text if first else "", file)
+                text = first.text if first else ""
+                names[file] = name_tokens(text, file)
+                labels[file] = label(text, file)
             self._names = DocumentNames(names, labels)
         return self._names
 

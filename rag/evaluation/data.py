@@ -54,6 +54,8 @@ CORPORA: dict[str, EvalCorpus] = {
     ),
 }
 SPLITS = ("dev", "test")
+DEFAULT_CORPUS = "news"
+"""The corpus questions are asked of unless another is named: the shipped ``corpus/``."""
 
 
 def eval_corpus(name: str) -> EvalCorpus:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rag.evaluation.data import THRESHOLDS_FILE, EvalError
+from rag.evaluation.data import DEFAULT_CORPUS, THRESHOLDS_FILE, EvalError
 from rag.evaluation.metrics import HEADLINE, QuestionRecord
 from rag.evaluation.results import ClaimsRun, EvalFile, EvalRun
 
@@ -40,7 +40,7 @@ def thresholds_for(
         raise EvalError(f"no thresholds for backend {backend!r}")
     key = subset or "full"
     chosen = entry.get(key, entry.get("full"))
-    if corpus and corpus != "news":
+    if corpus and corpus != DEFAULT_CORPUS:
         key = f"{corpus}:{key}"
         chosen = entry.get(key, chosen)
     if not isinstance(chosen, dict):
