@@ -32,6 +32,7 @@ from rag.questions import (
     gives_asked,
     language,
     needs_context,
+    said_of,
     standalone_question,
     word_stems,
 )
@@ -59,6 +60,10 @@ EXTRACTIVE_MIN_SCORE = 0.55
 EXTRACTIVE_MAX_SENTENCES = 3
 EXTRACTIVE_WINDOW = 0.12
 """The extractive backend quotes sentences within this score of the best one."""
+BOUND_REACH = 0.08
+"""When none of the closest evidence sentences gives the asked kind of fact, how far below the
+floor (:data:`EXTRACTIVE_MIN_SCORE`) a sentence that gives it, said of what is asked, may be
+quoted instead."""
 CLOSEST_PASSAGES = 3
 
 
@@ -165,6 +170,16 @@ def extractive_answer(
     picked = [e for e in evidence if e.score >= floor]
     slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
+    if slot is not None and not fitting:
+        # none of the closest sentences gives the asked kind of fact: a slightly less close one
+        # that gives it, said of what is asked ("joined the project in April 2023"), answers
+        fitting = [
+            e
+            for e in evidence
+            if e.score >= EXTRACTIVE_MIN_SCORE - BOUND_REACH
+            and gives_asked(question, e.text)
+            and said_of(question, e.text)
+        ]
     terms = word_stems(question, common_only=True)
     if slot is not None and len(fitting) > 1 and terms:
         # of the sentences that hold a value of the asked kind, those that share most of what

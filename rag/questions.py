@@ -144,6 +144,38 @@ def gives_asked(question: str, text: str) -> bool:
     return not counted or bool(counted & word_stems(text))
 
 
+SAID_OF_WINDOW = 8
+"""Words either side of a value within which the thing asked about must be named for the
+value to be said of it (:func:`said_of`)."""
+_BOUND: frozenset[Slot] = frozenset({"when", "how_many", "where"})
+
+
+def said_of(question: str, text: str) -> bool:
+    """Whether a value of the asked kind in ``text`` is said of what the question asks about:
+    within :data:`SAID_OF_WINDOW` words of one of the question's words other than its main
+    name ("April 2023" in "became part of the project in April 2023" for "When did Maria start
+    on the project?"; not "born in 1993"). True for the kinds of fact this does not apply to
+    (people, reasons) and for questions that ask for no kind."""
+    slot = asked_slot(question)
+    if slot not in _BOUND:
+        return True
+    subject = subject_of(question) or ""
+    about = word_stems(question) - word_stems(subject)
+    if not about:
+        return True
+    for part in re.split(r"[;:]|\n", text):
+        values = list(_HAS[slot].finditer(part))
+        if not values:
+            continue
+        words = [(m.start(), _stem(m.group(1).lower())) for m in _WORD.finditer(part)]
+        for v in values:
+            before = [w for pos, w in words if pos < v.start()][-SAID_OF_WINDOW:]
+            after = [w for pos, w in words if pos >= v.end()][:SAID_OF_WINDOW]
+            if about & set(before + after):
+                return True
+    return False
+
+
 def carries(slot: Slot | None, text: str) -> bool:
     """Whether ``text`` holds a value of the asked kind (a date for "when", ...). True when
     the question asks for no particular kind."""

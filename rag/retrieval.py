@@ -21,7 +21,7 @@ from rag.errors import IndexMissingError, StoreError
 from rag.index import store
 from rag.index.reader import open_generation
 from rag.lexical import LexicalIndex, tokenize
-from rag.questions import asked_slot, carries
+from rag.questions import asked_slot, carries, said_of
 from rag.schema import Chunk, Evidence, Sentence
 
 RRF_K = 60
@@ -39,10 +39,11 @@ _CONTEXT_OPENERS = re.compile(
 )
 _MIN_WORDS = 4
 QUESTION_PENALTY = 0.15
+"""Rhetorical questions and question titles rarely state a fact."""
 SLOT_BONUS = 0.08
 """Added to a sentence that carries the kind of fact asked for (a date for "when", a number
-for "how many", a name for "who"; :mod:`rag.questions`)."""
-"""Rhetorical questions and question titles rarely state a fact."""
+for "how many", a name for "who"; :mod:`rag.questions`), said of what the question asks about
+(:func:`rag.questions.said_of`)."""
 MAX_EMBEDDED_CANDIDATES = 32
 """Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
 FILE_REPEAT_PENALTY = 0.03
@@ -312,7 +313,10 @@ def select_evidence(
     scored = []
     for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
-        fits = SLOT_BONUS if slot is not None and carries(slot, sent.text) else 0.0
+        # a value of the asked kind counts when it is said of what is asked ("joined the
+        # project in April 2023" for "when did she start on the project"; not "born in 1993")
+        bound = slot is not None and carries(slot, sent.text) and said_of(query, sent.text)
+        fits = SLOT_BONUS if bound else 0.0
         fits += NAMED_BONUS * named.get(sent.file, 0.0)
         scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)

@@ -314,6 +314,31 @@ def test_the_extractive_answer_quotes_the_date_of_the_asked_event() -> None:
     assert len(anything.sentences) == 3
 
 
+def test_a_dated_sentence_just_below_the_floor_answers_when_no_closer_one_gives_a_date() -> None:
+    from rag.answering import BOUND_REACH, EXTRACTIVE_MIN_SCORE, extractive_answer
+    from rag.schema import Evidence
+
+    def ev(n: int, text: str, score: float) -> Evidence:
+        return Evidence(
+            n=n, file="a.txt", line_start=n, line_end=n, char_start=100 * n,
+            char_end=100 * n + len(text), text=text, score=score, chunk_id="c",
+        )  # fmt: skip
+
+    below = EXTRACTIVE_MIN_SCORE - BOUND_REACH / 2
+    evidence = [
+        ev(1, "Maria Keller is the Lima Museum's best-known curator.", 0.70),
+        ev(2, "Keller has led the museum's research team for a decade.", 0.66),
+        ev(3, "Keller, born in 1981, grew up in Cusco.", below),
+        ev(4, "She started at the Lima Museum in May 2012 as an assistant.", below),
+    ]
+    answer = extractive_answer(evidence, "When did Maria Keller start at the Lima Museum?")
+    assert [s.text for s in answer.sentences] == [evidence[3].text]
+    # beyond the reach, or a date of another event only: the closest sentences as before
+    far = [*evidence[:3], evidence[3].model_copy(update={"score": below - BOUND_REACH})]
+    answer = extractive_answer(far, "When did Maria Keller start at the Lima Museum?")
+    assert [s.text for s in answer.sentences] == [e.text for e in evidence[:2]]
+
+
 def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     corpus_index: Settings,
 ) -> None:
@@ -343,3 +368,34 @@ def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     loose = corpus_index.model_copy(update={"evidence_tokens": 0, "evidence_k": 6})
     q = "Who left the Qwen team?"
     assert len(retrieve(tight, q).evidence) == MIN_PASSAGES < len(retrieve(loose, q).evidence)
+
+
+def test_evidence_favours_a_date_said_of_the_asked_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slot bonus goes to a date by the asked event ("started at the museum in 2012"),
+    not to any date in a sentence about the person ("Maria Keller, born in 1981")."""
+    from rag import retrieval
+    from rag.index.build import build_index
+    from tests.conftest import make_settings
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    born = "Maria Keller, born in 1981 in Cusco, studied art history in Madrid and Paris."
+    started = "Keller started work at the museum in 2012 as an assistant."
+    (corpus / "keller.txt").write_text(
+        f"{born}\n\n{started}\n\nThe museum's garden is open to visitors on weekends.\n",
+        encoding="utf-8",
+    )
+    s = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(s)
+    question = "When did Maria Keller start at the Lima Museum?"
+
+    def scores() -> dict[str, float]:
+        return {e.text: e.score for e in retrieval.retrieve(s, question).evidence}
+
+    bound = scores()
+    monkeypatch.setattr(retrieval, "said_of", lambda q, t: True)  # any date would count
+    loose = scores()
+    assert loose[born] == pytest.approx(bound[born] + retrieval.SLOT_BONUS, abs=1e-3)
+    assert loose[started] == pytest.approx(bound[started], abs=1e-3)

@@ -129,3 +129,25 @@ def test_a_count_is_a_number_said_of_the_thing_counted() -> None:
     assert gives_asked("How many of them left?", "Three left in May.")
     # other kinds of question are unchanged
     assert gives_asked("When did the museum reopen?", "It reopened in May 2004.")
+
+
+def test_a_date_is_said_of_the_asked_event_when_the_event_is_named_near_it() -> None:
+    from rag.questions import SAID_OF_WINDOW, said_of
+
+    question = "When did Maria Keller start working at the Lima Museum?"
+    # the date sits by a word of the question other than its main name: said of the event
+    assert said_of(question, "Keller, who came to Lima in 2009, joined the museum in May 2012.")
+    # a date of another event in her life is not ("born in 1981" is by her name only)
+    assert not said_of(question, "Maria Keller, born in 1981, is a noted curator of textiles.")
+    # within the window only: a date far from every asked word is not said of it
+    far = "The museum " + "was praised by visiting critics for its work " + "x " * SAID_OF_WINDOW
+    assert said_of(question, far.strip() + " in 2012.") is False
+    assert said_of(question, "The museum reopened in 2012.")
+    # a clause after a semicolon is read alone
+    assert not said_of(question, "The museum is large; Keller was born in 1981.")
+    # numbers: said of the thing counted or done
+    assert said_of("How many visitors came in 2019?", "Some 40,000 visitors came.")
+    assert not said_of("How many visitors came in 2019?", "Keller, 43, leads the team.")
+    # kinds of fact this does not apply to, and questions that ask for no kind, always pass
+    assert said_of("Who leads the museum?", "Keller, born in 1981, is a curator.")
+    assert said_of("Tell me about the museum", "It has 12 rooms.")
