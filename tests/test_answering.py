@@ -18,7 +18,7 @@ from rag.answering import QuestionError, ask, check_answer
 from rag.citations import parse_answer
 from rag.config import Settings
 from rag.retrieval import retrieve
-from rag.schema import Answer
+from rag.schema import Answer, Evidence
 from rag.sources import quote_is_exact
 from rag.verify import Checker
 from tests.fixtures_llm import settings_for_ollama
@@ -292,15 +292,16 @@ def test_an_answer_that_does_not_give_the_asked_fact_abstains(corpus_index: Sett
     assert not answers_the_question(stripped, "When did Junyang Lin join Alibaba?")
 
 
+def ev(n: int, text: str, score: float) -> Evidence:
+    """Evidence sentence ``n`` of one file, on line ``n``, with this retrieval score."""
+    return Evidence(
+        n=n, file="a.txt", line_start=n, line_end=n, char_start=1000 * n,
+        char_end=1000 * n + len(text), text=text, score=score, chunk_id="c",
+    )  # fmt: skip
+
+
 def test_the_extractive_answer_quotes_the_date_of_the_asked_event() -> None:
     from rag.answering import extractive_answer
-    from rag.schema import Evidence
-
-    def ev(n: int, text: str, score: float) -> Evidence:
-        return Evidence(
-            n=n, file="a.txt", line_start=n, line_end=n, char_start=100 * n,
-            char_end=100 * n + len(text), text=text, score=score, chunk_id="c",
-        )  # fmt: skip
 
     evidence = [
         ev(1, "Maria Keller, born in 1981, leads the Lima Museum's research team.", 0.80),
@@ -316,13 +317,6 @@ def test_the_extractive_answer_quotes_the_date_of_the_asked_event() -> None:
 
 def test_a_dated_sentence_just_below_the_floor_answers_when_no_closer_one_gives_a_date() -> None:
     from rag.answering import BOUND_REACH, EXTRACTIVE_MIN_SCORE, extractive_answer
-    from rag.schema import Evidence
-
-    def ev(n: int, text: str, score: float) -> Evidence:
-        return Evidence(
-            n=n, file="a.txt", line_start=n, line_end=n, char_start=100 * n,
-            char_end=100 * n + len(text), text=text, score=score, chunk_id="c",
-        )  # fmt: skip
 
     below = EXTRACTIVE_MIN_SCORE - BOUND_REACH / 2
     evidence = [
@@ -343,20 +337,16 @@ def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     corpus_index: Settings,
 ) -> None:
     from rag.retrieval import MIN_PASSAGES, approx_tokens, within_budget
-    from rag.schema import Evidence
 
-    def ev(n: int, words: int) -> Evidence:
-        text = " ".join(["word"] * words)
-        return Evidence(
-            n=n, file="a.txt", line_start=n, line_end=n, char_start=1000 * n,
-            char_end=1000 * n + len(text), text=text, score=1.0 - n / 10, chunk_id="c",
-        )  # fmt: skip
+    def words(n: int, count: int) -> Evidence:
+        return ev(n, " ".join(["word"] * count), 1.0 - n / 10)
 
     # 20 words of "word " are about 25 tokens; CJK counts one token a character
     assert approx_tokens(" ".join(["word"] * 20)) == 25
     assert approx_tokens("阿里最年轻的人") == 7 + 1
     long_, short = 40, 10  # ~50 and ~13 tokens
-    evidence = [ev(1, long_), ev(2, long_), ev(3, long_), ev(4, long_), ev(5, short), ev(6, long_)]
+    evidence = [words(1, long_), words(2, long_), words(3, long_), words(4, long_)]
+    evidence += [words(5, short), words(6, long_)]
     kept = within_budget(evidence, 170)
     # the first three always; the fourth (~50) would pass 170; the short fifth still fits
     assert [e.text for e in kept] == [e.text for e in evidence[:3]] + [evidence[4].text]
