@@ -37,9 +37,15 @@ _WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 _CLAUSE_BREAK = re.compile(
     r"[;:—–]|,[”\"’]?\s+(?=(?:and|but|while|whereas|which|who|whom|where|when|although|though|"
     r"so|or|yet|because|since|unless|if|provided|except|including|excluding|leaving|"
-    r"surpassing|suggesting)\b)|,\s+[\"“]|[”\"],?\s+(?=[a-z])|\s+-\s+|\.\s",
+    r"surpassing|suggesting)\b)|,\s+[\"“]|[”\"],?\s+(?=[a-z])|\s+-\s+|\.\s|"
+    r"\s(?=(?:and|but)\s+(?:there|it|they|he|she|we)\s+(?:is|are|was|were|isn|aren|wasn|weren|"
+    r"has|have|had|hasn|haven|hadn|does|do|did|doesn|don|didn|can|cannot|will|won)\b)",
     re.I,
 )
+
+_TERM = re.compile(r"[\"“]([^\W\d_][\w'’-]*)[*]?(?:\(\))?[\"”]")
+_QUOTED_TERM = re.compile(r"[\"“][^\s\"“”]+$")
+"""A single word in quotes just before a closing quote: a term of the text ("except", "__exit__()")."""
 
 NEGATIONS = frozenset(
     """not no never none nor neither nobody nothing nowhere without cannot cant dont doesnt
@@ -189,6 +195,8 @@ class Token:
     stem: str
     start: int
     clause: int
+    term: bool = False
+    """A word the cited text names in quotes (a keyword, a command): a name, never a negation."""
 
     @property
     def low(self) -> str:
@@ -196,16 +204,23 @@ class Token:
 
     @property
     def content(self) -> bool:
+        if self.term:
+            return len(self.low) > 1
         return self.low not in STOPWORDS and self.low not in NEGATIONS and len(self.low) > 1
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences cut further at clause boundaries (semicolons, colons, parentheses, dashes, and
-    a comma before a conjunction or a relative pronoun)."""
+    """Sentences cut further at clause boundaries (semicolons, colons, parentheses, dashes, a
+    comma before a conjunction or a relative pronoun, and "and" / "but" before a new subject and
+    its verb: "used without X and there isn't Y" is two clauses)."""
     out: list[tuple[int, int]] = []
     for a, b in sentence_spans(text) or [(0, len(text))]:
         pos = a
         for m in _CLAUSE_BREAK.finditer(text, a, b):
+            if m.group(0)[:1] in '”"' and _QUOTED_TERM.search(
+                text, max(a, m.start() - 40), m.start()
+            ):
+                continue  # 'an "except" clause': a quoted term, not the end of a quotation
             if m.start() > pos:
                 out.append((pos, m.start()))
             pos = m.end()
@@ -214,7 +229,17 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if text[a:b].strip()] or [(0, len(text))]
 
 
-def tokens(text: str) -> list[Token]:
+def quoted_terms(text: str) -> frozenset[str]:
+    """Single words the text sets in quotes ('an "except" clause', '"next" and "step"'): terms it
+    names, such as keywords and commands, not words it uses."""
+    return frozenset(
+        m.group(1).lower().replace("’", "'").replace("'", "") for m in _TERM.finditer(text)
+    )
+
+
+def tokens(text: str, terms: frozenset[str] = frozenset()) -> list[Token]:
+    """The words of ``text`` with their stems and clause numbers; a word in ``terms`` (see
+    :func:`quoted_terms`) is marked as a term."""
     spans = clause_spans(text)
     out: list[Token] = []
     ci = 0
@@ -227,7 +252,8 @@ def tokens(text: str) -> list[Token]:
         if low.endswith("n't"):
             out.append(Token(word, "not", m.start(), ci))
             continue
-        out.append(Token(word, stem(word), m.start(), ci))
+        tok = Token(word, stem(word), m.start(), ci)
+        out.append(Token(word, tok.stem, m.start(), ci, True) if tok.low in terms else tok)
     return out
 
 
@@ -318,8 +344,10 @@ def _value_kind(toks: list[Token], i: int) -> str | None:
         return "date"
     if _value_key(tok) is not None:
         return "number"
-    if _CODE.fullmatch(tok.text):
-        return "name"  # a grade, model or part code ("P9", "A100", "X2"): which one matters
+    if _CODE.fullmatch(tok.text) or tok.term:
+        # a grade, model or part code ("P9", "A100", "X2"), or a term the text quotes ("next",
+        # "step"): which one matters
+        return "name"
     first_in_clause = i == 0 or toks[i - 1].clause != tok.clause
     if (
         tok.text[:1].isupper()
@@ -451,7 +479,7 @@ def _party(tok: Token) -> bool:
 
 
 def _named(tok: Token) -> bool:
-    return tok.text[:1].isupper() or tok.low in _PARTIES
+    return tok.text[:1].isupper() or tok.low in _PARTIES or tok.term
 
 
 def _passive(toks: list[Token], i: int) -> bool:
@@ -577,11 +605,17 @@ def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, 
 
 
 def _is_negation(tok: Token) -> bool:
-    return tok.low in NEGATIONS or tok.stem == "not"
+    return not tok.term and (tok.low in NEGATIONS or tok.stem == "not")
+
+
+_ARTICLES = frozenset({"a", "an", "the"})
 
 
 def _negates(toks: list[Token], i: int) -> bool:
-    """Whether token ``i`` is a negation: a negative word, or "from" in "far from"."""
+    """Whether token ``i`` is a negation: a negative word, or "from" in "far from"; not a word
+    right after an article ("an except clause" names a clause, it excludes nothing)."""
+    if i > 0 and toks[i - 1].low in _ARTICLES and toks[i - 1].clause == toks[i].clause:
+        return False
     return _is_negation(toks[i]) or (toks[i].low == "from" and i > 0 and toks[i - 1].low == "far")
 
 
@@ -661,12 +695,25 @@ def _polarity(toks: list[Token]) -> list[int]:
     return [(clause_count.get(t.clause, 0) + local.get(i, 0)) % 2 for i, t in enumerate(toks)]
 
 
+_ABILITY = frozenset("possible allowed permitted able".split())
+"""Words whose denial denies the act after them: "it is not possible to mix A and B" says that
+A and B are not mixed."""
+
+
 def _governed(toks: list[Token]) -> list[int]:
-    """Tokens a negation governs (see :func:`_governed_by`)."""
+    """Tokens a negation governs (see :func:`_governed_by`), and the verb after a denied
+    "possible to" / "allowed to" ("not possible to *mix*")."""
     out = []
     for i in range(len(toks)):
         if _negates(toks, i) and (k := _governed_by(toks, i)) is not None:
             out.append(k)
+            if (
+                toks[k].low in _ABILITY
+                and k + 2 < len(toks)
+                and toks[k + 1].low == "to"
+                and toks[k + 2].clause == toks[k].clause
+            ):
+                out.append(k + 2)
     return out
 
 
@@ -680,20 +727,49 @@ def _negation_flip(
     t_places, c_places = _places(tt), _places(ct)
     for i in _governed(ct):
         places = t_places.get(ct[i].stem, [])
-        if places and all(tp[j] != cp[i] for j in places):
+        if places and all(tp[j] != cp[i] for j in places) and not _same_words(ct, i, tt, places):
             return places[0], bool(cp[i])
     for j in _governed(tt):
         places = c_places.get(tt[j].stem, [])
         polarities = {cp[i] for i in places}
-        if len(polarities) == 1 and all(tp[k] not in polarities for k in t_places[tt[j].stem]):
+        if (
+            len(polarities) == 1
+            and all(tp[k] not in polarities for k in t_places[tt[j].stem])
+            and not _same_words(tt, j, ct, places)
+        ):
             return j, bool(cp[places[0]])
     return None
 
 
+_TEMPORAL = frozenset({"before", "after"})
+"""Stopwords that still have an opposite: which of two steps comes first. They contradict only
+before the same event ("after X is done" / "before X is done"), since "A before B" says what
+"B after A" says."""
+
+
+def _next_content(toks: list[Token], i: int) -> str:
+    """The stem of the first content word after ``i`` in its clause ("" if none)."""
+    for t in toks[i + 1 : i + 4]:
+        if t.clause != toks[i].clause:
+            break
+        if t.content:
+            return t.stem
+    return ""
+
+
+def _same_words(toks: list[Token], k: int, other: list[Token], places: list[int]) -> bool:
+    """Whether the negation that governs word ``k`` stands right before the same word on the
+    other side too ("an except clause" / 'an "except" clause'): both sides say the same words,
+    whatever their clause boundaries make of them."""
+    negators = {toks[n].low for n in range(max(0, k - 4), k) if _negates(toks, n)}
+    return any(j > 0 and other[j - 1].low in negators for j in places)
+
+
 def inspect(claim: str, cited: str) -> Inspection:
     """Align ``claim`` to ``cited`` and list what the text says differently."""
-    ct = tokens(claim)
-    tt = tokens(cited)
+    terms = quoted_terms(cited)
+    ct = tokens(claim, terms)
+    tt = tokens(cited, terms)
     t_stems = [t.stem for t in tt]
     t_set = set(t_stems)
     content = [i for i, t in enumerate(ct) if t.content]
@@ -718,12 +794,14 @@ def inspect(claim: str, cited: str) -> Inspection:
 
     # opposite words: the claim's word is absent, its opposite present (with the same polarity:
     # "not voluntary" agrees with "involuntary")
-    for i in content:
+    for i in [*content, *(i for i, t in enumerate(ct) if t.low in _TEMPORAL)]:
         s = ct[i].stem
         if s in t_set or _measure_word(ct, i):
             continue
         opposite = OPPOSITES.get(s, set()) & t_set
         places = [j for j, t in enumerate(tt) if t.stem in opposite and tp[j] == cp[i]]
+        if ct[i].low in _TEMPORAL:  # "after A, B" / "B before A": the same order, other words
+            places = [j for j in places if _next_content(tt, j) == _next_content(ct, i) != ""]
         if places:
             j = places[0]
             found.append(

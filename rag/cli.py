@@ -368,7 +368,7 @@ def answer_json(answer: Any) -> dict[str, Any]:
 @click.option("--load", "loads", multiple=True, type=click.Path(path_type=Path), help="Use saved run(s) instead of running (for --report/--gate; repeatable).")  # fmt: skip
 @click.option("--gate", type=click.Path(path_type=Path), help="Exit 1 if a metric is below its threshold in this file.")  # fmt: skip
 @click.option("--questions", "questions_file", type=click.Path(path_type=Path), help="Question set (default: the corpus's).")  # fmt: skip
-@click.option("--corpus", "corpus_name", default=None, help="Labelled corpus: news (the shipped corpus/, default for questions) or licenses (eval/licenses/); --claims runs both unless one is named.")  # fmt: skip
+@click.option("--corpus", "corpus_name", default=None, help="Labelled corpus: news (the shipped corpus/, default for questions), licenses (eval/licenses/) or pydocs (eval/pydocs/); --claims runs all unless one is named.")  # fmt: skip
 @click.option("--split", type=click.Choice(["dev", "test"]), help="Only this split (default: both, test reported as the headline).")  # fmt: skip
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index folder (RAG_INDEX_DIR).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -730,7 +730,7 @@ def bench_answer_cmd(backends: tuple[str, ...], ids: str | None, corpus_dir: Pat
 
 @bench_group.command("embed")
 @click.option("--model", "models", multiple=True, help="Embedding model to compare (repeatable; default: every offered model).")  # fmt: skip
-@click.option("--corpus", "corpora", multiple=True, help="Labelled corpus: news, licenses (repeatable; default both).")  # fmt: skip
+@click.option("--corpus", "corpora", multiple=True, help="Labelled corpus: news, licenses, pydocs (repeatable; default all).")  # fmt: skip
 @click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test"]), help="Questions of this split only (repeatable; default both).")  # fmt: skip
 @click.option("--keep", type=click.Path(path_type=Path), help="Keep the indexes in this folder.")  # fmt: skip
 @_bench_options

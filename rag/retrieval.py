@@ -243,26 +243,73 @@ def lexical_coverage(lexical: LexicalIndex, query_tokens: list[str], text: str) 
     return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
 
 
+def _joined(chunk: Chunk, first: Sentence, last: Sentence) -> Sentence:
+    """The text of ``chunk`` from ``first`` to ``last`` as one sentence."""
+    a, b = first.char_start - chunk.char_start, last.char_end - chunk.char_start
+    return Sentence(
+        file=first.file,
+        line_start=first.line_start,
+        line_end=last.line_end,
+        char_start=first.char_start,
+        char_end=last.char_end,
+        text=chunk.text[a:b],
+        page=first.page,
+        heading=first.heading,
+    )
+
+
+INTRODUCED_CHARS = 600
+"""At most this many characters of a sentence ending in ":" and the list items or code lines
+it introduces, read as one piece of evidence."""
+_ITEM = re.compile(r"[-*•]\s|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s")
+
+
+def _introduced(chunk: Chunk, i: int) -> int:
+    """The index of the last list item or indented code line that sentence ``i`` introduces
+    ("The only lines that can appear before it are:" / "the following code prints 42:"), or
+    ``i`` itself. Items stand at the start of their line, indented or behind a bullet or a
+    number."""
+    sentences = chunk.sentences
+    text = sentences[i].text.rstrip()
+    if not text.endswith(":") or len(text.split()) < _MIN_WORDS:
+        return i  # not an introduction, or a label ("Definitions:") whose items stand alone
+    last = i
+    for j in range(i + 1, len(sentences)):
+        nxt = sentences[j]
+        if nxt.char_end - sentences[i].char_start > INTRODUCED_CHARS:
+            break
+        at = nxt.char_start - chunk.char_start
+        line_start = chunk.text.rfind("\n", 0, at) + 1
+        lead = chunk.text[line_start:at]
+        if lead.strip() or not (lead or _ITEM.match(nxt.text)):
+            break  # not at the start of its own line, or a plain paragraph
+        last = j
+    return last
+
+
+def _introducer(chunk: Chunk, i: int) -> int:
+    """The sentence that introduces sentence ``i`` as one of its list items or code lines, or
+    ``i`` itself."""
+    base = i
+    for h in range(i - 1, max(-1, i - 12), -1):  # the outermost: "code follows:" / "def f():"
+        if chunk.sentences[h].text.rstrip().endswith(":") and _introduced(chunk, h) >= i:
+            base = h
+    return base
+
+
 def _with_context(chunk: Chunk, i: int) -> Sentence:
-    """The sentence, joined to the one before when it leans on it ("He ...", "This ...")."""
+    """The sentence, joined to the one before when it leans on it ("He ...", "This ..."); a
+    sentence that introduces a list or code lines, with them, and such an item, with its
+    introduction and the other items (:func:`_introduced`)."""
     sentences = chunk.sentences
     s = sentences[i]
-    if i == 0 or not _CONTEXT_OPENERS.match(s.text):
-        return s
-    prev = sentences[i - 1]
-    if is_boilerplate(prev.text) or s.char_end - prev.char_start > 700:
-        return s
-    a, b = prev.char_start - chunk.char_start, s.char_end - chunk.char_start
-    return Sentence(
-        file=s.file,
-        line_start=prev.line_start,
-        line_end=s.line_end,
-        char_start=prev.char_start,
-        char_end=s.char_end,
-        text=chunk.text[a:b],
-        page=prev.page,
-        heading=prev.heading,
-    )
+    base = _introducer(chunk, i)
+    first, last = sentences[base], sentences[_introduced(chunk, base)]
+    if base > 0 and _CONTEXT_OPENERS.match(first.text):
+        prev = sentences[base - 1]
+        if not is_boilerplate(prev.text) and first.char_end - prev.char_start <= 700:
+            first = prev
+    return s if first is s and last is s else _joined(chunk, first, last)
 
 
 def select_evidence(

@@ -218,19 +218,23 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
 
 _OPENERS = frozenset(
     "whoever whatever whichever once option tens hundreds thousands dozens millions each every "
-    "any no none neither either both all some many most few several such".split()
+    "any no none neither either both all some many most few several such even only just thus "
+    "hence therefore otherwise instead likewise similarly unlike like whether because unless "
+    "until rather perhaps often sometimes always never".split()
 )
 
 
 def _common_opener(word: str, cited_plain: str) -> bool:
     """Whether the first word of a claim is an ordinary word capitalised by position ("Losing
-    its ...", "Once you ...", "Whoever conveys ..."), not a name."""
+    its ...", "Once you ...", "Whoever conveys ...", "Even when ...", "Usually ..."), not a
+    name."""
     low = word.lower()
     return (
         low in STOPWORDS
         or low in PREPOSITIONS
         or low in _OPENERS
         or (low.endswith("ing") and len(low) > 5)
+        or (low.endswith("ly") and len(low) > 5)  # "Typically", "Usually"
         or re.search(rf"(?<![\w])({re.escape(low)})(?![\w])", cited_plain) is not None
         and re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", cited_plain) is None
     )

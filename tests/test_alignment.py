@@ -277,3 +277,42 @@ def test_always_where_the_text_sets_a_condition_is_wider_scope() -> None:
     # a claim that states the condition itself says no more than the text
     assert inspect("You may copy the program only if you keep this notice.", source).findings == []
     assert inspect("You may copy the program if you keep this notice.", source).findings == []
+
+
+def test_a_quoted_keyword_is_a_term_not_a_negation() -> None:
+    """Reference text quotes the keywords it names ('an "except" clause'); a claim that writes
+    them without quotes says the same thing, and a keyword is never read as "except for"."""
+    source = 'A bare "except" clause, if present, must come last; it catches every error.'
+    assert inspect("A bare except clause, if present, must come last.", source).findings == []
+    wrong = inspect("A bare except clause, if present, must come first.", source).findings
+    assert wrong and wrong[0].kind == "opposite", wrong
+    # the same words on both sides agree, whatever the clause breaks around the quotes
+    source = 'Each item is taken by at most one "handler" block, the first that matches.'
+    assert inspect("Each item is taken by at most one handler block.", source).findings == []
+
+
+def test_terms_the_text_quotes_are_values_bound_to_their_own_words() -> None:
+    source = (
+        'The difference is that "fetch" downloads the changes, while "pull" also merges them '
+        "into the current branch."
+    )
+    wrong = inspect("The difference is that pull downloads the changes, while fetch also merges them.", source)  # fmt: skip
+    assert wrong.findings and wrong.findings[0].contradicts, wrong.findings
+    assert inspect("Here fetch downloads the changes, while pull also merges them.", source).findings == []  # fmt: skip
+
+
+def test_a_new_subject_after_and_starts_a_new_clause_for_negation() -> None:
+    """'without X and there isn't Y': the second negation does not reach back to X."""
+    source = "If no arguments are given, the tool prints its help. If there isn't a config file, it stops."
+    claim = "If the tool runs without arguments and there isn't a config file, it stops."
+    assert [f.kind for f in inspect(claim, source).findings if f.kind == "negation"] == []
+    # a real flip is still found
+    assert inspect("If arguments are given, the tool prints its help.", source).findings
+
+
+def test_before_and_after_contradict_only_before_the_same_event() -> None:
+    source = "Before the backup starts, the service writes its cache to disk."
+    wrong = inspect("After the backup starts, the service writes its cache to disk.", source)
+    assert wrong.findings and wrong.findings[0].kind == "opposite", wrong.findings
+    # the same order told from the other end is not a contradiction
+    assert inspect("The backup starts after the service writes its cache to disk.", source).findings == []  # fmt: skip

@@ -17,10 +17,12 @@ from rag import prompts
 from rag.answering import QuestionError, ask, check_answer
 from rag.citations import parse_answer
 from rag.config import Settings
+from rag.index.build import build_index
 from rag.retrieval import retrieve
 from rag.schema import Answer, Evidence
 from rag.sources import quote_is_exact
 from rag.verify import Checker
+from tests.conftest import make_settings
 from tests.fixtures_llm import settings_for_ollama
 
 P10_ZH = "阿里最年轻的P10是谁？"
@@ -389,3 +391,32 @@ def test_evidence_favours_a_date_said_of_the_asked_event(
     loose = scores()
     assert loose[born] == pytest.approx(bound[born] + retrieval.SLOT_BONUS, abs=1e-3)
     assert loose[started] == pytest.approx(bound[started], abs=1e-3)
+
+
+def test_a_sentence_that_introduces_a_list_or_code_carries_it(tmp_path: Path) -> None:
+    """Reference text states a rule and then lists or shows it ("... are:" / "... prints 7:"):
+    the evidence is the sentence with its items, so the answer quotes what the list says."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "backup.txt").write_text(
+        "Backup tool\n"
+        "***********\n\n"
+        "The backup tool copies files to a remote store every night.  The only\n"
+        "files that the tool skips during a backup are:\n\n"
+        "* temporary files,\n\n"
+        "* files larger than the quota, and\n\n"
+        "* sockets.\n\n"
+        "Restoring is done with the restore command.  The following call restores one folder:\n\n"
+        "   backup restore --folder photos\n\n"
+        "The tool keeps seven nightly copies.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    ev = retrieve(settings, "Which files does the backup tool skip?").evidence
+    lists = [e for e in ev if "files that the tool skips" in e.text]
+    assert lists and "sockets" in lists[0].text and lists[0].line_end > lists[0].line_start
+    code = [e for e in retrieve(settings, "How do I restore one folder?").evidence if "following call" in e.text]  # fmt: skip
+    assert code and "--folder photos" in code[0].text
+    # a plain paragraph after a colon-free sentence is not joined
+    assert not any("seven nightly" in e.text and "restore" in e.text for e in ev)

@@ -4,7 +4,9 @@ Two corpora, each with its own sets:
 
 - news (``corpus/``): ``eval/questions.jsonl`` and ``eval/claims.jsonl``;
 - licences (``eval/licenses/corpus/``): ``eval/licenses/questions.jsonl`` and
-  ``eval/licenses/claims.jsonl`` (the claims file may not exist yet: its checks are skipped).
+  ``eval/licenses/claims.jsonl``;
+- Python reference topics (``eval/pydocs/corpus/``): ``eval/pydocs/questions.jsonl`` and
+  ``eval/pydocs/claims.jsonl``.
 
 Question sets hold QA questions with key facts and gold source lines; claim sets hold (claim,
 cited text) pairs labelled for a citation checker. Every quote must be an exact substring of its
@@ -31,6 +33,25 @@ LICENSES = EVAL / "licenses"
 LICENSE_CORPUS = LICENSES / "corpus"
 LICENSE_QUESTIONS = LICENSES / "questions.jsonl"
 LICENSE_CLAIMS = LICENSES / "claims.jsonl"
+PYDOCS = EVAL / "pydocs"
+PYDOCS_CORPUS = PYDOCS / "corpus"
+PYDOCS_QUESTIONS = PYDOCS / "questions.jsonl"
+PYDOCS_CLAIMS = PYDOCS / "claims.jsonl"
+PYDOCS_FILES = {
+    f"{name}.txt"
+    for name in (
+        "try",
+        "raise",
+        "exceptions",
+        "with",
+        "for",
+        "import",
+        "execmodel",
+        "function",
+        "class",
+        "debugger",
+    )
+}
 LICENSE_FILES = {
     f"{name}.txt"
     for name in (
@@ -161,9 +182,12 @@ NEWS_CLAIMS = DataSet("news-claims", CLAIMS, CORPUS_TEXT, r"c\d{2,}")
 LICENSE_CLAIM_SET = DataSet(
     "licenses-claims", LICENSE_CLAIMS, LICENSE_TEXT, r"lc\d{3,}", optional=True
 )
+PYDOCS_TEXT = _read_corpus(PYDOCS_CORPUS)
+PYDOCS_QUESTION_SET = DataSet("pydocs-questions", PYDOCS_QUESTIONS, PYDOCS_TEXT, r"p\d{2,}")
+PYDOCS_CLAIM_SET = DataSet("pydocs-claims", PYDOCS_CLAIMS, PYDOCS_TEXT, r"pc\d{3,}")
 
-QUESTION_SETS = [NEWS_QUESTIONS, LICENSE_QUESTION_SET]
-CLAIM_SETS = [NEWS_CLAIMS, LICENSE_CLAIM_SET]
+QUESTION_SETS = [NEWS_QUESTIONS, LICENSE_QUESTION_SET, PYDOCS_QUESTION_SET]
+CLAIM_SETS = [NEWS_CLAIMS, LICENSE_CLAIM_SET, PYDOCS_CLAIM_SET]
 ALL_SETS = QUESTION_SETS + CLAIM_SETS
 
 # kept for readers of the old module-level names
@@ -226,6 +250,10 @@ def test_license_corpus_present() -> None:
     assert set(LICENSE_TEXT) == LICENSE_FILES, sorted(LICENSE_TEXT)
 
 
+def test_pydocs_corpus_present() -> None:
+    assert set(PYDOCS_TEXT) == PYDOCS_FILES, sorted(PYDOCS_TEXT)
+
+
 def test_quote_line_ranges_helper() -> None:
     text = "alpha\nbeta gamma\nbeta\n"
     assert quote_line_ranges(text, "beta") == [(2, 2), (3, 3)]
@@ -278,10 +306,13 @@ def test_question_counts() -> None:
     assert types["single"] == max(types.values()), f"'single' should be the largest type: {types}"
 
 
-def test_license_question_counts() -> None:
-    """Licences set (eval/licenses/questions.jsonl)."""
-    LICENSE_QUESTION_SET.require()
-    rows = LICENSE_QUESTION_SET.rows
+@pytest.mark.parametrize(
+    "ds", [LICENSE_QUESTION_SET, PYDOCS_QUESTION_SET], ids=["licenses", "pydocs"]
+)
+def test_license_question_counts(ds: DataSet) -> None:
+    """The licences and Python-reference sets share the second corpus's minimums."""
+    ds.require()
+    rows = ds.rows
     types = Counter(r.get("type") for r in rows)
     assert len(rows) >= LICENSE_MIN_QUESTIONS, f"{len(rows)} questions"
     for typ, minimum in LICENSE_QUESTION_MINIMUMS.items():
@@ -345,8 +376,8 @@ def test_question_row(ds: DataSet, row: dict) -> None:
     for i, span in enumerate(gold):
         check_span(span, f"{qid} gold[{i}]", ds.corpus)
         if (
-            ds is LICENSE_QUESTION_SET
-        ):  # the licences set keeps gold quotes short, like claim evidence
+            ds is not NEWS_QUESTIONS
+        ):  # the licences and pydocs sets keep gold quotes short, like claim evidence
             assert len(span["quote"]) <= MAX_QUOTE_CHARS, f"{qid} gold[{i}]: quote too long"
 
     files = {span["file"] for span in gold}

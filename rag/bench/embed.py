@@ -29,6 +29,7 @@ from rag.evaluation.metrics import gold_hits
 CORPORA: dict[str, tuple[Path, Path]] = {
     "news": (REPO_ROOT / "corpus", EVAL_DIR / "questions.jsonl"),
     "licenses": (EVAL_DIR / "licenses" / "corpus", EVAL_DIR / "licenses" / "questions.jsonl"),
+    "pydocs": (EVAL_DIR / "pydocs" / "corpus", EVAL_DIR / "pydocs" / "questions.jsonl"),
 }
 """The labelled corpora: name -> (corpus folder, questions file)."""
 

@@ -28,7 +28,8 @@ CONTRADICTION_KINDS = frozenset({"negation", "opposite_verb", "role_reversal"})
 
 
 class EvalCorpus(BaseModel):
-    """A corpus with its labelled sets: the shipped news articles, or the licence texts."""
+    """A corpus with its labelled sets: the shipped news articles, the licence texts, or the Python
+    reference topics."""
 
     name: str
     corpus_dir: Path
@@ -51,6 +52,13 @@ CORPORA: dict[str, EvalCorpus] = {
         questions_file=EVAL_DIR / "licenses" / "questions.jsonl",
         claims_file=EVAL_DIR / "licenses" / "claims.jsonl",
         description="nine software licences (Debian base-files; eval/licenses/build.py)",
+    ),
+    "pydocs": EvalCorpus(
+        name="pydocs",
+        corpus_dir=EVAL_DIR / "pydocs" / "corpus",
+        questions_file=EVAL_DIR / "pydocs" / "questions.jsonl",
+        claims_file=EVAL_DIR / "pydocs" / "claims.jsonl",
+        description="ten Python language reference topics (Debian libpython3.11-stdlib; eval/pydocs/build.py)",
     ),
 }
 SPLITS = ("dev", "test")
