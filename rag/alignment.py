@@ -39,7 +39,8 @@ _CLAUSE_BREAK = re.compile(
     r"so|or|yet|because|since|unless|if|provided|except|including|excluding|leaving|"
     r"surpassing|suggesting)\b)|,\s+[\"“]|[”\"],?\s+(?=[a-z])|\s+-\s+|\.\s|"
     r"\s(?=(?:and|but)\s+(?:there|it|they|he|she|we)\s+(?:is|are|was|were|isn|aren|wasn|weren|"
-    r"has|have|had|hasn|haven|hadn|does|do|did|doesn|don|didn|can|cannot|will|won)\b)",
+    r"has|have|had|hasn|haven|hadn|does|do|did|doesn|don|didn|can|cannot|will|won)\b)|"
+    r"\s(?=(?:even though|although|even if|whereas)\b)",
     re.I,
 )
 
@@ -211,8 +212,9 @@ class Token:
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
     """Sentences cut further at clause boundaries (semicolons, colons, parentheses, dashes, a
-    comma before a conjunction or a relative pronoun, and "and" / "but" before a new subject and
-    its verb: "used without X and there isn't Y" is two clauses)."""
+    comma before a conjunction or a relative pronoun, "and" / "but" before a new subject and
+    its verb: "used without X and there isn't Y" is two clauses, and "although", "even though",
+    "even if", "whereas" with or without a comma)."""
     out: list[tuple[int, int]] = []
     for a, b in sentence_spans(text) or [(0, len(text))]:
         pos = a

@@ -308,6 +308,10 @@ def test_a_new_subject_after_and_starts_a_new_clause_for_negation() -> None:
     assert [f.kind for f in inspect(claim, source).findings if f.kind == "negation"] == []
     # a real flip is still found
     assert inspect("If arguments are given, the tool prints its help.", source).findings
+    # "although" / "even though" open a clause of their own, comma or not
+    source = "You are not obliged to renew the plan, since you have not used it."
+    claim = "You are obliged to renew the plan even though you have not used it."
+    assert [f.kind for f in inspect(claim, source).findings] == ["negation"]
 
 
 def test_before_and_after_contradict_only_before_the_same_event() -> None:

@@ -411,7 +411,11 @@ def test_instructions_are_recognised_without_false_alarms() -> None:
         spans = instruction_spans(text)
         at = text.find(row["marker"])
         assert at >= 0 and any(a <= at < b for a, b in spans), row["id"]
-    for folder in (CORPUS, REPO / "eval" / "licenses" / "corpus"):
+    for folder in (
+        CORPUS,
+        REPO / "eval" / "licenses" / "corpus",
+        REPO / "eval" / "pydocs" / "corpus",
+    ):
         for path in sorted(folder.glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             flagged = [text[a:b] for a, b in sentence_spans(text) if is_instruction(text[a:b])]
