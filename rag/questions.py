@@ -55,7 +55,9 @@ _HAS: dict[Slot, re.Pattern[str]] = {
         r"last (?:week|month|year)|this (?:week|month|year)|(?:early|late|mid)[- ](?:19|20)\d\d)\b|"
         r"\b\d{1,2}[:.]\d\d\s*(?:a\.?m\.?|p\.?m\.?)?|\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?)|"
         r"\d{1,2}/\d{1,2}|\d+\s*(?:hours?|days?|weeks?|months?|years?)\s+(?:after|before|ago|later)|"
-        r"[0-9一二三四五六七八九十]+\s*[年月日号]",
+        r"[0-9一二三四五六七八九十]+\s*[年月日号]|"
+        # a stage of a process, for "when is it looked up?": "at runtime", "at compile time"
+        r"\bat (?:run[- ]?time|compile[- ]?time|import time|definition time|start-?up|exit)\b",
         re.I,
     ),
     "who": re.compile(

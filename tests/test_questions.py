@@ -43,6 +43,9 @@ def test_a_passage_carries_the_asked_kind() -> None:
     assert carries("who", "The deal was signed by Maria Keller and Tom Berg.")
     assert carries("why", "The bridge was closed because of flooding.")
     assert carries(None, "anything at all")
+    # a stage of a process answers "when is it looked up?" as a date answers "when did it open?"
+    assert carries("when", "Templates are compiled at load time; names are resolved at runtime.")
+    assert not carries("when", "Names are resolved in the enclosing scope.")
 
 
 @pytest.mark.parametrize(
