@@ -201,7 +201,7 @@ class Token:
 
     @property
     def low(self) -> str:
-        return self.text.lower().replace("’", "'").replace("'", "")
+        return _fold(self.text)
 
     @property
     def content(self) -> bool:
@@ -231,12 +231,15 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if text[a:b].strip()] or [(0, len(text))]
 
 
+def _fold(word: str) -> str:
+    """A word lower-cased, without apostrophes: how words are compared ("Didn’t" -> "didnt")."""
+    return word.lower().replace("’", "'").replace("'", "")
+
+
 def quoted_terms(text: str) -> frozenset[str]:
     """Single words the text sets in quotes ('an "except" clause', '"next" and "step"'): terms it
     names, such as keywords and commands, not words it uses."""
-    return frozenset(
-        m.group(1).lower().replace("’", "'").replace("'", "") for m in _TERM.finditer(text)
-    )
+    return frozenset(_fold(m.group(1)) for m in _TERM.finditer(text))
 
 
 def tokens(text: str, terms: frozenset[str] = frozenset()) -> list[Token]:
@@ -254,8 +257,7 @@ def tokens(text: str, terms: frozenset[str] = frozenset()) -> list[Token]:
         if low.endswith("n't"):
             out.append(Token(word, "not", m.start(), ci))
             continue
-        tok = Token(word, stem(word), m.start(), ci)
-        out.append(Token(word, tok.stem, m.start(), ci, True) if tok.low in terms else tok)
+        out.append(Token(word, stem(word), m.start(), ci, _fold(word) in terms))
     return out
 
 

