@@ -608,6 +608,127 @@ def _swap(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int, 
     return None
 
 
+_PERSONS = frozenset({"you", "we"})
+"""Pronouns that name a party of their own (a licence's "You"), not one named before."""
+_SUBJECT_SKIPS = frozenset("only then also just still first later already otherwise".split())
+"""Words that may stand between a subject and its verb ("You explicitly state", "each
+Contributor must agree"), besides auxiliaries, negations and adverbs in -ly."""
+
+
+def _modifier(tok: Token) -> bool:
+    """An adverb, which is never the verb of a subject ("explicitly", "otherwise")."""
+    return tok.low in _SUBJECT_SKIPS or _adverb(tok.low)
+
+
+def _subject(toks: list[Token], i: int) -> int | None:
+    """The named party right before word ``i`` (past auxiliaries, negations and adverbs), when
+    ``i`` reads as its verb: "Ana wrote", "the Licensor explicitly states", "each Contributor
+    must agree". ``None`` for a possessive ("Ana's review"), a passive ("was praised") or a
+    word with no named party before it."""
+    if _passive(toks, i):
+        return None
+    for k in _window(toks, i, -1, 4):
+        t = toks[k]
+        if t.low in _AUXILIARIES or _modifier(t) or _is_negation(t):
+            continue
+        if (
+            (t.content or t.low in _PERSONS)
+            and _named(t)
+            and not _apostrophe_s(t.text)
+            and _value_key(t) is None
+        ):
+            return k
+        return None
+    return None
+
+
+def _subject_group(toks: list[Token], k: int, text: str) -> set[str]:
+    """The stems of subject ``k``'s name and of the names joined to it by "and" / "or" / a
+    comma list ("Lee and Kim wrote", "Lee, Kim and Park wrote"); not a name set off before it
+    by a comma alone ("directed at Lee, Kim wrote")."""
+    group = {toks[k].stem}
+    j = k
+    while j > 0 and toks[j - 1].clause == toks[k].clause:
+        between = text[toks[j - 1].start + len(toks[j - 1].text) : toks[j].start]
+        prev = toks[j - 1]
+        if prev.text[:1].isupper() and not between.strip() and not _apostrophe_s(prev.text):
+            group.add(prev.stem)  # "Maria Keller"
+            j -= 1
+        elif prev.low in ("and", "or") and j >= 2 and _named(toks[j - 2]):
+            group.add(toks[j - 2].stem)
+            j -= 2
+        elif (
+            "," in between
+            and prev.low not in ("and", "or")
+            and _named(prev)
+            and any(toks[m].low in ("and", "or") for m in range(k + 1 - (k - j) - 1, k))
+        ):
+            group.add(prev.stem)
+            j -= 1
+        else:
+            break
+    return group
+
+
+def _other_subject(
+    ct: list[Token], tt: list[Token], claim: str, cited: str
+) -> tuple[int, int, int, int] | None:
+    """``(claim subject, claim verb, text subject, text verb)`` when the claim gives an act to one named
+    party ("Lee wrote") and the text, wherever it has that act, gives it to another party the
+    claim also names ("Kim wrote", the claim naming Kim elsewhere), while the text names the
+    claim's party too: who did it, reversed. A party on the verb's side of the clause in the
+    other text ("Lee and Kim wrote") keeps it."""
+    c_stems = {t.stem for t in ct}
+    t_stems = {t.stem for t in tt}
+    t_places = _places(tt)
+    for i, tok in enumerate(ct):
+        if not tok.content or _named(tok) or _value_key(tok) is not None or _modifier(tok):
+            continue
+        s = _subject(ct, i)
+        places = t_places.get(tok.stem, [])
+        if s is None or not places:
+            continue
+        mine = _subject_group(ct, s, claim)
+        if not mine & t_stems:
+            continue
+        theirs = [(j, _subject(tt, j)) for j in places]
+        if any(k is None or mine & _subject_group(tt, k, cited) for j, k in theirs):
+            continue
+        j, k = theirs[0]
+        assert k is not None
+        other = _subject_group(tt, k, cited)
+        if other & c_stems and not other & mine:
+            return s, i, k, j
+    return None
+
+
+def _voice(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
+    """``(claim agent, text verb)`` when the claim puts a verb in the passive ("a block that
+    was invoked by the caller") where the text has it active in the same order ("a block that
+    invoked the caller"): the same two parties, the roles reversed. A passive that turns the
+    parties round ("the caller was invoked by the block") says what the text says."""
+    t_places = _places(tt)
+    for i, tok in enumerate(ct):
+        if not tok.content or _named(tok) or _modifier(tok) or i + 1 >= len(ct):
+            continue
+        by = i + 1
+        if ct[by].low != "by" or not any(ct[k].low in _PASSIVE for k in _window(ct, i, -1, 4)):
+            continue
+        agent = next((k for k in _window(ct, by, 1, 3) if ct[k].content), None)
+        if agent is None:
+            continue
+        for j in t_places.get(tok.stem, []):
+            if _passive(tt, j):
+                break
+            objects = {tt[k].stem for k in _window(tt, j, 1, 3) if tt[k].content}
+            if ct[agent].stem not in objects:
+                break
+        else:
+            if t_places.get(tok.stem):
+                return agent, t_places[tok.stem][0]
+    return None
+
+
 def _is_negation(tok: Token) -> bool:
     return not tok.term and (tok.low in NEGATIONS or tok.stem == "not")
 
@@ -736,12 +857,19 @@ def _negation_flip(
     for j in _governed(tt):
         places = c_places.get(tt[j].stem, [])
         polarities = {cp[i] for i in places}
+        text_polarities = {tp[k] for k in t_places[tt[j].stem]}
         if (
             len(polarities) == 1
-            and all(tp[k] not in polarities for k in t_places[tt[j].stem])
+            and not text_polarities & polarities
             and not _same_words(tt, j, ct, places)
         ):
             return j, bool(cp[places[0]])
+        if len(polarities) == 2 and len(text_polarities) == 1:
+            # the claim says it both ways ("may not remove ... except that you may remove"),
+            # the text one way only: the other way is the claim's own
+            other = [i for i in places if cp[i] not in text_polarities]
+            if not _same_words(tt, j, ct, other):
+                return j, bool(cp[other[0]])
     return None
 
 
@@ -841,6 +969,31 @@ def inspect(claim: str, cited: str) -> Inspection:
                 f"the text has \u201c{ct[b].text}\u201d before \u201c{tt[j].text}\u201d and "
                 f"\u201c{ct[a].text}\u201d after it, the other way round",
                 _clause_text(cited, tt, j),
+            )
+        )
+
+    # subjects: the claim gives an act to one party, the text to another it also names
+    subject = _other_subject(ct, tt, claim, cited) if swap is None else None
+    if subject is not None:
+        mine, act, theirs, verb = subject
+        found.append(
+            Finding(
+                "roles",
+                f"the text says \u201c{tt[theirs].text} {tt[verb].text}\u201d, "
+                f"not \u201c{ct[mine].text} {ct[act].text}\u201d",
+                _clause_text(cited, tt, verb),
+            )
+        )
+    # voice: the claim's passive keeps the text's order ("invoked by X" / "invoked X")
+    voice = _voice(ct, tt) if swap is None and subject is None else None
+    if voice is not None:
+        agent, verb = voice
+        found.append(
+            Finding(
+                "roles",
+                f"the text says \u201c{tt[verb].text}\u201d the {ct[agent].text}, "
+                f"not \u201c{tt[verb].text} by\u201d it: the roles reversed",
+                _clause_text(cited, tt, verb),
             )
         )
 

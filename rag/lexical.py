@@ -53,6 +53,8 @@ def stem(word: str) -> str:
         return w
     if w not in _IRREGULAR.values():
         w = _strip_suffix(w)
+        if len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "aeiou":
+            w = w[:-1]  # "call" / "called", "pass" / "passed", "stop" / "stopped" meet
     return w[:-1] if len(w) > 4 and w.endswith("e") else w
 
 
@@ -63,8 +65,6 @@ def _strip_suffix(w: str) -> str:
     ):  # fmt: skip
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             base = w[: -len(suffix)] + repl
-            if suffix in ("ing", "ed") and len(base) > 2 and base[-1] == base[-2]:
-                base = base[:-1]  # stopped -> stop
             if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
                 base = w[:-1]  # "releases" -> "release"
             return base
@@ -93,7 +93,7 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-TOKENIZER = 2
+TOKENIZER = 3
 """Version of :func:`tokenize`; an index saved by another version is re-tokenized on load."""
 
 

@@ -62,6 +62,11 @@ _NUM = re.compile(
     r"|t|trillion)?(?![a-z])",
     re.I,
 )
+_MULTIPLES = {"twice": 2.0, "doubl": 2.0, "thrice": 3.0, "tripl": 3.0, "quadrupl": 4.0,
+              "half": 0.5, "halv": 0.5}  # fmt: skip
+"""Words that multiply a quantity ("twice the cost", "halved"): a claim's multiple must be in
+the text, as a word of the same factor or as the number itself."""
+_MULTIPLE = re.compile(r"\b(?:" + "|".join(_MULTIPLES) + r")(?:e|es|ed|ing)?\b", re.I)
 _NUM_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _DATE_MD = re.compile(r"\b(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
 _DATE_DM = re.compile(
@@ -182,6 +187,14 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if value not in cited_numbers and not _difference(value, cited_numbers):
             missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
+    for m in _MULTIPLE.finditer(claim):
+        word = m.group(0).lower()
+        factor = next(f for stem_, f in _MULTIPLES.items() if word.startswith(stem_))
+        same = [s for s, f in _MULTIPLES.items() if f == factor]
+        if not any(re.search(rf"\b{s}", cited_plain) for s in same) and not (
+            {factor, factor * 100} & cited_numbers
+        ):
+            missing.append(word)
     context_plain = _plain(context).lower()
     # "Maria Keller" is named when the text says "Keller": a full name counts if one of its parts is
     # there (a different person shares none of them: "Tom Berg" for "Maria Keller")

@@ -202,3 +202,18 @@ def test_a_whole_quoted_sentence_needs_no_judge() -> None:
 
     check = Checker(judge=NoJudge()).check("The board met in May.", [cite(1, text)])  # type: ignore[arg-type]
     assert check.verdict == "supported" and "quotes" in check.reason
+
+
+def test_a_multiple_the_text_does_not_give_is_missing() -> None:
+    text = "Copies may be sold for no more than the cost of distribution."
+    assert check_rules(
+        "Copies may be sold for up to twice the cost of distribution.", text
+    ).missing == ["twice"]
+    assert check_rules("Copies may be sold for no more than the cost of distribution.", text).ok
+    # the same factor as a word or as a number
+    text = "Membership doubled in 2024, while fees stayed at half the old rate."
+    assert check_rules("Membership doubled in 2024.", text).ok
+    assert check_rules("Fees were halved.", text).ok
+    assert check_rules("Fees were cut by 50%.", "Fees were cut by 50% in 2024.").ok
+    assert check_rules("Fees were halved.", "Fees were cut by 50% in 2024.").ok
+    assert check_rules("Membership tripled.", text).missing == ["tripled"]
