@@ -842,6 +842,18 @@ def _governed(toks: list[Token]) -> list[int]:
     return out
 
 
+_EXCLUSIONS = frozenset("without excluding except".split())
+
+
+def _double_negatives(toks: list[Token]) -> set[int]:
+    """Clauses that deny one thing and exclude another ("may not be used without permission",
+    "excluding notices that do not pertain"): they state a requirement, which a claim may say
+    in positive words ("needs permission", "notices that pertain"), so no word of theirs is
+    read as negated or not."""
+    denied = {t.clause for i, t in enumerate(toks) if _negates(toks, i) and _clause_level(toks, i)}
+    return {t.clause for t in toks if t.low in _EXCLUSIONS and t.clause in denied}
+
+
 def _negation_flip(
     ct: list[Token], tt: list[Token], cp: list[int], tp: list[int]
 ) -> tuple[int, bool] | None:
@@ -850,12 +862,17 @@ def _negation_flip(
     states the word both ways ("may charge for support ... may not charge for the program")
     flips nothing. ``cp``/``tp``: :func:`_polarity` of each side."""
     t_places, c_places = _places(tt), _places(ct)
+    c_double, t_double = _double_negatives(ct), _double_negatives(tt)
     for i in _governed(ct):
         places = t_places.get(ct[i].stem, [])
+        if ct[i].clause in c_double or any(tt[j].clause in t_double for j in places):
+            continue
         if places and all(tp[j] != cp[i] for j in places) and not _same_words(ct, i, tt, places):
             return places[0], bool(cp[i])
     for j in _governed(tt):
         places = c_places.get(tt[j].stem, [])
+        if tt[j].clause in t_double or any(ct[i].clause in c_double for i in places):
+            continue
         polarities = {cp[i] for i in places}
         text_polarities = {tp[k] for k in t_places[tt[j].stem]}
         if (
@@ -934,6 +951,10 @@ def inspect(claim: str, cited: str) -> Inspection:
         places = [j for j, t in enumerate(tt) if t.stem in opposite and tp[j] == cp[i]]
         if ct[i].low in _TEMPORAL:  # "after A, B" / "B before A": the same order, other words
             places = [j for j in places if _next_content(tt, j) == _next_content(ct, i) != ""]
+        elif i > 0 and ct[i - 1].low in _DETERMINERS and (head := _next_content(ct, i)) in t_set:
+            # "the last item" / "the first suite ... the next item": a modifier's opposite said
+            # of another thing than the one the claim's word is said of
+            places = [j for j in places if _next_content(tt, j) in (head, "")]
         if places:
             j = places[0]
             found.append(

@@ -375,3 +375,33 @@ def test_a_claim_that_says_a_word_both_ways_where_the_text_says_it_one_way() -> 
         inspect("Guests may not feed the animals, and children may not feed them.", source).findings
         == []
     )
+
+
+def test_a_denial_with_an_exclusion_states_a_requirement() -> None:
+    # "may not be used ... without permission": the claim says it in positive words
+    source = "Neither the logo nor the names of its members may be used in adverts without written consent."
+    assert (
+        inspect("You need written consent before using the logo in adverts.", source).findings == []
+    )
+    # "excluding those that do not apply": those that apply are kept
+    source = "You must keep all notices from the original, excluding those notices that do not apply to the copy."
+    assert inspect("A notice that applies to the copy must be kept.", source).findings == []
+    # a plain denial still contradicts
+    source = "The logo may not be used in adverts."
+    assert [f.kind for f in inspect("The logo may be used in adverts.", source).findings] == [
+        "negation"
+    ]
+
+
+def test_a_modifiers_opposite_said_of_another_thing_is_no_contradiction() -> None:
+    source = "A skip in the first round moves play to the next player."
+    assert (
+        inspect(
+            "A skip during the last player's turn moves play to the next player.", source
+        ).findings
+        == []
+    )
+    # said of the same thing, it contradicts
+    source = "A skip in the first round moves play to the next player."
+    found = inspect("A skip in the last round moves play to the next player.", source)
+    assert [f.kind for f in found.findings] == ["opposite"]
