@@ -124,15 +124,21 @@ _CONDITIONS = ("only if", "but only", "provided that", "unless", "except")
 """A condition in the text narrows it too ("always" where the text says "only if"), unless the
 claim states a condition of its own ("only if" for "provided that")."""
 _CLAIM_CONDITION = re.compile(r"\b(if|unless|provided|as long as|except)\b")
+_RESTRICTION = re.compile(r"\bonly (?:for|when|if|after|before|while|where|within|right|in)\b")
+"""The text narrows what it says to some cases ("reliable only right after ...", "only for
+classes defined ..."): narrower than a claim's "always" or "every"."""
 
 _CAUSE_IN_TEXT = re.compile(
     r"\b(because|due to|owing to|thanks to|as a result|in order to|so that|in an effort to|why|"
-    r"for fear|led to|leading to|caused|result|hence|therefore|thus|consequently|reason|so)\b",
+    r"for fear|led to|leading to|caused|result|hence|therefore|thus|consequently|reason|so|"
+    r"driven|prompted|triggered|sparked|fuell?ed|spurred|motivated|in response)\b",
     re.I,
 )
 _CAUSE = re.compile(
     r"\b(because|due to|owing to|thanks to|as a result of|in order to|so that|in an effort to|"
-    r"which is why|that is why|for fear|led to|leading to|caused by|resulted in|since (?=\w+ "
+    r"which is why|that is why|for fear|led to|leading to|caused by|resulted in|driven by|"
+    r"prompted by|triggered by|sparked by|fuell?ed by|spurred by|motivated by|in response to|"
+    r"since (?=\w+ "
     r"(?:was|were|is|are|had|has|did|does|could|would|wanted|needed)))\b",
     re.I,
 )
@@ -1046,7 +1052,10 @@ def inspect(claim: str, cited: str) -> Inspection:
     weak_in_text = (
         any(t.low in WEAK_SCOPE for t in tt)
         or any(p in cited_low for p in _WEAK_PHRASES)
-        or (any(p in cited_low for p in _CONDITIONS) and not _CLAIM_CONDITION.search(claim_low))
+        or (
+            (any(p in cited_low for p in _CONDITIONS) or _RESTRICTION.search(cited_low))
+            and not _CLAIM_CONDITION.search(claim_low)
+        )
     )
     if strong and weak_in_text:
         found.append(
@@ -1066,7 +1075,9 @@ def inspect(claim: str, cited: str) -> Inspection:
         if not _CAUSE_IN_TEXT.search(cited) or held < 0.6:
             found.append(
                 Finding(
-                    "cause", f"the text does not say \u201c{m.group(1)} {reason.strip()[:60]}\u201d"
+                    "cause",
+                    f"the text does not say \u201c{m.group(1)} "
+                    f"{re.split(r'[,;:]', reason.strip())[0][:60]}\u201d",
                 )
             )
 

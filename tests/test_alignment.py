@@ -405,3 +405,27 @@ def test_a_modifiers_opposite_said_of_another_thing_is_no_contradiction() -> Non
     source = "A skip in the first round moves play to the next player."
     found = inspect("A skip in the last round moves play to the next player.", source)
     assert [f.kind for f in found.findings] == ["opposite"]
+
+
+def test_a_cause_the_text_does_not_give_in_other_words() -> None:
+    source = "This latest wave of departures has put the lab's future in doubt."
+    found = inspect(
+        "The latest wave of departures, driven by pay cuts, has put the lab's future in doubt.",
+        source,
+    )
+    assert [f.detail for f in found.findings] == ["the text does not say “driven by pay cuts”"]
+    source = "Driven by pay cuts, the latest wave of departures has put the lab's future in doubt."
+    assert inspect("The latest wave of departures was driven by pay cuts.", source).findings == []
+
+
+def test_always_where_the_text_restricts_it_to_some_cases_is_wider_scope() -> None:
+    source = (
+        "The order of the fields is kept in the record. "
+        "This is reliable only for records made by the loader."
+    )
+    wider = inspect("The order of the fields is always kept in the record.", source)
+    assert [f.kind for f in wider.findings] == ["scope"]
+    assert (
+        inspect("The order of the fields is kept in records made by the loader.", source).findings
+        == []
+    )
