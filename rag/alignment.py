@@ -708,6 +708,41 @@ def _other_subject(
     return None
 
 
+def _of_frames(toks: list[Token]) -> list[tuple[str, int, str]]:
+    """``(thing, modifier, head)`` for "the authors of previous versions": the thing, the index
+    of the modifier, the head it modifies (a determiner between them aside)."""
+    out = []
+    for i, t in enumerate(toks):
+        if t.low != "of" or i == 0 or not toks[i - 1].content:
+            continue
+        k = [m for m in _window(toks, i, 1, 3) if toks[m].low not in _DETERMINERS]
+        if (
+            len(k) >= 2
+            and k[1] == k[0] + 1
+            and all(toks[m].content and not _named(toks[m]) for m in k[:2])
+        ):
+            out.append((toks[i - 1].stem, k[0], toks[k[1]].stem))
+    return out
+
+
+def _other_modifier(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
+    """``(claim modifier, text modifier)`` when the claim says "the authors of modified
+    versions" where the text says "the authors of previous versions" and the claim gives the
+    text's modifier to something else ("the problems of previous versions"): two things'
+    modifiers swapped."""
+    c_stems = {t.stem for t in ct}
+    t_stems = {t.stem for t in tt}
+    t_frames = _of_frames(tt)
+    for thing, m, head in _of_frames(ct):
+        theirs = [k for th, k, hd in t_frames if th == thing and hd == head]
+        if not theirs or any(tt[k].stem == ct[m].stem for k in theirs):
+            continue
+        k = theirs[0]
+        if ct[m].stem in t_stems and tt[k].stem in c_stems:
+            return m, k
+    return None
+
+
 def _voice(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
     """``(claim agent, text verb)`` when the claim puts a verb in the passive ("a block that
     was invoked by the caller") where the text has it active in the same order ("a block that
@@ -1009,6 +1044,18 @@ def inspect(claim: str, cited: str) -> Inspection:
                 f"the text says \u201c{tt[theirs].text} {tt[verb].text}\u201d, "
                 f"not \u201c{ct[mine].text} {ct[act].text}\u201d",
                 _clause_text(cited, tt, verb),
+            )
+        )
+    # modifiers: "the authors of modified versions" where the text has "of previous versions"
+    modifier = _other_modifier(ct, tt) if swap is None else None
+    if modifier is not None:
+        m, k = modifier
+        found.append(
+            Finding(
+                "roles",
+                f"the text says \u201c{tt[k].text} {tt[k + 1].text}\u201d there, "
+                f"not \u201c{ct[m].text} {ct[m + 1].text}\u201d",
+                _clause_text(cited, tt, k),
             )
         )
     # voice: the claim's passive keeps the text's order ("invoked by X" / "invoked X")

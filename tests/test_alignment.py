@@ -429,3 +429,15 @@ def test_always_where_the_text_restricts_it_to_some_cases_is_wider_scope() -> No
         inspect("The order of the fields is kept in records made by the loader.", source).findings
         == []
     )
+
+
+def test_two_things_modifiers_swapped_is_a_role_reversal() -> None:
+    source = "Revised drafts must be marked, so that their errors are not blamed on the authors of earlier drafts."
+    swapped = inspect(
+        "Revised drafts must be marked, so that the errors of earlier drafts are not blamed on the authors of revised drafts.",
+        source,
+    )
+    details = [f.detail for f in swapped.findings if f.kind == "roles"]
+    assert details == ["the text says “earlier drafts” there, not “revised drafts”"]
+    kept = "Revised drafts must be marked, so that their errors are not blamed on the authors of earlier drafts."
+    assert inspect(kept, source).findings == []
