@@ -1049,13 +1049,13 @@ def inspect(claim: str, cited: str) -> Inspection:
     # modifiers: "the authors of modified versions" where the text has "of previous versions"
     modifier = _other_modifier(ct, tt) if swap is None else None
     if modifier is not None:
-        m, k = modifier
+        cm, tm = modifier
         found.append(
             Finding(
                 "roles",
-                f"the text says \u201c{tt[k].text} {tt[k + 1].text}\u201d there, "
-                f"not \u201c{ct[m].text} {ct[m + 1].text}\u201d",
-                _clause_text(cited, tt, k),
+                f"the text says \u201c{tt[tm].text} {tt[tm + 1].text}\u201d there, "
+                f"not \u201c{ct[cm].text} {ct[cm + 1].text}\u201d",
+                _clause_text(cited, tt, tm),
             )
         )
     # voice: the claim's passive keeps the text's order ("invoked by X" / "invoked X")
