@@ -621,7 +621,7 @@ _SUBJECT_SKIPS = frozenset("only then also just still first later already otherw
 Contributor must agree"), besides auxiliaries, negations and adverbs in -ly."""
 
 
-def _modifier(tok: Token) -> bool:
+def _adverbial(tok: Token) -> bool:
     """An adverb, which is never the verb of a subject ("explicitly", "otherwise")."""
     return tok.low in _SUBJECT_SKIPS or _adverb(tok.low)
 
@@ -635,7 +635,7 @@ def _subject(toks: list[Token], i: int) -> int | None:
         return None
     for k in _window(toks, i, -1, 4):
         t = toks[k]
-        if t.low in _AUXILIARIES or _modifier(t) or _is_negation(t):
+        if t.low in _AUXILIARIES or _adverbial(t) or _is_negation(t):
             continue
         if (
             (t.content or t.low in _PERSONS)
@@ -667,7 +667,7 @@ def _subject_group(toks: list[Token], k: int, text: str) -> set[str]:
             "," in between
             and prev.low not in ("and", "or")
             and _named(prev)
-            and any(toks[m].low in ("and", "or") for m in range(k + 1 - (k - j) - 1, k))
+            and any(toks[m].low in ("and", "or") for m in range(j, k))
         ):
             group.add(prev.stem)
             j -= 1
@@ -679,8 +679,8 @@ def _subject_group(toks: list[Token], k: int, text: str) -> set[str]:
 def _other_subject(
     ct: list[Token], tt: list[Token], claim: str, cited: str
 ) -> tuple[int, int, int, int] | None:
-    """``(claim subject, claim verb, text subject, text verb)`` when the claim gives an act to one named
-    party ("Lee wrote") and the text, wherever it has that act, gives it to another party the
+    """``(claim subject, claim verb, text subject, text verb)`` when the claim gives an act to
+    one named party ("Lee wrote") and the text, wherever it has that act, gives it to another party the
     claim also names ("Kim wrote", the claim naming Kim elsewhere), while the text names the
     claim's party too: who did it, reversed. A party on the verb's side of the clause in the
     other text ("Lee and Kim wrote") keeps it."""
@@ -688,7 +688,7 @@ def _other_subject(
     t_stems = {t.stem for t in tt}
     t_places = _places(tt)
     for i, tok in enumerate(ct):
-        if not tok.content or _named(tok) or _value_key(tok) is not None or _modifier(tok):
+        if not tok.content or _named(tok) or _value_key(tok) is not None or _adverbial(tok):
             continue
         s = _subject(ct, i)
         places = t_places.get(tok.stem, [])
@@ -750,7 +750,7 @@ def _voice(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
     parties round ("the caller was invoked by the block") says what the text says."""
     t_places = _places(tt)
     for i, tok in enumerate(ct):
-        if not tok.content or _named(tok) or _modifier(tok) or i + 1 >= len(ct):
+        if not tok.content or _named(tok) or _adverbial(tok) or i + 1 >= len(ct):
             continue
         by = i + 1
         if ct[by].low != "by" or not any(ct[k].low in _PASSIVE for k in _window(ct, i, -1, 4)):
