@@ -892,7 +892,7 @@ def _double_negatives(toks: list[Token]) -> set[int]:
     in positive words ("needs permission", "notices that pertain"), so no word of theirs is
     read as negated or not."""
     denied = {t.clause for i, t in enumerate(toks) if _negates(toks, i) and _clause_level(toks, i)}
-    return {t.clause for t in toks if t.low in _EXCLUSIONS and t.clause in denied}
+    return {t.clause for t in toks if t.low in _EXCLUSIONS and not t.term and t.clause in denied}
 
 
 def _negation_flip(

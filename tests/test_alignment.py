@@ -386,6 +386,11 @@ def test_a_denial_with_an_exclusion_states_a_requirement() -> None:
     # "excluding those that do not apply": those that apply are kept
     source = "You must keep all notices from the original, excluding those notices that do not apply to the copy."
     assert inspect("A notice that applies to the copy must be kept.", source).findings == []
+    # a quoted keyword is no exclusion: 'not possible to mix "except" and "finally"' denies
+    source = 'It is not possible to mix "except" and "finally" in one "try".'
+    assert [
+        f.kind for f in inspect("One try statement may mix except and finally.", source).findings
+    ] == ["negation"]
     # a plain denial still contradicts
     source = "The logo may not be used in adverts."
     assert [f.kind for f in inspect("The logo may be used in adverts.", source).findings] == [
