@@ -677,7 +677,7 @@ def _subject_group(toks: list[Token], k: int, text: str) -> set[str]:
 
 
 def _other_subject(
-    ct: list[Token], tt: list[Token], claim: str, cited: str
+    ct: list[Token], tt: list[Token], t_set: set[str], claim: str, cited: str
 ) -> tuple[int, int, int, int] | None:
     """``(claim subject, claim verb, text subject, text verb)`` when the claim gives an act to
     one named party ("Lee wrote") and the text, wherever it has that act, gives it to another party the
@@ -685,7 +685,6 @@ def _other_subject(
     claim's party too: who did it, reversed. A party on the verb's side of the clause in the
     other text ("Lee and Kim wrote") keeps it."""
     c_stems = {t.stem for t in ct}
-    t_stems = {t.stem for t in tt}
     t_places = _places(tt)
     for i, tok in enumerate(ct):
         if not tok.content or _named(tok) or _value_key(tok) is not None or _adverbial(tok):
@@ -695,7 +694,7 @@ def _other_subject(
         if s is None or not places:
             continue
         mine = _subject_group(ct, s, claim)
-        if not mine & t_stems:
+        if not mine & t_set:
             continue
         theirs = [(j, _subject(tt, j)) for j in places]
         if any(k is None or mine & _subject_group(tt, k, cited) for j, k in theirs):
@@ -725,20 +724,19 @@ def _of_frames(toks: list[Token]) -> list[tuple[str, int, str]]:
     return out
 
 
-def _other_modifier(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
+def _other_modifier(ct: list[Token], tt: list[Token], t_set: set[str]) -> tuple[int, int] | None:
     """``(claim modifier, text modifier)`` when the claim says "the authors of modified
     versions" where the text says "the authors of previous versions" and the claim gives the
     text's modifier to something else ("the problems of previous versions"): two things'
     modifiers swapped."""
     c_stems = {t.stem for t in ct}
-    t_stems = {t.stem for t in tt}
     t_frames = _of_frames(tt)
     for thing, m, head in _of_frames(ct):
         theirs = [k for th, k, hd in t_frames if th == thing and hd == head]
         if not theirs or any(tt[k].stem == ct[m].stem for k in theirs):
             continue
         k = theirs[0]
-        if ct[m].stem in t_stems and tt[k].stem in c_stems:
+        if ct[m].stem in t_set and tt[k].stem in c_stems:
             return m, k
     return None
 
@@ -758,15 +756,14 @@ def _voice(ct: list[Token], tt: list[Token]) -> tuple[int, int] | None:
         agent = next((k for k in _window(ct, by, 1, 3) if ct[k].content), None)
         if agent is None:
             continue
-        for j in t_places.get(tok.stem, []):
-            if _passive(tt, j):
-                break
-            objects = {tt[k].stem for k in _window(tt, j, 1, 3) if tt[k].content}
-            if ct[agent].stem not in objects:
-                break
-        else:
-            if t_places.get(tok.stem):
-                return agent, t_places[tok.stem][0]
+        places = t_places.get(tok.stem, [])
+        # active wherever the text has the verb, with the claim's agent as its object
+        if places and all(
+            not _passive(tt, j)
+            and ct[agent].stem in {tt[k].stem for k in _window(tt, j, 1, 3) if tt[k].content}
+            for j in places
+        ):
+            return agent, places[0]
     return None
 
 
@@ -1035,7 +1032,7 @@ def inspect(claim: str, cited: str) -> Inspection:
         )
 
     # subjects: the claim gives an act to one party, the text to another it also names
-    subject = _other_subject(ct, tt, claim, cited) if swap is None else None
+    subject = _other_subject(ct, tt, t_set, claim, cited) if swap is None else None
     if subject is not None:
         mine, act, theirs, verb = subject
         found.append(
@@ -1047,7 +1044,7 @@ def inspect(claim: str, cited: str) -> Inspection:
             )
         )
     # modifiers: "the authors of modified versions" where the text has "of previous versions"
-    modifier = _other_modifier(ct, tt) if swap is None else None
+    modifier = _other_modifier(ct, tt, t_set) if swap is None else None
     if modifier is not None:
         cm, tm = modifier
         found.append(
