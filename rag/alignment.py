@@ -51,7 +51,8 @@ _QUOTED_TERM = re.compile(r"[\"“][^\s\"“”]+$")
 NEGATIONS = frozenset(
     """not no never none nor neither nobody nothing nowhere without cannot cant dont doesnt
     didnt isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt neednt
-    lack lacks lacked fail fails failed unable excluding except""".split()
+    lack lacks lacked fail fails failed unable excluding except disclaim disclaims disclaimed
+    """.split()
 )
 
 # Opposites: each group's words contradict every word of the other group of the same pair.
@@ -774,12 +775,19 @@ def _is_negation(tok: Token) -> bool:
 _ARTICLES = frozenset({"a", "an", "the"})
 
 
+_CONTRASTS = {"than": "rather", "of": "instead", "from": "far"}
+"""Words that deny what follows them after the word before them: "rather than", "instead of",
+"far from"."""
+
+
 def _negates(toks: list[Token], i: int) -> bool:
-    """Whether token ``i`` is a negation: a negative word, or "from" in "far from"; not a word
-    right after an article ("an except clause" names a clause, it excludes nothing)."""
+    """Whether token ``i`` is a negation: a negative word, or the second word of "rather than",
+    "instead of", "far from"; not a word right after an article ("an except clause" names a
+    clause, it excludes nothing)."""
     if i > 0 and toks[i - 1].low in _ARTICLES and toks[i - 1].clause == toks[i].clause:
         return False
-    return _is_negation(toks[i]) or (toks[i].low == "from" and i > 0 and toks[i - 1].low == "far")
+    before = _CONTRASTS.get(toks[i].low)
+    return _is_negation(toks[i]) or (before is not None and i > 0 and toks[i - 1].low == before)
 
 
 _AUXILIARIES = frozenset(
@@ -815,14 +823,35 @@ def _adverb(low: str) -> bool:
     return len(low) > 5 and low.endswith("ly") and not low.endswith(("ply", "ily"))
 
 
+_CORRECTIONS = frozenset(
+    "in on at by to for from with into of as through under within a an the rather instead".split()
+)
+"""Words after the "but" of "not A but B" that start the B it puts in A's place."""
+
+
+def _corrected(toks: list[Token], i: int) -> bool:
+    """Whether negation ``i`` is corrected in the next clause: "not resolved in A, but in B"
+    says where it is resolved; it denies A, not the verb."""
+    t = toks[i]
+    for k in range(i + 1, min(len(toks) - 1, i + 14)):
+        if toks[k].clause > t.clause + 1:
+            break
+        if toks[k].low == "but" and toks[k].clause == t.clause + 1:
+            return toks[k + 1].low in _CORRECTIONS
+    return False
+
+
 def _governed_by(toks: list[Token], i: int) -> int | None:
     """The word negation ``i`` governs: the first content word after it in its clause (none in
     "whether or not", "not only")."""
     t = toks[i]
     before = toks[i - 1].low if i > 0 else ""
     after = toks[i + 1].low if i + 1 < len(toks) else ""
+    if after in _ARTICLES and i + 2 < len(toks):
+        after = toks[i + 2].low  # "not the only one"
     if before == "or" or after in ("only", "just", "merely"):
         return None
+    corrected = _corrected(toks, i)
     if after in _COMPARATIVES and i + 2 < len(toks) and toks[i + 2].low == "than":
         return None  # "no more than", "not later than": a bound, not a denial
     for k in range(i + 1, min(len(toks), i + 5)):
@@ -831,6 +860,18 @@ def _governed_by(toks: list[Token], i: int) -> int | None:
             break
         # "not your choice", "not immediately clear": past a determiner or an adverb in -ly
         if w.content and w.low not in _DETERMINERS and not _adverb(w.low):
+            after_verb = [n for n in (k + 1, k + 2) if n < len(toks)]
+            p = next((n for n in after_verb if toks[n].low in _CORRECTIONS), None)
+            if corrected and p is not None:
+                # "not resolved (up) in A, but in B": what is denied is A, not the verb
+                return next(
+                    (
+                        n
+                        for n in range(p + 1, min(len(toks), p + 5))
+                        if toks[n].clause == t.clause and toks[n].content
+                    ),
+                    None,
+                )
             return k
     return None
 
@@ -905,11 +946,15 @@ def _negation_flip(
         places = t_places.get(ct[i].stem, [])
         if ct[i].clause in c_double or any(tt[j].clause in t_double for j in places):
             continue
+        if cp[i] and any(not cp[k] for k in c_places[ct[i].stem]):
+            continue  # "from the date it was applied, not from the date of the judgment"
         if places and all(tp[j] != cp[i] for j in places) and not _same_words(ct, i, tt, places):
             return places[0], bool(cp[i])
     for j in _governed(tt):
         places = c_places.get(tt[j].stem, [])
         if tt[j].clause in t_double or any(ct[i].clause in c_double for i in places):
+            continue
+        if _absent(tt, j, ct, places):
             continue
         polarities = {cp[i] for i in places}
         text_polarities = {tp[k] for k in t_places[tt[j].stem]}
@@ -926,6 +971,24 @@ def _negation_flip(
             if not _same_words(tt, j, ct, other):
                 return j, bool(cp[other[0]])
     return None
+
+
+_ABSENCE = frozenset("gone absent missing away".split())
+"""Words that say what "without" says: "once its core staff were gone" for "without its core
+staff"."""
+
+
+def _absent(tt: list[Token], j: int, ct: list[Token], places: list[int]) -> bool:
+    """Whether the text denies word ``j`` in a way the claim says in other words where it names
+    it: "without X" / "once X was gone" (absent, missing); "except when X" / "unless X"."""
+    before = [tt[k].low for k in range(max(0, j - 4), j)]
+    clauses = {ct[i].clause for i in places}
+    said = {t.low for t in ct if t.clause in clauses}
+    if "without" in before:
+        return bool(said & _ABSENCE)
+    if "except" in before and ({"when", "if"} & set(before)):
+        return "unless" in said
+    return False
 
 
 _TEMPORAL = frozenset({"before", "after"})
@@ -950,6 +1013,74 @@ def _same_words(toks: list[Token], k: int, other: list[Token], places: list[int]
     whatever their clause boundaries make of them."""
     negators = {toks[n].low for n in range(max(0, k - 4), k) if _negates(toks, n)}
     return any(j > 0 and other[j - 1].low in negators for j in places)
+
+
+_CELLS = re.compile(r"\s*\|\s*|\t+")
+
+
+def _table_rows(text: str) -> list[tuple[int, int]]:
+    """The data rows of a table in ``text`` (lines of cells split by "|" or tabs, or CSV records
+    with the same number of commas), as character spans; none when fewer than two. A row
+    without a digit whose cells are single words is the header: its words name columns."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    piped = [(a, b, ln) for a, b, ln in lines if len([c for c in _CELLS.split(ln) if c]) >= 2]
+    commas = [ln.count(",") for _, _, ln in lines if ln.count(",") >= 2 and ". " not in ln]
+    if len(piped) < 2 and len(commas) >= 2 and len(set(commas)) == 1:
+        piped = [(a, b, ln) for a, b, ln in lines if ln.count(",") == commas[0]]
+        cells = [[c.strip() for c in ln.split(",")] for _, _, ln in piped]
+    else:
+        cells = [[c for c in _CELLS.split(ln) if c.strip()] for _, _, ln in piped]
+    rows = [
+        (a, b)
+        for (a, b, ln), cs in zip(piped, cells, strict=True)
+        if re.search(r"\d", ln) or not all(len(c.split()) == 1 for c in cs)
+        if not re.fullmatch(r"[\s|:=+-]*", ln)
+    ]
+    return rows if len(rows) >= 2 else []
+
+
+def _other_row(
+    ct: list[Token], tt: list[Token], rows: list[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """``(name in the claim, word in the text)`` when the cited text is a table (``rows``, see
+    :func:`_table_rows`) and a word the claim says of a name stands only in other rows than the
+    name's ("Kim is the safety officer" against "Lee | safety officer" and "Kim | lab manager")."""
+    if not rows:
+        return None
+
+    def row_of(tok: Token) -> int | None:
+        return next((r for r, (a, b) in enumerate(rows) if a <= tok.start < b), None)
+
+    in_rows: dict[str, set[int]] = {}
+    outside: set[str] = set()
+    for t in tt:
+        r = row_of(t)
+        if r is None:
+            outside.add(t.stem)
+        else:
+            in_rows.setdefault(t.stem, set()).add(r)
+    names = [
+        i
+        for i, t in enumerate(ct)
+        if t.content and t.text[:1].isupper() and t.stem in in_rows and t.stem not in outside
+    ]
+    if not names:
+        return None
+    mine = set().union(*(in_rows[ct[i].stem] for i in names))
+    name_stems = {ct[i].stem for i in names}
+    for t in ct:
+        if not (t.content or _value_key(t)) or t.stem in name_stems or t.stem in outside:
+            continue
+        theirs = in_rows.get(t.stem, set())
+        if theirs and not theirs & mine:
+            r = min(theirs)
+            return names[0], next(
+                j for j, u in enumerate(tt) if u.stem == t.stem and row_of(u) == r
+            )
+    return None
 
 
 def inspect(claim: str, cited: str) -> Inspection:
@@ -1006,7 +1137,9 @@ def inspect(claim: str, cited: str) -> Inspection:
 
     # binding: a word of the claim whose nearest value (date, number, name) in the text is
     # another one (the date of one event given to another; two people's roles swapped)
-    binding = _binding(ct, tt, t_set)
+    # (a table's rows are checked as rows below: its header's words are no values)
+    rows = _table_rows(cited)
+    binding = None if rows else _binding(ct, tt, t_set)
     if binding is not None:
         w, mine, theirs = binding
         found.append(
@@ -1015,6 +1148,19 @@ def inspect(claim: str, cited: str) -> Inspection:
                 f"the text puts \u201c{tt[w].text}\u201d with \u201c{tt[theirs].text}\u201d, "
                 f"not with \u201c{ct[mine].text}\u201d",
                 _clause_text(cited, tt, w),
+            )
+        )
+
+    # rows: in a table, a name and the facts the claim gives it stand in one row
+    row = _other_row(ct, tt, rows)
+    if row is not None:
+        i, j = row
+        found.append(
+            Finding(
+                "binding",
+                f"the text's table gives \u201c{tt[j].text}\u201d in another row than "
+                f"\u201c{ct[i].text}\u201d",
+                _clause_text(cited, tt, j),
             )
         )
 
@@ -1092,6 +1238,8 @@ def inspect(claim: str, cited: str) -> Inspection:
         and not (t.low == "must" and conditional)
         # "only if" / "only when" states a condition, not a scope
         and not (t.low == "only" and k + 1 < len(ct) and ct[k + 1].low in ("if", "when", "where"))
+        # "not the only one", "not all": a denied scope is a narrow one
+        and not any(_negates(ct, n) for n in range(max(0, k - 2), k))
     ]
     weak_in_text = (
         any(t.low in WEAK_SCOPE for t in tt)

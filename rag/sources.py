@@ -199,10 +199,14 @@ class CorpusFiles:
         return source_title(self.root, path)
 
     def context(self, citation: Span) -> str:
-        """The sentences before a citation (names behind its pronouns): the checker's
-        ``context_of``."""
+        """What a reader of a citation knows besides its words: the document's name (its title
+        and file name: "under the GPL", "the article says") and the sentences before it (names
+        behind its pronouns). The checker's ``context_of``."""
         text = self.text(citation.file)
-        return context_before(text, citation.char_start) if text else ""
+        if not text:
+            return ""
+        name = f"{self.title(citation.file)}\n{PurePosixPath(citation.file).name}"
+        return f"{name}\n{context_before(text, citation.char_start)}"
 
     def quote_is_exact(self, citation: Span, quote: str) -> bool:
         """Whether ``quote`` is exactly the file's text at the citation's offsets and lines."""

@@ -167,6 +167,19 @@ def _difference(value: float, numbers: set[float]) -> bool:
     return value > 0 and any(a - value in numbers for a in numbers if a > value)
 
 
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’]*(?:[ \t]+[A-Z][\w'’]*)+")
+
+
+def _abbreviates(name: str, text: str) -> bool:
+    """Whether ``name`` is an abbreviation the text spells out: the initials of consecutive
+    capitalised words ("GPL" for "General Public License", "MPL" for "Mozilla Public License")."""
+    if not (2 <= len(name) <= 6 and name.isalpha() and name.isupper()):
+        return False
+    return any(
+        name in "".join(w[0] for w in run.split()).upper() for run in _CAPITALISED_RUN.findall(text)
+    )
+
+
 def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     """Numbers, dates and names of the claim must be in the cited text; words mostly too.
 
@@ -217,6 +230,8 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if "-" in name and parts and all(w in cited_plain for w in parts):
             continue
         if context_plain and low in context_plain:
+            continue
+        if _abbreviates(name, f"{cited_text}\n{context}"):
             continue
         missing.append(name)
     for run in _CJK_RUN.findall(claim):

@@ -446,3 +446,112 @@ def test_two_things_modifiers_swapped_is_a_role_reversal() -> None:
     assert details == ["the text says “earlier drafts” there, not “revised drafts”"]
     kept = "Revised drafts must be marked, so that their errors are not blamed on the authors of earlier drafts."
     assert inspect(kept, source).findings == []
+
+
+def test_contrasts_deny_what_they_put_aside() -> None:
+    # "rather than" / "instead of" deny what follows, as the text's "not" does
+    source = "Should the device break, You (not any Reseller) pay for every repair."
+    assert inspect("Repairs are paid by you rather than by a Reseller.", source).findings == []
+    assert inspect("Repairs are paid by you instead of a Reseller.", source).findings == []
+    assert [f.kind for f in inspect("Repairs are paid by a Reseller.", source).findings] == [
+        "negation"
+    ]
+    # "not resolved in A, but in B" denies A, not the verb
+    source = "Names are not looked up in the caller's scope, but in the module's scope."
+    assert (
+        inspect(
+            "Names are looked up in the module's scope rather than the caller's.", source
+        ).findings
+        == []
+    )
+    assert [
+        f.kind for f in inspect("Names are looked up in the caller's scope.", source).findings
+    ] == ["negation"]
+
+
+def test_a_contrast_the_claim_adds_is_no_contradiction() -> None:
+    source = "The permit is valid from the date the fee was paid."
+    # the claim affirms "date" and sets another date aside
+    kept = (
+        "The permit is valid from the date the fee was paid, not from the date of the inspection."
+    )
+    assert inspect(kept, source).findings == []
+    assert [
+        f.kind
+        for f in inspect("The permit is not valid from the date the fee was paid.", source).findings
+    ] == ["negation"]
+
+
+def test_not_the_only_one_denies_no_word() -> None:
+    source = "Besides the mayor, several council members also resigned that week."
+    assert (
+        inspect("The mayor was not the only council member to resign that week.", source).findings
+        == []
+    )
+
+
+def test_denials_said_in_other_words() -> None:
+    # "without X" / "once X was gone"
+    source = "Many fans worried that without its lead singer the band might split up."
+    assert (
+        inspect(
+            "Many fans worried that, once its lead singer was gone, the band might split up.",
+            source,
+        ).findings
+        == []
+    )
+    # "except when X" / "unless X"
+    source = "The alarm sounds at midnight, except when the door is locked."
+    assert inspect("The alarm sounds at midnight unless the door is locked.", source).findings == []
+    assert [
+        f.kind
+        for f in inspect("The alarm sounds at midnight when the door is locked.", source).findings
+    ] == ["negation"]
+    # "disclaims X" / "takes no X"
+    source = "The seller disclaims responsibility for any damage in transit."
+    assert (
+        inspect("The seller takes no responsibility for damage in transit.", source).findings == []
+    )
+    assert [
+        f.kind
+        for f in inspect("The seller takes responsibility for damage in transit.", source).findings
+    ] == ["negation"]
+
+
+TABLE = (
+    "Contacts\n\nRole | Name | Extension\n\nFacilities manager | Marco Bianchi | 4412\n\n"
+    "Safety officer | Aisha Rahman | 4519\n\nLab manager | Tomás Ortega | 4803"
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "kept"),
+    [
+        ("Aisha Rahman is the safety officer.", True),
+        ("Marco Bianchi is the safety officer.", False),
+        ("Tomás Ortega is the facilities manager.", False),
+        ("Aisha Rahman can be reached on extension 4519.", True),
+        ("Aisha Rahman can be reached on extension 4412.", False),
+        ("The lab manager, Tomás Ortega, is on extension 4803.", True),
+    ],
+)
+def test_in_a_table_a_name_and_its_facts_stand_in_one_row(claim: str, kept: bool) -> None:
+    found = inspect(claim, TABLE)
+    assert (found.findings == []) is kept
+    if not kept:
+        assert found.findings[0].kind == "binding"
+        assert "another row" in found.findings[0].detail
+
+
+def test_csv_records_are_rows_too() -> None:
+    source = "id,name,role,since\n1,Ann Lee,treasurer,2019\n3,Mei Chen,harbour master,2015"
+    assert inspect("Mei Chen has been harbour master since 2015.", source).findings == []
+    assert [
+        f.kind for f in inspect("Mei Chen has been treasurer since 2015.", source).findings
+    ] == ["binding"]
+    assert [f.kind for f in inspect("Ann Lee has served since 2015.", source).findings] == [
+        "binding"
+    ]
+    # prose with commas is no table
+    prose = "Ann Lee, the treasurer, joined in 2019, and Mei Chen, harbour master, in 2015."
+    assert inspect("Ann Lee joined in 2019.", prose).findings == []

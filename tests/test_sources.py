@@ -161,3 +161,33 @@ def test_html_escapes_every_piece_of_document_text(tmp_path: Path) -> None:
     assert marked and marked[0].startswith("The &lt;script&gt;")
     assert "**bold** and [link](javascript:alert(1))" in out
     assert out.count('class="rag-ln cited"') == 1
+
+
+def test_a_citations_context_names_its_document(tmp_path: Path) -> None:
+    from rag.sources import CorpusFiles
+    from rag.verify import check_rules
+
+    text = (
+        "# Harbour Trust Berth Rules\n\nVessels may moor for three nights.\n"
+        "They pay the fee on arrival.\n"
+    )
+    (tmp_path / "HTBR-2025.md").write_text(text, encoding="utf-8")
+    start = text.index("They pay")
+    span = Span(
+        file="HTBR-2025.md", char_start=start, char_end=len(text) - 1, line_start=4, line_end=4
+    )
+    context = CorpusFiles(tmp_path).context(span)
+    assert context.splitlines()[:2] == ["Harbour Trust Berth Rules", "HTBR-2025.md"]
+    assert "Vessels may moor" in context
+    # a claim may name the document it cites: by its title, its file name or their initials
+    quote = text[start : len(text) - 1]
+    for claim in (
+        "Under the Harbour Trust rules, vessels pay the fee on arrival.",
+        "Under HTBR, vessels pay the fee on arrival.",
+    ):
+        assert check_rules(claim, quote, context).ok, claim
+        assert not check_rules(claim, quote).ok
+    # another document's name is still missing
+    assert not check_rules(
+        "Under the Port Authority rules, vessels pay on arrival.", quote, context
+    ).ok

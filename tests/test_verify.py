@@ -217,3 +217,19 @@ def test_a_multiple_the_text_does_not_give_is_missing() -> None:
     assert check_rules("Fees were cut by 50%.", "Fees were cut by 50% in 2024.").ok
     assert check_rules("Fees were halved.", "Fees were cut by 50% in 2024.").ok
     assert check_rules("Membership tripled.", text).missing == ["tripled"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "spelled"),
+    [
+        ("GPL", "the GNU General Public License, version 3", True),
+        ("MPL", "MOZILLA PUBLIC LICENSE Version 2.0", True),
+        ("GPL", "the Lesser General License", False),
+        ("UK", "the United Kingdom", True),
+        ("Kim", "Karl Ivo Moe", False),  # a name, not an abbreviation
+    ],
+)
+def test_an_abbreviation_the_text_spells_out_is_named(name: str, text: str, spelled: bool) -> None:
+    claim = f"The {name} covers the work."
+    missing = check_rules(claim, f"{text} covers the work.").missing
+    assert (name not in missing) is spelled
