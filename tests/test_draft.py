@@ -497,6 +497,31 @@ def test_cli_table_markdown_and_fail_on_flagged(corpus_index: Settings, tmp_path
     assert same.exit_code != 0 and "overwrite" in same.stderr
 
 
+def test_cli_output_paths_are_checked_before_the_check(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.drafts
+
+    def no_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the draft was checked before the output path")
+
+    monkeypatch.setattr(rag.drafts, "check_draft", no_check)
+    draft = tmp_path / "draft.md"
+    draft.write_text("Lin was born in 1993 [003:25].\n", encoding="utf-8")
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for out, message in (
+        (tmp_path / "no-such-dir" / "out.md", "no such folder"),
+        (tmp_path, "is a folder"),
+        (a_file / "out.md", "is not a folder"),
+    ):
+        result = cli(settings, str(draft), "--markdown", str(out))
+        assert result.exit_code == 1, result.output
+        err = result.stderr.strip()
+        assert err.startswith(f"error: --markdown {out}: ") and message in err
+        assert len(err.splitlines()) == 1 and "Errno" not in err and result.stdout == ""
+
+
 def test_cli_reads_stdin(corpus_index: Settings) -> None:
     result = cli(corpus_index, "-", "--json", input="Lin was born in 1993 [003:25].\n")
     assert result.exit_code == 0
