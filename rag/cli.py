@@ -103,6 +103,38 @@ def citations_root(settings: Any) -> Path:
     return corpus_root(settings)[0]
 
 
+def check_output(
+    path: Path | str, option: str, *, folder: bool = False, parents: bool = False
+) -> None:
+    """Stop (one line, exit 1) before any work when the output ``path`` of ``option`` cannot be
+    written: a file whose folder is missing (``parents``: the folders are made, so the nearest
+    existing one must be a writable folder), a folder given for a file or a file for a folder
+    (``folder``), no permission."""
+    given = f"{option} {path}"
+    target = Path(path).expanduser()
+    try:
+        if target.exists() or target.is_symlink():
+            if folder and not target.is_dir():
+                fail(f"{given}: not a folder")
+            if not folder and target.is_dir():
+                fail(f"{given}: is a folder: give a file name")
+            if not os.access(target, os.W_OK):
+                fail(f"{given}: permission denied")
+            return
+        parent = target.absolute().parent
+        if parents:
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+        elif not parent.exists():
+            fail(f"{given}: no such folder: {parent}")
+        if not parent.is_dir():
+            fail(f"{given}: {parent} is not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            fail(f"{given}: cannot write in {parent}: permission denied")
+    except OSError as exc:
+        fail(f"{given}: {exc.strerror or exc}")
+
+
 def load_settings(**overrides: Any) -> Any:
     from rag.config import Settings
 
@@ -396,6 +428,10 @@ def eval_cmd(
 ) -> None:
     """Evaluate answers, citations, abstention and latency on the question set (or, with
     --claims, the checker on the claims set)."""
+    if out:
+        check_output(out, "--out", parents=True)
+    if report_dir:
+        check_output(report_dir, "--report", folder=True, parents=True)
     from tqdm import tqdm
 
     from rag import evaluation as ev
@@ -545,7 +581,10 @@ def check_cmd(
     unique prefix of its name: [003:31]); a PDF by page, [report.pdf:p12] or [report.pdf:p12:3-5]
     (lines 3-5 of page 12). Cited sentences are tested against those lines; uncited
     ones get a proposed source, or are flagged. Exit 0 when the check ran (2 with
-    --fail-on-flagged and anything flagged)."""
+    --fail-on-flagged and anything flagged).
+
+    Marks: ✓ supported, + source found, ⚠ unsupported, ≠ contradicted, ✗ bad citation
+    (no such file or line, malformed, an undefined footnote), ∅ no source found."""
     import shutil
 
     from rag import drafts
@@ -558,6 +597,8 @@ def check_cmd(
         and Path(str(markdown_out)).resolve() == Path(draft).resolve()
     ):
         fail("--markdown would overwrite the draft: write to another file")
+    if markdown_out not in (None, "-"):
+        check_output(str(markdown_out), "--markdown")
     settings = load_settings(
         corpus_dir=corpus_dir, index_dir=index_dir, no_server=no_server or None
     )
@@ -591,7 +632,10 @@ def check_cmd(
     if markdown_out == "-":
         click.echo(safe(drafts.draft_markdown(text, report)), nl=False)
     elif markdown_out:
-        Path(markdown_out).write_text(drafts.draft_markdown(text, report), encoding="utf-8")
+        try:
+            Path(markdown_out).write_text(drafts.draft_markdown(text, report), encoding="utf-8")
+        except OSError as exc:  # the folder went away during the check
+            fail(f"cannot write {markdown_out}: {exc.strerror or exc}")
         click.echo(f"wrote the footnoted draft to {markdown_out}", err=True)
     if fail_on_flagged and report.flagged:
         sys.exit(EXIT_FLAGGED)
@@ -666,6 +710,13 @@ def serve_cmd(host: str | None, port: int | None, backend: str | None, index_dir
 # --- rag bench ------------------------------------------------------------------------------
 
 
+def _bench_out(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``--out`` checked before the benchmark runs (its folders are made when missing)."""
+    if value is not None:
+        check_output(value, "--out", folder=True, parents=True)
+    return value
+
+
 def _bench_options(fn: F) -> F:
     for option in reversed(
         [
@@ -674,6 +725,7 @@ def _bench_options(fn: F) -> F:
             click.option(
                 "--out",
                 type=click.Path(path_type=Path),
+                callback=_bench_out,
                 help="Folder for the result JSON (default bench/results/).",
             ),
             click.option("--quiet", "-q", is_flag=True, help="No progress lines."),

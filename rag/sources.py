@@ -63,11 +63,33 @@ TITLE_SCAN_LINES = 12
 """A Markdown heading among this many first non-blank lines is the title."""
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _MARKUP = re.compile(r"\*\*|__|~~|`|^>\s*|^[-*+]\s+")
+_HTML_TAG = re.compile(
+    r"<!--.*?(?:-->|$)|</?(?:a|abbr|b|big|blockquote|br|center|code|del|details|div|em|"
+    r"figcaption|figure|font|h[1-6]|hr|i|img|ins|kbd|mark|p|picture|pre|s|small|source|span|"
+    r"strike|strong|sub|summary|sup|svg|table|tbody|td|th|thead|tr|u|video)\b[^<>]*>",
+    re.I,
+)
+"""An HTML tag of the kind a README opens with (``<p align="center"><img …></p>``): tags of
+real HTML elements only, so ``<one line to give the program's name>`` in a licence stays."""
+_MD_IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
+_MD_LINK = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")
+_LINK_DEFINITION = re.compile(r"^\[[^\]]+\]:\s*\S")
+
+
+def _title_text(line: str) -> str:
+    """A title candidate without its markup (HTML tags, images, link targets, emphasis): empty
+    when the line is only markup (a logo, a row of badges, an empty tag)."""
+    if _LINK_DEFINITION.match(line):
+        return ""
+    text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(" ", _HTML_TAG.sub(" ", line)))
+    text = " ".join(_MARKUP.sub("", html.unescape(text)).split())
+    return text if re.search(r"\w", text) else ""
 
 
 def document_title(text: str, file: str) -> str:
     """What a person would call a document: its first Markdown heading (among the first lines),
-    else its first non-blank line, tidied and cut at a word boundary; the file name when the text
+    else its first non-blank line, tidied (HTML tags and Markdown markup taken out; a line that
+    is only markup, like a logo, skipped) and cut at a word boundary; the file name when the text
     has neither."""
     body = text
     if body.startswith("---"):  # YAML front matter is not the title
@@ -79,11 +101,12 @@ def document_title(text: str, file: str) -> str:
     for ln in lines:
         m = _HEADING.match(ln)
         if m:
-            chosen = m.group(1)
-            break
-    if not chosen and lines:
-        chosen = lines[0].lstrip("#").strip()
-    chosen = " ".join(_MARKUP.sub("", chosen).split())
+            chosen = _title_text(m.group(1))
+            if chosen:
+                break
+    if not chosen:
+        chosen = next((t for ln in lines if (t := _title_text(ln.lstrip("#").strip()))), "")
+    chosen = chosen.rstrip(" ,;")  # a first line that runs on: "Zstandard, or zstd, is …,"
     if not chosen:
         return PurePosixPath(file).name
     if len(chosen) <= TITLE_CHARS:

@@ -95,6 +95,25 @@ def test_titles_are_the_first_heading_or_line_else_the_file_name(docs: Path) -> 
     assert source_title(docs, "plain.txt") == "Bus timetable"
 
 
+def test_titles_leave_html_and_markup_only_lines_out() -> None:
+    readme = (
+        '<p align="center"><img src="https://example.org/logo.png" alt="Zstandard"></p>\n\n'
+        "[![Build Status][badge]][link]\n"
+        "[badge]: https://example.org/badge.svg\n\n"
+        "__Zstandard__, or `zstd` as short version, is a fast lossless compression algorithm,\n"
+        "targeting real-time compression scenarios.\n\n" + "More prose.\n" * 20 + "## Benchmarks\n"
+    )
+    title = document_title(readme, "README.md")
+    assert "<" not in title and "img" not in title
+    assert title == "Zstandard, or zstd as short version, is a fast lossless compression algorithm"
+    assert document_title('<h1 align="center">Tool &amp; Co</h1>\nText.\n', "a.md") == "Tool & Co"
+    assert document_title("<p></p>\n<br/>\n# ![logo](x.png)\n# Name\n", "a.md") == "Name"
+    assert document_title('<div><img src="x.png"></div>\n', "only-a-logo.md") == "only-a-logo.md"
+    # angle brackets that are not HTML stay (a licence's placeholder)
+    placeholder = "<one line to give the program's name and a brief idea of what it does.>"
+    assert document_title(placeholder + "\nCopyright\n", "LICENSE") == placeholder
+
+
 # --- text renderings --------------------------------------------------------------------------
 
 

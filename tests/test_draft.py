@@ -22,6 +22,7 @@ from rag.drafts import (
     render_draft_table,
 )
 from rag.llm import EmbeddedLLM
+from rag.schema import Citation
 from rag.verify import Checker
 
 F003 = "003_485a1d3910fdc11f.txt"
@@ -231,6 +232,119 @@ def test_non_citation_brackets_are_left_alone() -> None:
     assert second.marks[0].error and "names no file" in second.marks[0].error
 
 
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("[003:]", "names no line"),
+        ("[003:p1:]", "names no line"),
+        ("[003:abc]", "abc is not a line number"),
+        ("[:25]", "names no file"),
+        ("[003:25; 001:]", "[001:] names no line"),
+        ("[003:25, ,]", "an empty part"),
+        ("[003:25", "not closed"),
+    ],
+)
+def test_malformed_citations_are_flagged_never_read_as_the_sentence(written: str, why: str) -> None:
+    parsed = parse_draft(f"Lin was born in 1993 {written}. Binyuan Hui left [003:23].\n")
+    first, second = parsed.sentences
+    assert first.text == "Lin was born in 1993."  # nothing of the bracket is claim text
+    assert [m.raw for m in first.marks] == [written]
+    error = first.marks[0].error
+    assert error is not None and error.startswith(written + ":") and why in error
+    assert second.text == "Binyuan Hui left." and second.marks[0].error is None
+    # good citations of the bracket are kept
+    kept = [r.label for r in first.marks[0].refs]
+    assert kept == (["003:25"] if written.startswith("[003:25") else [])
+
+
+def test_prose_brackets_with_a_colon_are_not_citations() -> None:
+    parsed = parse_draft(
+        "Lin left [Note: see below] in 2020. The team [TODO: check] met [see http://x.io/a:b].\n"
+    )
+    assert all(not s.marks for s in parsed.sentences)
+    assert "[Note: see below]" in parsed.sentences[0].text
+
+
+def test_malformed_citations_get_the_bad_citation_verdict(settings: Settings) -> None:
+    report = check_draft(
+        "Lin was born in 1993 [003:abc].\n\n"
+        "Lin was born in 1993 [:25].\n\n"
+        "Lin was born in 1993 [003:25; 001:].\n\n"
+        "Lin was born in 1993 [003:25.\n",
+        settings,
+    )
+    assert [s.verdict for s in report.sentences] == ["bad_citation"] * 4
+    assert all(s.text == "Lin was born in 1993." for s in report.sentences)
+    assert all("malformed" in s.reason or "not closed" in s.reason for s in report.sentences)
+    assert not any("not in the cited text" in s.reason for s in report.sentences)
+    # the good citation of a mixed bracket (and of an open one) is still read and shown
+    for s in report.sentences[2:]:
+        assert s.citation is not None and s.citation.line_start == 25, s
+        assert "the other citation: supported" in s.reason
+
+
+def test_an_undefined_footnote_is_a_bad_citation(settings: Settings) -> None:
+    draft = (
+        "Lin was born in 1993[^9].\n\n"
+        "Binyuan Hui and Kaixin Li have also departed[^note].\n\n"
+        "[^note]: Reported by several outlets.\n"
+    )
+    parsed = parse_draft(draft)
+    assert parsed.sentences[0].marks[0].error is not None
+    assert parsed.sentences[1].marks == []  # a writer's own footnote is no citation, no error
+    report = check_draft(draft, settings)
+    s = report.sentences[0]
+    assert s.verdict == "bad_citation" and s.citation_written == "[^9]"
+    assert "footnote 9 is not defined" in s.reason
+
+
+def reported(text: str, verdicts: list[str]) -> DraftReport:
+    """A report on the claims of ``text`` with these verdicts (a supported one cites 003:25)."""
+    cited = Citation(
+        n=1, file=F003, line_start=25, line_end=25, char_start=0, char_end=21, quote="Lin was born."
+    )
+    claims = parse_draft(text).claims
+    return DraftReport(
+        sentences=[
+            DraftSentence(
+                text=ps.text,
+                line=ps.line,
+                citation_written=ps.written,
+                verdict=v,  # type: ignore[arg-type]
+                reason="because",
+                char_start=ps.start,
+                char_end=ps.end,
+                citation=cited if v == "supported" else None,
+                quote=cited.quote if v == "supported" else None,
+            )
+            for ps, v in zip(claims, verdicts, strict=True)
+        ]
+    )
+
+
+def test_a_footnoted_draft_reads_as_the_draft_it_came_from() -> None:
+    draft = (
+        "Lin was born in 1993 [003:25]. Lin joined Alibaba in 2031 [001:4].\n"
+        "Qwen is sold to Google in 2025. Binyuan Hui has also departed [003:23].\n"
+    )
+    verdicts = ["supported", "contradicted", "not_found", "unsupported"]
+    md = draft_markdown(draft, reported(draft, verdicts))
+    assert "[^1]" in md and "≠[^check-1]" in md and "∅[^check-2]" in md and "⚠[^check-3]" in md
+    parsed, again = parse_draft(draft), parse_draft(md)
+    assert [s.text for s in again.sentences] == [s.text for s in parsed.sentences]
+    assert [s.text for s in again.claims] == [s.text for s in parsed.claims]
+    assert not any(m.error for s in again.sentences for m in s.marks)
+    # exported again with the same verdicts: the same draft, marks and notes not piled up
+    assert draft_markdown(md, reported(md, verdicts)) == md
+    # a bare mark after a sentence, or an answer's bold mark before one, is no sentence text
+    hand = parse_draft("Lin was born in 1993. ✓ Lin left. ⚠\n**⚠** Qwen was sold.\n")
+    assert [s.text for s in hand.sentences] == [
+        "Lin was born in 1993.",
+        "Lin left.",
+        "Qwen was sold.",
+    ]
+
+
 def test_progress_is_reported_per_sentence(corpus_index: Settings) -> None:
     calls: list[tuple[int, int]] = []
     check_draft(
@@ -381,6 +495,31 @@ def test_cli_table_markdown_and_fail_on_flagged(corpus_index: Settings, tmp_path
     assert flagged.stdout.startswith("Lin was born in 1993[^1].")
     same = cli(corpus_index, str(draft), "--markdown", str(draft))
     assert same.exit_code != 0 and "overwrite" in same.stderr
+
+
+def test_cli_output_paths_are_checked_before_the_check(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.drafts
+
+    def no_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the draft was checked before the output path")
+
+    monkeypatch.setattr(rag.drafts, "check_draft", no_check)
+    draft = tmp_path / "draft.md"
+    draft.write_text("Lin was born in 1993 [003:25].\n", encoding="utf-8")
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for out, message in (
+        (tmp_path / "no-such-dir" / "out.md", "no such folder"),
+        (tmp_path, "is a folder"),
+        (a_file / "out.md", "is not a folder"),
+    ):
+        result = cli(settings, str(draft), "--markdown", str(out))
+        assert result.exit_code == 1, result.output
+        err = result.stderr.strip()
+        assert err.startswith(f"error: --markdown {out}: ") and message in err
+        assert len(err.splitlines()) == 1 and "Errno" not in err and result.stdout == ""
 
 
 def test_cli_reads_stdin(corpus_index: Settings) -> None:

@@ -494,3 +494,31 @@ def test_embedded_gate_on_the_smoke_subset(corpus_index: Settings, embedded_llm:
     assert run.backend == "embedded" and run.checker == "rules+llm"
     assert run.metric("citation_validity") == 1.0
     assert ev.check_gate(run, ev.load_thresholds(THRESHOLDS)) == []
+
+
+def test_eval_and_bench_output_paths_are_checked_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.cli import check_output
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the work started before the output path was checked")
+
+    monkeypatch.setattr(ev, "run_backends", no_work)
+    monkeypatch.setattr(ev, "run_claims", no_work)
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for args, message in (
+        (["eval", "--out", str(a_file / "run.json")], f"error: --out {a_file / 'run.json'}: "),
+        (["eval", "--claims", "--out", str(tmp_path)], f"error: --out {tmp_path}: is a folder"),
+        (["eval", "--report", str(a_file)], f"error: --report {a_file}: not a folder"),
+        (["bench", "index", "--files", "2", "--out", str(a_file)], f"error: --out {a_file}: "),
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        err = result.stderr.strip()
+        assert err.startswith(message) and len(err.splitlines()) == 1, err
+        assert "Errno" not in err and "Traceback" not in err
+    # folders that do not exist yet are made: only the nearest existing one must be a folder
+    check_output(tmp_path / "new" / "deeper" / "run.json", "--out", parents=True)
+    check_output(tmp_path / "new" / "report", "--report", folder=True, parents=True)

@@ -286,9 +286,8 @@ def _check_cited(
     spans: list[Citation] = []
     problems: list[str] = []
     for mark in claim.marks:
-        if mark.error:
+        if mark.error:  # its good citations, if any, are still read
             problems.append(mark.error)
-            continue
         for ref in mark.refs:
             span, why = corpus.lines(
                 ref.file, ref.line_start, ref.line_end, n=len(spans) + 1, page=ref.page

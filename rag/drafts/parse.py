@@ -7,6 +7,13 @@ prefix of its name: ``[003:31]``), several in one bracket separated by ``;`` or 
 ``[^1]: file, lines 4-5: "..."`` (what :func:`rag.drafts.render.draft_markdown` writes, so a
 footnoted draft can be checked again). A PDF is cited by page: ``[report.pdf:p12]`` (the whole
 page) or ``[report.pdf:p12:3-5]`` (lines 3-5 of page 12).
+
+A bracket that is meant as a citation but names no lines (``[003:]``, ``[:31]``, ``[003:abc]``,
+``[report.pdf:p1:]``, a ``[003:31`` left open, a footnote ``[^9]`` with no definition) is a
+citation with an error, never text of the sentence; the good citations of a bracket that mixes
+both are kept. The marks and footnotes :func:`rag.drafts.render.draft_markdown` adds
+(``⚠[^check-1]`` and its definition) are the checker's own: they are no part of any sentence,
+so a footnoted draft reads as the draft it was made from.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from pathlib import Path
 
 from rag.chunking import line_of, line_starts, sentence_spans
 from rag.corpus import read_bounded
+from rag.drafts.schema import DRAFT_MARKS
 from rag.errors import DraftError
 from rag.formats import Unreadable, docx_to_text, sniff
+from rag.render import FLAG_LABEL
 from rag.verify import is_claim
 
 MAX_DRAFT_BYTES = 5_000_000
@@ -118,8 +127,28 @@ _BAD_REF = re.compile(
     re.I,
 )
 """``[003:-5]``, ``[003:2.5]``: a citation whose line numbers are not whole numbers from 1."""
+_CITATION_SHAPE = re.compile(r"^\s*(?P<file>[^\s:\[\]^]*)\s*:(?P<gap>\s*)(?P<rest>[^\s\[\]]*)\s*$")
+"""``file:something`` (either side may be empty): written as a citation, whatever it names."""
+_LINE_START = re.compile(r"(?:p\.?\s*|page\s*|lines?\s*|l\.?\s*)?[-+−–—]?\d", re.I)
+_UNCLOSED = re.compile(
+    r"\[(?!\^)(?P<body>[^\s:\[\]^]*:[^\s\[\]]*?)[.,;:!?)]*(?=\s|\Z)(?![^\[\]\n]*\])"
+)
+"""``[003:31`` with no ``]`` before the end of the word (nor later on its line): a citation left
+open."""
 _NUMERIC_MARKER = re.compile(r"^\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*$")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
+_MARKS = re.escape("".join(DRAFT_MARKS.values()))
+FLAG_REF = re.compile(r"[ \t]?[" + _MARKS + r"]\[\^" + re.escape(FLAG_LABEL) + r"\d+\]")
+"""A flagged sentence's mark and footnote, as :func:`rag.drafts.render.draft_markdown` writes
+it after the sentence (``⚠[^check-1]``)."""
+CHECKER_MARK = re.compile(
+    FLAG_REF.pattern + r"|(?<=[.!?。！？\])])[ \t]+[✓⚠≠✗∅](?=\s|\Z)"
+    r"|(?:^|(?<=\s))\*\*[✓⚠≠✗?]\*\*[ \t]",
+    re.M,
+)
+"""What the checker writes into a draft or an answer it exports, and is no part of a sentence:
+a verdict mark with its footnote after a sentence (``⚠[^check-1]``, ``≠[^check-2]``), a bare
+verdict mark after a sentence (``… the end. ✓``), and an answer's bold mark before a sentence
+(``**⚠** ``)."""
 FOOTNOTE_DEF = re.compile(r"^[ \t]{0,3}\[\^([^\]\s]{1,40})\]:[ \t]*(.*)$", re.M)
 _FOOTNOTE_CITATION = re.compile(
     r"^\s*[`*_]*(?P<file>[^,\s`*_][^,`]*?)[`*_]*\s*,\s*lines?\s+(?P<a>\d{1,7})"
@@ -202,34 +231,81 @@ def _blank(text: str) -> str:
     return re.sub(r"[^\n]", " ", text)
 
 
-def _parse_refs(body: str) -> list[Ref] | None:
-    """The citations in a bracket's body, or None when it is not a citation bracket."""
-    refs: list[Ref] = []
-    last_file: str | None = None
-    for part in re.split(r"[;,]", body):
-        pm = _PAGE_REF.match(part)
-        if pm:
-            name = pm.group("file") or last_file
-            if name is None:
-                return None
-            name = name.strip()
+_HOW = "write [file:line] or [file:line-line] (a PDF page: [file:pN] or [file:pN:line])"
+
+
+def _read_part(part: str, last_file: str | None) -> tuple[Ref | None, str | None, bool]:
+    """One ``;``/``,``-separated part of a bracket: its citation, or what is wrong with it, and
+    whether it is written as a citation (names a file, or has the ``file:line`` shape)."""
+    pm = _PAGE_REF.match(part)
+    if pm:
+        name = pm.group("file") or last_file
+        if name is not None:
             a = int(pm.group("a")) if pm.group("a") else 0
             b = int(pm.group("b")) if pm.group("b") else a
-            refs.append(Ref(name, a, b, part.strip(), page=int(pm.group("page"))))
-            last_file = name
-            continue
-        m = _REF.match(part)
-        if not m:
-            return None
+            ref = Ref(name.strip(), a, b, part.strip(), page=int(pm.group("page")))
+            return ref, None, True
+    m = _REF.match(part)
+    if m:
         name = m.group("file") or last_file
         if name is None:
-            return None
-        name = name.strip()
+            return None, "names no file", False
         a = int(m.group("a"))
         b = int(m.group("b")) if m.group("b") else a
-        refs.append(Ref(name, a, b, part.strip()))
-        last_file = name
-    return refs or None
+        return Ref(name.strip(), a, b, part.strip()), None, bool(m.group("file"))
+    if not part.strip():
+        return None, "is empty", False
+    if _BAD_REF.match(part):
+        return None, "line numbers are whole numbers from 1", True
+    shape = _CITATION_SHAPE.match(part)
+    if shape is None or shape.group("rest").startswith("//"):  # not file:…, or a URL
+        return None, "is not a citation", False
+    file, rest = shape.group("file"), shape.group("rest")
+    if not file and not rest:
+        return None, "is not a citation", False
+    if shape.group("gap") and rest and not _LINE_START.match(rest):
+        return None, "is not a citation", False  # [Note: see], prose with a colon
+    if not file:
+        return None, "names no file", True
+    if not rest or re.fullmatch(r"(?:p\.?|page)\s*\d{1,6}\s*:", rest, re.I):
+        return None, "names no line", True
+    return None, f"{rest} is not a line number", True
+
+
+def _read_bracket(body: str) -> tuple[list[Ref], list[tuple[str, str]], bool]:
+    """A bracket's citations, its parts that are no citation with what is wrong with each
+    (``("zstd:", "names no line")``), and whether the bracket is written as a citation at all:
+    one part of it names a file or has the ``file:line`` shape."""
+    refs: list[Ref] = []
+    problems: list[tuple[str, str]] = []
+    cited = False
+    last_file: str | None = None
+    for part in re.split(r"[;,]", body):
+        ref, problem, shaped = _read_part(part, last_file)
+        cited = cited or shaped
+        if ref is not None:
+            refs.append(ref)
+            last_file = ref.file
+        elif problem is not None:
+            problems.append((part.strip(), problem))
+    return refs, problems, cited
+
+
+def _malformed(raw: str, problems: list[tuple[str, str]]) -> str:
+    """The error of a citation bracket ``raw`` some part of which names no lines."""
+    if len(problems) == 1 and problems[0][1].startswith("line numbers"):
+        return (
+            f"{raw}: line numbers are whole numbers from 1: write [file:line] or [file:line-line]"
+        )
+    if len(problems) == 1 and raw.strip("[]").strip() == problems[0][0]:
+        return f"{raw}: malformed citation ({problems[0][1]}): {_HOW}"
+    what = "; ".join(
+        dict.fromkeys(
+            f"[{part}] {problem}" if part else "an empty part between separators"
+            for part, problem in problems
+        )
+    )
+    return f"{raw}: malformed citation: {what}: {_HOW}"
 
 
 def _footnote_citations(text: str) -> dict[str, tuple[Ref, int, int]]:
@@ -259,9 +335,10 @@ def parse_draft(text: str) -> ParsedDraft:
     """Sentences of a draft (Markdown structure, code and citations masked out, offsets kept) and
     the citations written for each."""
     masked = text
-    for pattern in (_FRONT_MATTER, _FENCE, _HTML_COMMENT, FOOTNOTE_DEF):
+    for pattern in (_FRONT_MATTER, _FENCE, _HTML_COMMENT, FOOTNOTE_DEF, CHECKER_MARK):
         masked = pattern.sub(lambda m: _blank(m.group(0)), masked)
     footnotes = _footnote_citations(text)
+    defined = {m.group(1) for m in FOOTNOTE_DEF.finditer(text)}
     marks: list[Mark] = []
 
     def bracket(m: re.Match[str]) -> str:
@@ -271,21 +348,24 @@ def parse_draft(text: str) -> ParsedDraft:
             if label in footnotes:
                 ref = footnotes[label][0]
                 marks.append(Mark(m.start(), m.end(), m.group(0), [ref]))
+            elif label not in defined and not label.startswith(FLAG_LABEL):
+                marks.append(
+                    Mark(
+                        m.start(),
+                        m.end(),
+                        m.group(0),
+                        error=f"{m.group(0)}: footnote {label} is not defined: add a line "
+                        f'[^{label}]: file, lines N-M: "…" (or write [file:line])',
+                    )
+                )
             return _blank(m.group(0))
-        refs = _parse_refs(body)
-        if refs is not None:
+        refs, problems, cited = _read_bracket(body)
+        if refs and not problems:
             marks.append(Mark(m.start(), m.end(), m.group(0), refs))
             return _blank(m.group(0))
-        if _BAD_REF.match(body):
-            marks.append(
-                Mark(
-                    m.start(),
-                    m.end(),
-                    m.group(0),
-                    error=f"{m.group(0)}: line numbers are whole numbers from 1: write "
-                    "[file:line] or [file:line-line]",
-                )
-            )
+        if cited:
+            error = _malformed(m.group(0), problems)
+            marks.append(Mark(m.start(), m.end(), m.group(0), refs, error=error))
             return _blank(m.group(0))
         if _NUMERIC_MARKER.match(body):
             marks.append(
@@ -300,6 +380,19 @@ def parse_draft(text: str) -> ParsedDraft:
         return m.group(0)
 
     masked = _BRACKET.sub(bracket, masked)
+
+    def unclosed(m: re.Match[str]) -> str:
+        raw = m.group(0)[: m.end("body") - m.start()]
+        refs, problems, cited = _read_bracket(m.group("body"))
+        if not cited:
+            return m.group(0)
+        error = f"{raw}: the citation is not closed: write {raw}]"
+        if problems:
+            error = f"{raw}: the citation is not closed, and {_malformed(raw + ']', problems)}"
+        marks.append(Mark(m.start(), m.start() + len(raw), raw, refs, error=error))
+        return _blank(raw) + m.group(0)[len(raw) :]
+
+    masked = _UNCLOSED.sub(unclosed, masked)
     for pattern in (_ATX_HEADING, _SETEXT_HEADING, _RULE, _TABLE_ROW, _IMAGE, _AUTOLINK):
         masked = pattern.sub(lambda m: _blank(m.group(0)), masked)
     masked = _LINK.sub(lambda m: " " + m.group(2) + _blank(m.group(3)), masked)

@@ -8,24 +8,14 @@ a footnote saying why (``⚠[^check-1]``).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from rag.drafts.parse import FOOTNOTE_DEF, parse_draft
-from rag.drafts.schema import VERDICT_LABELS, DraftReport, DraftSentence
+from rag.drafts.parse import FLAG_REF, FOOTNOTE_DEF, parse_draft
+from rag.drafts.schema import DRAFT_MARKS, VERDICT_LABELS, DraftReport, DraftSentence
 from rag.render import FLAG_LABEL, shorten, titles_for
 from rag.safety import one_line
 from rag.schema import Citation
 
-DRAFT_MARKS = {
-    "supported": "✓",
-    "proposed": "+",
-    "unsupported": "⚠",
-    "contradicted": "≠",
-    "bad_citation": "✗",
-    "not_found": "∅",
-    "uncited": "?",
-}
 _MARK_COLORS = {"✓": "32", "+": "36", "⚠": "33", "≠": "31", "✗": "31", "∅": "33", "?": "33"}
 FLAG_WHY = {
     "unsupported": "the cited lines do not support it",
@@ -34,7 +24,6 @@ FLAG_WHY = {
     "not_found": "no line of the documents supports it",
     "uncited": "it cites no source",
 }
-_OLD_FLAG_REF = re.compile(r"[ \t]?[⚠✗∅?]\[\^" + re.escape(FLAG_LABEL) + r"\d+\]")
 
 # --- output -------------------------------------------------------------------------------------
 
@@ -154,7 +143,7 @@ def draft_markdown(text: str, report: DraftReport) -> str:
     for label, (a, b) in parsed.citation_footnotes.items():
         if label not in still_used:  # rewritten below under a new number
             edits.append((a, b + 1 if text[b : b + 1] == "\n" else b, ""))
-    old_flags = [(m.start(), m.end()) for m in _OLD_FLAG_REF.finditer(text)]
+    old_flags = [(m.start(), m.end()) for m in FLAG_REF.finditer(text)]
     edits.extend((a, b, "") for a, b in old_flags)  # flags of an earlier run: written anew below
     for m in FOOTNOTE_DEF.finditer(text):
         if m.group(1).startswith(FLAG_LABEL):

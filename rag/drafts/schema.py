@@ -95,3 +95,15 @@ VERDICT_LABELS = {
     "bad_citation": "bad citation",
     "not_found": "not found",
 }
+
+DRAFT_MARKS = {
+    "supported": "✓",
+    "proposed": "+",
+    "unsupported": "⚠",
+    "contradicted": "≠",
+    "bad_citation": "✗",
+    "not_found": "∅",
+    "uncited": "?",
+}
+"""The mark of each verdict in the report and in a footnoted draft (``proposed``: supported by a
+source the checker found for an uncited sentence)."""
