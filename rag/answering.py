@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from rag import prompts
 from rag.citations import (
@@ -37,7 +37,7 @@ from rag.questions import (
     word_stems,
 )
 from rag.retrieval import RetrievalResult, retrieve
-from rag.schema import Answer, Citation, Evidence, SentenceCheck
+from rag.schema import Answer, Citation, Conflict, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
 from rag.trust import fresh_evidence, recheck_answer
 from rag.verify import (
@@ -267,13 +267,61 @@ def answers_the_question(answer: Answer, question: str) -> bool:
     return False
 
 
+def about_the_asked(
+    question: str, texts: Sequence[str], among: Sequence[str] | None = None
+) -> list[bool]:
+    """For each text, whether it is about the very thing the question asks of: it holds two
+    thirds or more as many of the question's common words ("lab", "manager" in "Who is the lab
+    manager?") as the closest text (of ``among``, else of ``texts``) that gives the asked kind
+    of fact.
+    "Facilities manager | Marco Bianchi" or "GNOME Display Manager" is about another thing
+    than "Lab manager | Tomás Ortega": two such values are no disagreement."""
+    terms = word_stems(question, common_only=True)
+    need = max(
+        (
+            len(terms & word_stems(t))
+            for t in (texts if among is None else among)
+            if gives_asked(question, t)
+        ),
+        default=0,
+    )
+    return [3 * len(terms & word_stems(t)) >= 2 * need for t in texts]
+
+
+def conflicts_of(
+    question: str, checks: list[SentenceCheck], citations: list[Citation]
+) -> list[Conflict]:
+    """:func:`rag.verify.find_conflicts`, each side about the very thing asked
+    (:func:`about_the_asked`, measured against all the supported sentences): a conflict with
+    fewer than two such sides is none."""
+    found = find_conflicts(question, checks, citations)
+    if not found:
+        return found
+    by_n = {c.n: c for c in citations}
+
+    def quoted(numbers: list[int]) -> str:
+        return " ".join(by_n[n].quote for n in numbers if n in by_n)
+
+    supported = [quoted(c.citations) for c in checks if c.verdict == "supported"]
+    kept = []
+    for conflict in found:
+        texts = [quoted(side.citations) for side in conflict.sides]
+        about = about_the_asked(question, texts, supported)
+        sides = [side for side, ok in zip(conflict.sides, about, strict=True) if ok]
+        if len({f for side in sides for f in side.files}) >= 2 and len(sides) >= 2:
+            kept.append(conflict.model_copy(update={"sides": sides}))
+    return kept
+
+
 def evidence_conflict(question: str, evidence: list[Evidence]) -> list[Evidence]:
     """Evidence sentences from different files that give different values for the asked fact
-    (each on the question's topic): one per side, best first; empty when they agree."""
+    (each on the question's topic, and about the same thing: :func:`about_the_asked`): one per
+    side, best first; empty when they agree."""
     q_tokens = set(tokenize(question))
     sides: list[tuple[set[str], Evidence]] = []
-    for e in evidence:
-        if e.instruction:  # text addressed to the assistant is never a side
+    about = about_the_asked(question, [e.text for e in evidence])
+    for e, on_topic in zip(evidence, about, strict=True):
+        if e.instruction or not on_topic:  # text addressed to the assistant is never a side
             continue
         values = slot_values(question, e.text)
         if not values or not q_tokens:
@@ -306,7 +354,7 @@ def add_conflict_sides(answer: Answer, evidence: list[Evidence], checker: Checke
         answer.citations.append(citation)
         answer.sentences.append(check)
         answer.answer = f"{answer.answer} {text} [{n}]".strip()
-    answer.conflicts = find_conflicts(
+    answer.conflicts = conflicts_of(
         answer.searched_for or answer.question, answer.sentences, answer.citations
     )
     return answer
@@ -415,7 +463,7 @@ def check_answer(
         if checks:
             why = "no sentence of the answer is supported by the passages it cites"
         return _abstain(answer, evidence, why)
-    answer.conflicts = find_conflicts(answer.searched_for or answer.question, checks, citations)
+    answer.conflicts = conflicts_of(answer.searched_for or answer.question, checks, citations)
     return answer
 
 

@@ -47,6 +47,11 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_CAPITALISED = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:-[a-zß-öø-ÿ]+)?"
+_OPENERS = (
+    r"(?:In|On|At|By|For|From|To|With|As|Of|See|This|That|These|Those|A|An|And|But|Or|If|"
+    r"When|While|After|Before|Since)"
+)
 _HAS: dict[Slot, re.Pattern[str]] = {
     "when": re.compile(
         rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|"
@@ -61,7 +66,10 @@ _HAS: dict[Slot, re.Pattern[str]] = {
         re.I,
     ),
     "who": re.compile(
-        r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b|\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z]|"
+        # a run of capitalised words ("Tomás Ortega"), not one opened by a sentence's first
+        # word ("In Debian")
+        rf"\b(?!{_OPENERS}\b){_CAPITALISED}(?:-{_CAPITALISED})*(?: {_CAPITALISED})+\b|"
+        r"\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z]|"
         r"\b(?:he|she|they)\b|[\u4e00-\u9fff]{2,4}(?=[，,。]|是|为|表示)"
     ),
     "how_many": re.compile(
@@ -136,10 +144,56 @@ def counted_stems(question: str) -> set[str]:
     return word_stems(" ".join(words[:3]))
 
 
+_WHO_IS = re.compile(
+    r"\bwho\s+(?:is|was|are|were)\s+(?:the|an?)\s+([^\W\d_]+(?:[ -][^\W\d_]+)?)", re.I
+)
+_WHO_NAMED = re.compile(r"\b(?i:who\s+(?:is|was|are|were))\s+[A-Z]")
+_NOT_HEAD = frozenset("in of at on for from with to by who that which".split())
+_SAID_TO_BE = (
+    r"\b(?!(?:who|what|which)\b)[\w-]+\s+(?:is|was|are|were)\s+(?:\([^)]*\)\s+|\w+ly\s+)?"
+    r"(?:the|an?)\s+"
+)
+"""Someone said to be the asked thing ("Root is (typically) the superuser")."""
+_ASKED_NAME = re.compile(r"(?<=[\s«“\"'(])[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+"""A run of capitalised words of a question, not at its start: a name it gives ("Debian",
+"Mozilla Public License")."""
+
+
+def _gives_who(question: str, text: str) -> bool:
+    """Whether ``text`` names someone for a "who" question: a name that is not one the question
+    already gives ("Debian Policy" does not say who the superuser in Debian is), or, for "who
+    is the superuser?", what the text says is the superuser ("Root is (typically) the
+    superuser"). A question about a named person ("Who is Bao Yu?") takes any name."""
+    if _WHO_NAMED.search(question):
+        return carries("who", text)
+    m = _WHO_IS.search(question)
+    if m:
+        words = re.split(r"[ -]", m.group(1))
+        cut = next((i for i, w in enumerate(words) if w.lower() in _NOT_HEAD), len(words))
+        thing = r"[ -]".join(re.escape(w) for w in words[:cut])
+        if thing and re.search(_SAID_TO_BE + thing + r"\b", text, re.I):
+            return True
+    asked = [run for run in map(_name_words, _ASKED_NAME.findall(question)) if run]
+    for found in _HAS["who"].finditer(text):
+        if found.group(0).lower() == "they":  # as often things ("whether they have a suffix")
+            continue
+        named = _name_words(found.group(0))
+        if not any(run <= named or named <= run for run in asked):
+            return True
+    return False
+
+
+def _name_words(name: str) -> set[str]:
+    return {re.sub(r"['’]s$", "", w.lower()) for w in re.split(r"[\s.-]+", name) if w}
+
+
 def gives_asked(question: str, text: str) -> bool:
     """Whether ``text`` holds a value of the kind ``question`` asks for; for a count, a number
-    said of the thing counted (a sentence with "24 hours" does not say how many people)."""
+    said of the thing counted (a sentence with "24 hours" does not say how many people); for
+    a person, one the question does not already name (:func:`_gives_who`)."""
     slot = asked_slot(question)
+    if slot == "who":
+        return _gives_who(question, text)
     if not carries(slot, text):
         return False
     counted = counted_stems(question) if slot == "how_many" else set()

@@ -44,6 +44,9 @@ SLOT_BONUS = 0.08
 """Added to a sentence that carries the kind of fact asked for (a date for "when", a number
 for "how many", a name for "who"; :mod:`rag.questions`), said of what the question asks about
 (:func:`rag.questions.said_of`)."""
+ROW_BONUS = 0.1
+"""Added to a table row or record with a cell the question names in full (:func:`names_row`):
+the row of the asked thing, above rows that share only a column's words."""
 MAX_EMBEDDED_CANDIDATES = 32
 """Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
 FILE_REPEAT_PENALTY = 0.03
@@ -223,14 +226,87 @@ def retrieve_chunks(
     return sorted(fused.values(), key=lambda r: -r.score)[:k]
 
 
-def is_boilerplate(text: str) -> bool:
-    """Page furniture that is never evidence: comment prompts, tag lists, short list items."""
+_MARKUP = re.compile(
+    r"<[^<>]*>"  # HTML tags
+    r"|!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])"  # Markdown images, badges
+    r"|^\s*\[[^\]]+\]:\s*\S.*$"  # Markdown link definitions ("[zlib]: https://...")
+    r"|\w+://\S+",  # bare addresses
+    re.MULTILINE,
+)
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
+"""A Markdown heading ("## Benchmarks")."""
+_UNDERLINED = re.compile(r"\n[ \t]*([=\-*~^#+])\1{2,}[ \t]*$")
+"""A heading underlined on the next line ("Usage\n=====", reStructuredText and Markdown)."""
+_MAN_TITLE = re.compile(r"[\w.:+-]+\(\d\w*\)")
+"""A manual page's name and section, "GZIP(1)", as its running header and footer carry it."""
+
+
+def is_markup(text: str) -> bool:
+    """A line that is only markup: a logo ``<p><img ...></p>``, badges, link definitions, a
+    table's ``| --- |`` rule; nothing is left to read once tags, images and addresses go."""
+    return not re.search(r"\w", _MARKUP.sub(" ", text))
+
+
+def is_heading(text: str, heading: str | None = None) -> bool:
+    """A heading line: Markdown ``#`` or underlined, or the whole text of the section heading a
+    converted document puts the sentence under (``heading``: its path, ``Part › Section``)."""
+    if _HEADING_LINE.match(text) or _UNDERLINED.search(text.rstrip()):
+        return True
+    if not heading:
+        return False
+    return " ".join(text.split()) == " ".join(heading.split("›")[-1].split())
+
+
+def is_running_head(text: str) -> bool:
+    """A manual page's header or footer: one line, spread out in columns, opening or closing
+    with the page's name and section ("GZIP(1)   General Commands Manual   GZIP(1)")."""
+    line = text.strip()
+    if "\n" in line or not re.search(r"\S\s{5,}\S", line):
+        return False
+    words = line.split()
+    return bool(_MAN_TITLE.fullmatch(words[0]) or _MAN_TITLE.fullmatch(words[-1]))
+
+
+_CELLS = re.compile(r"\s*\|\s*|\t|(?<=\S)[,;](?=\S)")
+"""What separates a table row's or a record's cells: ``|``, a tab, a comma or semicolon with no
+space after it (as in a CSV file, not in prose)."""
+_NAMED_OR_COUNTED = re.compile(r"\d|\b[A-Z][^\W\d_]+")
+_OPTION_LINE = re.compile(r"-{1,2}[^\W_][\w-]*(?:=\S+)?(?:,?\s+-{1,2}[^\W_][\w-]*(?:=\S+)?)*,?")
+"""A command's option as a manual lists it, on a line of its own ("-k --keep")."""
+
+
+def cells(text: str) -> list[str]:
+    """The non-empty cells of a table row or a record ("Lab manager | Tomás Ortega | 4803",
+    "3,Mei Chen,harbour master,2015"); empty for a line that is neither."""
+    line = text.strip()
+    if "\n" in line:
+        return []
+    parts = [p.strip() for p in _CELLS.split(line)]
+    found = [p for p in parts if p]
+    return found if len(found) >= 2 else []
+
+
+def is_record(text: str) -> bool:
+    """A short line that still says something: a table row or record whose cells hold a number
+    or a name, or a command option line (the description that follows is read with it)."""
+    if _OPTION_LINE.fullmatch(text.strip()):
+        return True
+    row = cells(text)
+    return bool(row) and any(_NAMED_OR_COUNTED.search(c) for c in row)
+
+
+def is_boilerplate(text: str, heading: str | None = None) -> bool:
+    """Page furniture that is never evidence: comment prompts, tag lists, short list items,
+    heading lines, a manual page's running header and footer, lines of markup only. A table
+    row, a record or an option line is evidence however short (:func:`is_record`)."""
     stripped = text.strip().lstrip("-*•# ").strip()
     if BOILERPLATE.match(stripped):
         return True
+    if is_markup(text) or is_heading(text, heading) or is_running_head(text):
+        return True
     words = stripped.split()
     has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in stripped)
-    return not has_cjk and len(words) < _MIN_WORDS
+    return not has_cjk and len(words) < _MIN_WORDS and not is_record(text)
 
 
 def lexical_coverage(lexical: LexicalIndex, query_tokens: list[str], text: str) -> float:
@@ -297,17 +373,37 @@ def _introducer(chunk: Chunk, i: int) -> int:
     return base
 
 
+def is_option(text: str) -> bool:
+    """A command option on a line of its own, as a manual lists it ("-k --keep")."""
+    return _OPTION_LINE.fullmatch(text.strip()) is not None
+
+
+def _described(chunk: Chunk, i: int) -> tuple[int, int]:
+    """An option line and the sentence that describes it, read as one: for sentence ``i``,
+    either, the indices of the option line and its description; else ``(i, i)``."""
+    sentences = chunk.sentences
+    if is_option(sentences[i].text) and i + 1 < len(sentences):
+        return i, i + 1
+    if i > 0 and is_option(sentences[i - 1].text):
+        return i - 1, i
+    return i, i
+
+
 def _with_context(chunk: Chunk, i: int) -> Sentence:
     """The sentence, joined to the one before when it leans on it ("He ...", "This ..."); a
     sentence that introduces a list or code lines, with them, and such an item, with its
-    introduction and the other items (:func:`_introduced`)."""
+    introduction and the other items (:func:`_introduced`); an option line with the sentence
+    that describes it (:func:`_described`)."""
     sentences = chunk.sentences
     s = sentences[i]
+    start, end = _described(chunk, i)
+    if (start, end) != (i, i):
+        return _joined(chunk, sentences[start], sentences[end])
     base = _introducer(chunk, i)
     first, last = sentences[base], sentences[_introduced(chunk, base)]
     if base > 0 and _CONTEXT_OPENERS.match(first.text):
         prev = sentences[base - 1]
-        if not is_boilerplate(prev.text) and first.char_end - prev.char_start <= 700:
+        if not is_boilerplate(prev.text, prev.heading) and first.char_end - prev.char_start <= 700:
             first = prev
     return s if first is s and last is s else _joined(chunk, first, last)
 
@@ -337,14 +433,21 @@ def select_evidence(
     for rank, r in enumerate(retrieved):
         sentences = r.chunk.sentences
         for i, s in enumerate(sentences):
-            if (s.file, s.char_start) in seen or is_boilerplate(s.text):
+            if (s.file, s.char_start) in seen or is_boilerplate(s.text, s.heading):
                 continue
+            if i == 0 and _is_title(handle, r.chunk):
+                continue  # the document's title names it, it states nothing
             seen.add((s.file, s.char_start))
             prior = 0.05 * (1.0 - rank / max(len(retrieved), 1))
             candidates.append((_with_context(r.chunk, i), r.chunk, prior))
     if not candidates:
         return []
-    lexical = [lexical_coverage(handle.lexical, q_tokens, c[0].text) for c in candidates]
+    # a sentence is read under its headings ("Approved by Dr. Helena Varga" under "Cold Room
+    # Shutdown Procedure"): what they name counts for its words, though they are never evidence
+    lexical = [
+        lexical_coverage(handle.lexical, q_tokens, f"{c[0].heading or ''}\n{c[0].text}")
+        for c in candidates
+    ]
     if len(candidates) > MAX_EMBEDDED_CANDIDATES:
         # embedding sentences is most of the cost: embed only the likeliest ones (word overlap,
         # then the rank of their chunk)
@@ -365,8 +468,59 @@ def select_evidence(
         bound = slot is not None and carries(slot, sent.text) and said_of(query, sent.text)
         fits = SLOT_BONUS if bound else 0.0
         fits += NAMED_BONUS * named.get(sent.file, 0.0)
+        fits += ROW_BONUS if names_row(query, sent.text) else 0.0
         scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
+
+
+TITLE_MAX_WORDS = 16
+
+
+def _is_title(handle: IndexHandle, chunk: Chunk) -> bool:
+    """Whether the first sentence of ``chunk`` is its document's title line: the document's
+    first sentence, on one line, short and without a sentence's end ("Minutes of the Harbour
+    Trust Board Meeting"); a document that opens with a sentence keeps it."""
+    entry = handle.manifest.files.get(chunk.file)
+    if entry is None or not entry.chunks or entry.chunks[0] != chunk.id or not chunk.sentences:
+        return False
+    text = chunk.sentences[0].text.strip()
+    return (
+        "\n" not in text
+        and len(text.split()) <= TITLE_MAX_WORDS
+        and not text.endswith((".", "!", "?", "…", "。", "！", "？", ":", ";"))
+    )
+
+
+_TERM = re.compile(r"-*[^\W_][\w.+=/-]*")
+
+
+def _terms(text: str) -> set[str]:
+    """Lower-case words of a cell or a question, numbers and options as written ("1.5.1",
+    "-1", "--fast=1"), a final "s" and full stop dropped."""
+    out = set()
+    for t in _TERM.findall(text.lower()):
+        t = t.rstrip(".")
+        out.add(t[:-1] if len(t) > 3 and t.endswith("s") and t[:-1].isalpha() else t)
+    return out
+
+
+def names_row(question: str, text: str) -> bool:
+    """Whether ``text`` is a table row or record with a cell the question names in full ("Lab
+    manager" for "Who is the lab manager?", "zstd 1.5.1 -1" but not "zstd 1.5.1 --fast=1" for
+    "What ratio does zstd 1.5.1 -1 achieve?"): the row about what is asked; or an option line
+    (with its description) whose option the question names ("-k" in "What does -k do?")."""
+    asked = _terms(question)
+    first = text.strip().split("\n", 1)[0]
+    if is_option(first):
+        return bool(_terms(first) & asked)
+    row = cells(text)
+    if not row:
+        return False
+    for cell in row:
+        words = _terms(cell)
+        if words and any(ch.isalpha() for ch in cell) and words <= asked:
+            return True
+    return False
 
 
 def _diverse_top(scored: list[tuple[float, Sentence, Chunk]], k: int) -> list[Evidence]:

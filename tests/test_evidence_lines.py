@@ -1,0 +1,237 @@
+"""Which lines of a document can be evidence: never its title, headings, a manual page's running
+header and footer or lines of markup; always a table row, a record or an option line, however
+short; and the row the question names above its neighbours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.answering import about_the_asked, ask, evidence_conflict, extractive_answer
+from rag.config import Settings
+from rag.index.build import build_index
+from rag.questions import gives_asked
+from rag.retrieval import is_boilerplate, is_record, names_row, retrieve
+from rag.schema import Evidence
+from tests.conftest import make_settings
+
+MAN_HEAD = "FROB(1)                     General Commands Manual                    FROB(1)"
+MAN_FOOT = "1.21.22                           2023-05-11                       frob(1)"
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("## Benchmarks and results of the tests", None),
+        ("# Cold Room Shutdown Procedure", None),
+        ("Usage of the frob tool\n======================", None),
+        ("Cold Room Shutdown Procedure", "Cold Room Shutdown Procedure"),
+        ("Chapter 2. Users and Groups", "Users and Groups in Debian › Chapter 2. Users and Groups"),
+        (MAN_HEAD, None),
+        ("                                     local                             GZIP(1)", None),
+        (MAN_FOOT, None),
+        ('<p align="center"><img src="https://example.org/logo.png" alt="Frob logo"></p>', None),
+        ("| --------------- | ------| -----------| ---------- |", None),
+        (
+            '[travisBadge]: https://api.travis-ci.com/frob.svg?branch=dev "Continuous Integration"',
+            None,
+        ),
+        ('![Speed vs Ratio](doc/speed.png "Speed vs Ratio") | ![Speed](doc/d.png "Speed")', None),
+        ("Share this article", None),
+        ("id,name,role,start_year", None),
+    ],
+)
+def test_titles_headings_running_heads_and_markup_are_never_evidence(
+    text: str, heading: str | None
+) -> None:
+    assert is_boilerplate(text, heading)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3,Mei Chen,harbour master,2015",
+        "Lab manager|Tomás Ortega|4803",
+        "| Chair | I. Solberg |",
+        "Mei Chen\tharbour master\t2015",
+        "-k --keep",
+        "       --rsyncable",
+        # a sentence under a heading of other words, and a man page's prose with wide spaces
+        "The  gzip  command reduces the size of the named files using Lempel-Ziv coding.",
+    ],
+)
+def test_rows_records_and_option_lines_are_evidence_however_short(text: str) -> None:
+    assert not is_boilerplate(text, "Procedure › Contacts")
+
+
+def test_a_record_holds_a_number_or_a_name() -> None:
+    assert is_record("2,Jonas Berg,engineer,2021") and is_record("-z, --fast")
+    assert not is_record("apples, pears") and not is_record("Tags: red, green")
+    assert not is_record("see the notes,then go")
+
+
+def test_the_row_the_question_names_is_that_rows_label() -> None:
+    lab = "Lab manager | Tomás Ortega | 4803"
+    facilities = "Facilities manager | Marco Bianchi | 4412"
+    assert names_row("Who is the lab manager?", lab)
+    assert not names_row("Who is the lab manager?", facilities)
+    fast, level1 = "| **zstd 1.5.1 --fast=1** | 2.437 | 600 MB/s |", "| **zstd 1.5.1 -1** | 2.887 |"
+    question = "What compression ratio does zstd 1.5.1 -1 achieve?"
+    assert names_row(question, level1) and not names_row(question, fast)
+    assert names_row("What is Mei Chen's role?", "3,Mei Chen,harbour master,2015")
+    assert names_row("What does the -k option do?", "-k --keep\n   Keep input files.")
+    assert not names_row("What does the -k option do?", "--rsyncable\n   Rsync friendly.")
+    # a number alone names no row; prose is no row
+    assert not names_row("Who has extension 4803?", lab)
+    assert not names_row("Who is the lab manager?", "The lab manager is away.")
+
+
+def test_a_who_answer_names_someone_the_question_does_not() -> None:
+    q = "Who is the superuser in Debian?"
+    assert gives_asked(q, "Root is (typically) the superuser.")
+    assert not gives_asked(q, "See Debian Policy for further details.")
+    assert not gives_asked(q, "In Debian, the use of sudo is preferred.")
+    assert gives_asked("Who is the lab manager?", "Lab manager | Tomás Ortega | 4803")
+    assert not gives_asked("Who wrote frob?", "Files are kept whether they have a suffix or not.")
+    # a name the question gives is no answer; another name sharing one of its words is
+    q = "Who stewards the Frob Public License?"
+    assert gives_asked(q, "The Frob Foundation stewards it.")
+    assert not gives_asked(q, "See the Frob Public License for details.")
+    # a question about a named person takes any name; an organisation opened by "The" counts
+    assert gives_asked("Who is Bao Yu?", "Bao Yu, a former Microsoft engineer, said so.")
+    assert gives_asked(
+        "Who is named as the copyright holder in the BSD licence text?",
+        "Copyright (c) The Regents of the University of California",
+    )
+
+
+def ev(n: int, file: str, text: str, score: float) -> Evidence:
+    return Evidence(
+        n=n, file=file, line_start=n, line_end=n, char_start=100 * n,
+        char_end=100 * n + len(text), text=text, score=score, chunk_id=f"c{n}",
+    )  # fmt: skip
+
+
+def test_unrelated_rows_of_two_files_are_no_conflict() -> None:
+    q = "Who is the lab manager?"
+    evidence = [
+        ev(1, "sop.docx", "Lab manager | Tomás Ortega | 4803", 0.9),
+        ev(2, "sop.docx", "Facilities manager | Marco Bianchi | 4412", 0.8),
+        ev(3, "groups.html", "GDM (GNOME Display Manager) runs as this user/group.", 0.7),
+    ]
+    assert about_the_asked(q, [e.text for e in evidence]) == [True, False, False]
+    assert evidence_conflict(q, evidence) == []
+    answer = extractive_answer(evidence, q)
+    assert [s.text for s in answer.sentences] == [evidence[0].text]
+    # two files that name different people for the same thing still disagree
+    lab = ev(1, "sop.docx", "Lab manager: Tomás Ortega Ruiz", 0.9)
+    rival = ev(4, "memo.txt", "The lab manager is Marco Bianchi, since May.", 0.75)
+    assert about_the_asked(q, [lab.text, rival.text]) == [True, True]
+    assert [e.file for e in evidence_conflict(q, [lab, rival])] == ["sop.docx", "memo.txt"]
+
+
+SOP = """\
+Cold Room Shutdown Procedure
+============================
+
+Owner: Facilities team, Building 4. Approved by Dr. Helena Varga on 12 February 2025.
+
+Contacts
+--------
+
+| Role | Name | Extension |
+| --- | --- | --- |
+| Facilities manager | Marco Bianchi | 4412 |
+| Lab manager | Tomás Ortega | 4803 |
+
+Do not restart the compressor yourself, because the pressure must be checked first.
+"""
+
+MAN = f"""\
+{MAN_HEAD}
+
+NAME
+       frob - squeeze files
+
+DESCRIPTION
+       The frob command squeezes the named files into smaller ones.
+
+OPTIONS
+       -k --keep
+              Keep (do not delete) the input files after squeezing.
+
+       -q --quiet
+              Print no warnings while squeezing.
+
+{MAN_FOOT}
+"""
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("evidence_lines")
+    corpus = root / "docs"
+    corpus.mkdir()
+    (corpus / "sop.md").write_text(SOP, encoding="utf-8")
+    (corpus / "frob.1.txt").write_text(MAN, encoding="utf-8")
+    (corpus / "staff.csv").write_text(
+        "id,name,role,start_year\n1,Ana Silva,pilot,2019\n2,Jonas Berg,engineer,2021\n"
+        "3,Mei Chen,harbour master,2015\n",
+        encoding="utf-8",
+    )
+    (corpus / "minutes.txt").write_text(
+        "Minutes of the Harbour Trust Board Meeting\n"
+        "The meeting was held on 3 March 2025 in the Pilot House. Chair: Ingrid Solberg.\n"
+        "The board approved the dredging contract with Nordsand AS for 1.2 million euros.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(corpus_dir=corpus, index_dir=root / "index", backend="extractive")
+    build_index(settings)
+    return settings
+
+
+def _quotes(settings: Settings, question: str) -> list[str]:
+    a = ask(question, settings, backend="extractive")
+    return [c.quote for c in [*a.citations, *a.closest]]
+
+
+def test_titles_headings_and_running_heads_are_not_quoted(trial: Settings) -> None:
+    furniture = {"Cold Room Shutdown Procedure", MAN_HEAD, MAN_FOOT, "Contacts"}
+    furniture.add("Minutes of the Harbour Trust Board Meeting")
+    for q in [
+        "Who approved the cold room shutdown procedure?",
+        "What is frob?",
+        "Who wrote frob?",
+        "Who chaired the harbour trust board meeting?",
+        "When was frob 1.21.22 released?",
+    ]:
+        for ev_ in retrieve(trial, q).evidence:
+            assert not any(f in ev_.text for f in furniture), (q, ev_.text)
+        assert not any(f in quote for f in furniture for quote in _quotes(trial, q)), q
+    a = ask("Who approved the cold room shutdown procedure?", trial, backend="extractive")
+    assert a.abstained or "Helena Varga" in a.citations[0].quote
+
+
+def test_a_csv_record_is_found_and_quoted(trial: Settings) -> None:
+    for q in ["Mei Chen harbour master 2015", "Who is the harbour master?"]:
+        a = ask(q, trial, backend="extractive")
+        assert not a.abstained, q
+        assert a.citations[0].file == "staff.csv" and a.citations[0].line_start == 4
+
+
+def test_the_row_the_question_names_answers_without_a_false_conflict(trial: Settings) -> None:
+    a = ask("Who is the lab manager?", trial, backend="extractive")
+    assert not a.abstained and a.conflicts == []
+    assert "Tomás Ortega" in a.citations[0].quote
+    assert not any("Marco Bianchi" in c.quote for c in a.citations)
+
+
+def test_an_option_line_is_read_with_its_description(trial: Settings) -> None:
+    ev_ = retrieve(trial, "What does the -k option of frob do?").evidence
+    keep = [e for e in ev_ if "--keep" in e.text]
+    assert keep and "Keep (do not delete)" in keep[0].text
+
+
+def test_the_trial_files_are_left_as_they_are(trial: Settings) -> None:
+    assert Path(trial.corpus_dir, "sop.md").read_text(encoding="utf-8") == SOP
