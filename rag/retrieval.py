@@ -104,12 +104,21 @@ class IndexHandle:
         if self._names is None:
             names: dict[str, set[str]] = {}
             labels: dict[str, str] = {}
+            file_of: dict[int, str] = {}
             for file, entry in self.manifest.files.items():
                 first = self.by_id.get(entry.chunks[0]) if entry.chunks else None
                 text = first.text if first else ""
                 names[file] = name_tokens(text, file)
                 labels[file] = label(text, file)
-            self._names = DocumentNames(names, labels)
+                for cid in entry.chunks:
+                    pos = self.chunks.position(cid)
+                    if pos is not None:
+                        file_of[pos] = file
+            in_texts = {
+                t: len({file_of.get(int(p)) for p in self.lexical.holding(t)} - {None})
+                for t in set().union(*names.values())
+            }
+            self._names = DocumentNames(names, labels, in_texts)
         return self._names
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
