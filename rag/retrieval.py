@@ -34,7 +34,10 @@ BOILERPLATE = re.compile(
 )
 _CONTEXT_OPENERS = re.compile(
     r"^(he|she|it|they|his|her|its|their|this|that|these|those|the company|the team|but|yet|"
-    r"however|meanwhile)\b",
+    r"however|meanwhile|"
+    # a consequence or a caveat of what was just said: "Thus, ...", "Note that this is ..."
+    r"thus|hence|therefore|consequently|otherwise|in (?:that|this|which) case|"
+    r"note that (?:this|it|these|those|they|such))\b",
     re.IGNORECASE,
 )
 _MIN_WORDS = 4
