@@ -242,6 +242,7 @@ def _abstain(answer: Answer, evidence: list[Evidence], why: str | None = None) -
 
 
 SLOT_WORDS = {
+    "version": "version",
     "when": "date or time",
     "who": "person or organisation",
     "how_many": "number",

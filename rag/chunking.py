@@ -16,6 +16,10 @@ from collections.abc import Iterator
 from rag.formats import Layout
 from rag.schema import Chunk, Sentence
 
+SPLITTER = 2
+"""Version of the sentence splitter; an index whose chunks were split by another is re-chunked
+(and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
+semicolon or an abbreviation before a word in lower case, and behind an emphasis mark."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -55,14 +59,35 @@ def _hard_break(line: str, next_line: str) -> bool:
     stripped = line.strip()
     if _LIST_OR_HEADING.match(next_line) or stripped.startswith("#"):
         return True
-    if _LINE_END_TERMINAL.search(stripped):
-        return True
     nxt = next_line.lstrip()
+    if _LINE_END_TERMINAL.search(stripped):
+        return not _runs_on(line, stripped, next_line)
     if _CJK.match(stripped[-1:]) and _CJK.match(nxt[:1]):
         return False  # Chinese wrapped mid-sentence
     # A line with no closing punctuation is wrapped prose if it is long or the next goes on in
-    # lower case; a short one followed by a capital is a title or a label.
-    return not (len(stripped) >= 60 or nxt[:1].islower())
+    # lower case (behind any emphasis or quote mark: "*expression*, the ..."); a short one
+    # followed by a capital is a title or a label.
+    return not (len(stripped) >= 60 or nxt.lstrip(_MARKUP)[:1].islower())
+
+
+_MARKUP = "*_`\"“‘'"
+"""Emphasis, code and quote marks a wrapped word may start with (``*expression*``)."""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _runs_on(line: str, stripped: str, next_line: str) -> bool:
+    """Whether a line that ends in a stop goes on in the next, wrapped at the same indent: a
+    colon or a semicolon before a clause in lower case ("the same as for any import statement:
+    / there is a module ..."), or an abbreviation ("(e.g. / by appending ...)")."""
+    word = next_line.lstrip().lstrip(_MARKUP)
+    if not word[:1].islower() or _indent(next_line) != _indent(line):
+        return False
+    if stripped.endswith((":", ";")):
+        return True
+    return stripped.endswith(".") and _is_abbreviation(stripped, len(stripped) - 1)
 
 
 def _segments(text: str) -> Iterator[tuple[int, int]]:

@@ -33,6 +33,10 @@ NAMED_MIN = math.log(2)
 """A document is named only through a name word of the question (capitalised, an acronym) that
 weighs at least this much: one found in at most half of the documents' names. Words that
 many documents' names share ("Mars" in a folder of reports on Mars) name none."""
+COMMON_TEXT_SHARE = 0.75
+"""A name word found in the text of at least this share of the documents is no distinctive name
+word: it says what the whole folder is about ("Python" in a folder of Python reference topics,
+one of which is called "The Python Debugger"), not which of its documents to read."""
 NAMED_SHARE = 0.6
 """Documents named less than this share of the best-named one are not named (two documents
 named equally are both named: "the BSD licence and the Artistic License")."""
@@ -119,6 +123,8 @@ class DocumentNames:
     """File → the tokens of its name."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """File → :func:`label`."""
+    in_texts: Mapping[str, int] = field(default_factory=dict)
+    """Name token → how many documents' texts hold it (unknown: none are counted)."""
     weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -128,6 +134,12 @@ class DocumentNames:
             for t in tokens:
                 counts[t] = counts.get(t, 0) + 1
         self.weights = {t: math.log(n / c) for t, c in counts.items() if c < n}
+
+    def _distinctive(self, token: str) -> bool:
+        """Whether a name token can name a document on its own: a word (not a number) that
+        not nearly every document's text uses (:data:`COMMON_TEXT_SHARE`)."""
+        common = self.in_texts.get(token, 0) >= COMMON_TEXT_SHARE * len(self.names)
+        return bool(_LETTER.search(token)) and not common
 
     def named(self, question: str) -> dict[str, float]:
         """The documents ``question`` names, each with how clearly (0..1, 1 for the best
@@ -141,7 +153,7 @@ class DocumentNames:
             found = {t: self.weights.get(t, 0.0) for t in asked & tokens}
             # one distinctive name word at least (a number alone names nothing: "9" in a file
             # name is no answer to "what happened on March 9?")
-            if any(w >= NAMED_MIN for t, w in found.items() if _LETTER.search(t)):
+            if any(w >= NAMED_MIN for t, w in found.items() if self._distinctive(t)):
                 scores[f] = sum(found.values())
         if not scores:
             return {}

@@ -151,6 +151,15 @@ class LexicalIndex:
         df = self._doc_freq.get(token, 0)
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
+    def holding(self, token: str) -> np.ndarray:
+        """The positions of the documents (chunks) that hold ``token``."""
+        tid = self._vocab.get(token)
+        scores = getattr(self._bm25, "scores", None)
+        if tid is None or not isinstance(scores, dict):
+            return np.zeros(0, dtype=np.int64)
+        indptr = scores["indptr"]
+        return np.asarray(scores["indices"][int(indptr[tid]) : int(indptr[tid + 1])])
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """``(document position, BM25 score)`` of the best ``k`` documents with a positive score."""
         tokens = [t for t in tokenize(query) if t in self._vocab]

@@ -1,5 +1,6 @@
-"""What a question asks for: the kind of answer (a date, a person, a number, a place, a reason),
-whether a passage carries one, the question's language, and a follow-up made standalone.
+"""What a question asks for: the kind of answer (a version, a date, a person, a number, a place,
+a reason), whether a passage carries one, the question's language, and a follow-up made
+standalone.
 
 Rules are about kinds of question, in English plus the common question words of Chinese,
 German, French and Spanish; nothing here knows any document.
@@ -10,9 +11,18 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Slot = Literal["when", "who", "how_many", "where", "why"]
+Slot = Literal["version", "when", "who", "how_many", "where", "why"]
 
 _ASKS: list[tuple[Slot, re.Pattern[str]]] = [
+    (
+        # "in which (Python) version ...?", "what release added it?": a version number
+        "version",
+        re.compile(
+            r"\b(?:which|what) (?:(?!(?:is|was|are|were|do|does|did|has|had|can|will)\b)"
+            r"[\w.-]+ )?(?:version|release|edition)\b",
+            re.I,
+        ),
+    ),
     (
         "how_many",
         re.compile(
@@ -53,6 +63,7 @@ _OPENERS = (
     r"When|While|After|Before|Since)"
 )
 _HAS: dict[Slot, re.Pattern[str]] = {
+    "version": re.compile(r"\b\d+\.\d+(?:\.\d+)*\b|\b(?:version|release|edition|v)\s?\d+\b", re.I),
     "when": re.compile(
         rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}|"
         rf"\b{_MONTH}\s+(?:of\s+)?(?:19|20)\d\d\b|\b(?:19|20)\d\d\b|"
@@ -203,7 +214,7 @@ def gives_asked(question: str, text: str) -> bool:
 SAID_OF_WINDOW = 8
 """Words either side of a value within which the thing asked about must be named for the
 value to be said of it (:func:`said_of`)."""
-_BOUND: frozenset[Slot] = frozenset({"when", "how_many", "where"})
+_BOUND: frozenset[Slot] = frozenset({"version", "when", "how_many", "where"})
 
 
 def said_of(question: str, text: str) -> bool:

@@ -34,7 +34,10 @@ BOILERPLATE = re.compile(
 )
 _CONTEXT_OPENERS = re.compile(
     r"^(he|she|it|they|his|her|its|their|this|that|these|those|the company|the team|but|yet|"
-    r"however|meanwhile)\b",
+    r"however|meanwhile|"
+    # a consequence or a caveat of what was just said: "Thus, ...", "Note that this is ..."
+    r"thus|hence|therefore|consequently|otherwise|in (?:that|this|which) case|"
+    r"note that (?:this|it|these|those|they|such))\b",
     re.IGNORECASE,
 )
 _MIN_WORDS = 4
@@ -107,12 +110,21 @@ class IndexHandle:
         if self._names is None:
             names: dict[str, set[str]] = {}
             labels: dict[str, str] = {}
+            file_of: dict[int, str] = {}
             for file, entry in self.manifest.files.items():
                 first = self.by_id.get(entry.chunks[0]) if entry.chunks else None
                 text = first.text if first else ""
                 names[file] = name_tokens(text, file)
                 labels[file] = label(text, file)
-            self._names = DocumentNames(names, labels)
+                for cid in entry.chunks:
+                    pos = self.chunks.position(cid)
+                    if pos is not None:
+                        file_of[pos] = file
+            in_texts = {
+                t: len({file_of.get(int(p)) for p in self.lexical.holding(t)} - {None})
+                for t in set().union(*names.values())
+            }
+            self._names = DocumentNames(names, labels, in_texts)
         return self._names
 
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:

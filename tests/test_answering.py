@@ -420,3 +420,27 @@ def test_a_sentence_that_introduces_a_list_or_code_carries_it(tmp_path: Path) ->
     assert code and "--folder photos" in code[0].text
     # a plain paragraph after a colon-free sentence is not joined
     assert not any("seven nightly" in e.text and "restore" in e.text for e in ev)
+
+
+def test_a_consequence_or_a_caveat_is_read_with_the_sentence_it_qualifies(tmp_path: Path) -> None:
+    """Reference text states a fact and then qualifies it in the next sentence ("Thus, ...",
+    "Note that this ..."): the evidence is the two together, so the answer quotes the
+    qualification as well."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "cache.txt").write_text(
+        "The cache\n"
+        "*********\n\n"
+        "The cache keeps the order in which entries were added.  Note that this\n"
+        "holds only until the cache is first resized.\n\n"
+        "A lookup that misses loads the entry from disk.  Thus, a miss during\n"
+        "start-up is as slow as a miss at any other time.\n\n"
+        "The cache is cleared when the program exits.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    ev = retrieve(settings, "Does the cache keep the order of its entries once resized?").evidence
+    assert any("keeps the order" in e.text and "first resized" in e.text for e in ev)
+    ev = retrieve(settings, "Is a lookup that misses slow during start-up?").evidence
+    assert any("loads the entry" in e.text and "Thus, a miss" in e.text for e in ev)

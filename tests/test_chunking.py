@@ -109,3 +109,58 @@ def test_chunks_respect_size_and_overlap() -> None:
     assert all(c.char_end - c.char_start <= 200 for c in chunks)
     ids = [c.id for c in chunks]
     assert len(set(ids)) == len(ids)
+
+
+def test_a_wrapped_sentence_goes_on_after_a_colon_an_abbreviation_or_a_marked_word() -> None:
+    """Hard-wrapped reference prose: a line that ends in ":" or ";" before a clause in lower
+    case, or in an abbreviation ("e.g."), goes on in the next line, and so does a short line
+    whose next word starts behind an emphasis or quote mark ("*value*, ...")."""
+    text = (
+        "The cache works the same way as the disk store:\n"
+        "there is one file per entry, written when the entry is added.\n\n"
+        "An entry may hold any object (e.g.\n"
+        "a list or a mapping), and it is copied when it is stored.\n\n"
+        'When an option has the form *name* "="\n'
+        "*value*, the option is said to be set.\n\n"
+        "The following call clears it:\n\n"
+        "   cache.clear()\n\n"
+        "Notes:\n"
+        "Entries are never shared.\n"
+    )
+    sentences = [s.text for s in split_sentences("cache.txt", text)]
+    assert (
+        "The cache works the same way as the disk store:\n"
+        "there is one file per entry, written when the entry is added." in sentences
+    )
+    assert any(s.startswith("An entry may hold any object (e.g.\na list") for s in sentences)
+    assert any(s.startswith('When an option has the form *name* "="\n*value*, the') for s in sentences)  # fmt: skip
+    # code after a colon, and a capitalised line after a label, stand apart as before
+    assert "cache.clear()" in sentences and "The following call clears it:" in sentences
+    assert "Entries are never shared." in sentences
+
+
+def test_an_index_split_by_an_older_splitter_is_chunked_again(tmp_path: Path) -> None:
+    """The splitter's version is in the manifest: an index written before a change to how
+    sentences are found is re-chunked by the next ``rag index``, not kept as it was."""
+    import json
+
+    from rag.chunking import SPLITTER
+    from rag.index import store
+    from rag.index.build import build_index
+    from tests.conftest import make_settings
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The store keeps one file per entry.\n", encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    first = build_index(settings)
+    gen = tmp_path / "index" / first.generation
+    assert store.read_manifest(gen).splitter == SPLITTER
+    assert build_index(settings).unchanged == ["a.txt"]
+    # an index written before the version was recorded reads as version 1
+    live = tmp_path / "index" / store.read_current(tmp_path / "index")[0]
+    data = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    del data["splitter"]
+    (live / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    assert store.read_manifest(live).splitter == 1
+    assert build_index(settings).added == ["a.txt"]

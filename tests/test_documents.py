@@ -83,3 +83,34 @@ def test_a_question_naming_a_document_is_answered_from_it(tmp_path: Path) -> Non
     a = ask("Under the Office Lease, within how many days is notice due?", settings)
     assert not a.abstained and {c.file for c in a.citations} == {"Office-Lease.txt"}
     assert "60" in a.answer and "45" not in a.answer
+
+
+def test_a_word_nearly_every_document_uses_names_none() -> None:
+    """A folder about one thing ("Acme") with one document called "The Acme Debugger": a
+    question saying "Acme" is about the folder's subject, not about that document."""
+    body = "\n\nAcme programs are made of statements; each of them is described below."
+    texts = {f: title + body for f, title in (("debugger.txt", "The Acme Debugger"), ("loops.txt", "Loops"), ("errors.txt", "Errors"), ("imports.txt", "Imports"))}  # fmt: skip
+    tokens = {f: name_tokens(t, f) for f, t in texts.items()}
+    in_texts = {"acme": 4, "debugger": 1, "loop": 1, "error": 1, "import": 1}
+    spread = DocumentNames(tokens, in_texts=in_texts)
+    assert spread.named("Which Acme error model is used?") == {}
+    assert spread.named("What does the Acme Debugger do?") == {"debugger.txt": 1.0}
+    # without knowing what the texts hold, the title word names its document as before
+    assert DocumentNames(tokens).named("Which Acme error model is used?") == {"debugger.txt": 1.0}
+
+
+def test_the_index_counts_the_documents_whose_text_holds_a_name_word(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for name, title, body in (
+        ("debugger", "The Acme Debugger", "The debugger steps through Acme programs line by line."),
+        ("loops", "Loops", "Acme loops repeat a block while a condition holds true."),
+        ("errors", "Errors", "Acme programs stop at an error unless a handler catches it."),
+        ("imports", "Imports", "An Acme import statement loads a module and binds its name."),
+    ):
+        more = "Each part of it is described in the sections that follow, with examples."
+        (corpus / f"{name}.txt").write_text(f"{title}\n\n{body}  {more}\n", encoding="utf-8")
+    settings: Settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    assert retrieve(settings, "How do Acme programs handle an error?").named == {}
+    assert retrieve(settings, "What does the Acme Debugger do?").named == {"debugger.txt": 1.0}

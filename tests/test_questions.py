@@ -30,6 +30,11 @@ from rag.questions import (
         ("How are doubtful cases resolved when deciding whether a product is covered?", None),
         ("What must you do in each file you change when modifying the work?", None),
         ("And when was the bridge reopened?", "when"),
+        # a version is asked for by "which version", with or without the product's name
+        ("In which Acme version was the loop statement added?", "version"),
+        ("What release first shipped the new parser?", "version"),
+        ("What does version 3 say about patents?", None),
+        ("What is the version policy?", None),
     ],
 )
 def test_the_asked_kind_of_fact(question: str, slot: str | None) -> None:
@@ -46,6 +51,10 @@ def test_a_passage_carries_the_asked_kind() -> None:
     # a stage of a process answers "when is it looked up?" as a date answers "when did it open?"
     assert carries("when", "Templates are compiled at load time; names are resolved at runtime.")
     assert not carries("when", "Names are resolved in the enclosing scope.")
+    # a version is a dotted number or a numbered version, not any number word
+    assert carries("version", "Changed in version 3.8: the loop may be empty.")
+    assert carries("version", "New in release 7 of the tool.")
+    assert not carries("version", "Each error is handled by at most one handler.")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from rag.chunking import chunk_document
+from rag.chunking import SPLITTER, chunk_document
 from rag.config import Settings
 from rag.corpus import (
     Document,
@@ -335,6 +335,7 @@ def _build_locked(
         same_layout = (
             old.chunk_size == settings.chunk_size
             and old.chunk_overlap == settings.chunk_overlap
+            and old.splitter == SPLITTER
             and old.chroma_mode == ("server" if settings.chroma_host else "embedded")
             and old.chroma_host == settings.chroma_host
             and (old.chroma_port == settings.chroma_port or not settings.chroma_host)
@@ -402,6 +403,7 @@ def write_generation_files(
         embed_dim=embed_dim,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
+        splitter=SPLITTER,
         chroma_mode="server" if settings.chroma_host else "embedded",
         chroma_host=settings.chroma_host,
         chroma_port=settings.chroma_port if settings.chroma_host else None,

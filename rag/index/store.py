@@ -86,6 +86,9 @@ class Manifest(BaseModel):
     embed_dim: int
     chunk_size: int
     chunk_overlap: int
+    splitter: int = 1
+    """The sentence splitter's version (:data:`rag.chunking.SPLITTER`); 1 for an index written
+    before it was recorded."""
     chroma_mode: Literal["embedded", "server"]
     chroma_host: str | None = None
     chroma_port: int | None = None
