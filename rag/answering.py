@@ -85,7 +85,11 @@ def clean_question(question: str) -> str:
 def passage_text(text: str) -> str:
     """Evidence text as the model reads it: one line, without list dashes or the document's own
     bracketed reference numbers (``[2][12]``), which the model would take for passage numbers."""
-    return " ".join(MARKER.sub("", text).split()).lstrip("-*• ")
+    return _LIST_MARK.sub("", " ".join(MARKER.sub("", text).split()))
+
+
+_LIST_MARK = re.compile(r"^(?:[-*•]+\s+)+")
+"""A list item's dash or bullet (followed by a space), not an option's dashes ("--keep")."""
 
 
 def format_passages(evidence: list[Evidence], labels: Mapping[str, str] | None = None) -> str:

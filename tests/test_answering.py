@@ -444,3 +444,18 @@ def test_a_consequence_or_a_caveat_is_read_with_the_sentence_it_qualifies(tmp_pa
     assert any("keeps the order" in e.text and "first resized" in e.text for e in ev)
     ev = retrieve(settings, "Is a lookup that misses slow during start-up?").evidence
     assert any("loads the entry" in e.text and "Thus, a miss" in e.text for e in ev)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("- Keep the receipt.", "Keep the receipt."),
+        ("* • Keep the receipt.", "Keep the receipt."),
+        ("--keep  Keep (don't delete) input files.", "--keep Keep (don't delete) input files."),
+        ("-k --keep", "-k --keep"),
+    ],
+)
+def test_passage_text_drops_list_marks_not_option_dashes(text: str, shown: str) -> None:
+    from rag.answering import passage_text
+
+    assert passage_text(text) == shown
