@@ -180,6 +180,60 @@ def _abbreviates(name: str, text: str) -> bool:
     )
 
 
+_BOUND = re.compile(
+    r"\b(more than|over|at least|upwards of|fewer than|less than|under|at most|about|around|"
+    r"roughly|nearly|almost|some|approximately)\s+(?=\d)",
+    re.I,
+)
+
+
+def _bounds(claim: str) -> dict[float, str]:
+    """The numbers a claim gives as bounds or round figures ("more than 200 million": 2e8 ->
+    "more than")."""
+    out: dict[float, str] = {}
+    plain = _plain(claim)
+    for m in _BOUND.finditer(plain):
+        figure = " ".join(plain[m.end() :].split()[:2])  # "200 million", "30 years"
+        for v in numbers_in(figure):
+            out.setdefault(v, m.group(1).lower())
+    return out
+
+
+def _within(value: float, bound: str, n: float) -> bool:
+    """Whether the text's number ``n`` makes the claim's bound true: "more than 200" for 203,
+    "fewer than 10" for 8, "about 600" for 590 (within a tenth)."""
+    if not bound or n <= 0 or not 0.5 <= n / value <= 2:
+        return False  # another magnitude or another quantity
+    if bound in ("more than", "over", "upwards of"):
+        return n > value
+    if bound == "at least":
+        return n >= value
+    if bound in ("fewer than", "less than", "under"):
+        return n < value
+    if bound == "at most":
+        return n <= value
+    return abs(n - value) <= 0.1 * value  # about, around, roughly, nearly, almost, some
+
+
+def _versioned(name: str, claim: str, cited_plain: str, context_plain: str) -> bool:
+    """Whether a name with its version ("Python 3.11", folded to "Python3") is named: the text
+    gives that version ("version 3.11"), or the word is in the text or its document's name and
+    the number in the text."""
+    m = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
+    if not m:
+        return False
+    word = m.group(1)
+    full = re.search(rf"\b{word}(\d+(?:\.\d+)*)", claim)
+    version = full.group(1) if full else m.group(2)
+    low = word.lower()
+    v = re.escape(version)
+    if re.search(rf"\b(?:version|release|v)\s*{v}(?![\d]|\.\d)", cited_plain):
+        return True  # "Changed in version 3.11": the version of what the document is about
+    return (low in cited_plain or low in context_plain) and bool(
+        re.search(rf"(?<![\d.]){v}(?![\d]|\.\d)", cited_plain)
+    )
+
+
 def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     """Numbers, dates and names of the claim must be in the cited text; words mostly too.
 
@@ -196,9 +250,13 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     # numbers that are the day of a date in the claim are checked as dates; a number the text
     # gives as the difference of two of its own ("from 23% to 27%": "four points"; "2019 ...
     # 2023": "four years") is a reading of the text, left to the word checks and the judge
+    bounds = _bounds(claim)
     for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
-        if value not in cited_numbers and not _difference(value, cited_numbers):
-            missing.append(f"number {value:g}")
+        if value in cited_numbers or _difference(value, cited_numbers):
+            continue
+        if any(_within(value, bounds.get(value, ""), n) for n in cited_numbers):
+            continue
+        missing.append(f"number {value:g}")
     cited_plain = _plain(cited_text).lower()
     for m in _MULTIPLE.finditer(claim):
         word = m.group(0).lower()
@@ -232,6 +290,8 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if context_plain and low in context_plain:
             continue
         if _abbreviates(name, f"{cited_text}\n{context}"):
+            continue
+        if _versioned(name, claim, cited_plain, context_plain):
             continue
         missing.append(name)
     for run in _CJK_RUN.findall(claim):

@@ -233,3 +233,29 @@ def test_an_abbreviation_the_text_spells_out_is_named(name: str, text: str, spel
     claim = f"The {name} covers the work."
     missing = check_rules(claim, f"{text} covers the work.").missing
     assert (name not in missing) is spelled
+
+
+@pytest.mark.parametrize(
+    ("claim", "ok"),
+    [
+        ("The app had more than 200 million users.", True),
+        ("The app had over 200 million users.", True),
+        ("The app had about 200 million users.", True),
+        ("The app had more than 300 million users.", False),
+        ("The app had fewer than 200 million users.", False),
+        ("The app had 200 million users.", False),  # an exact figure must be the text's
+        ("The app had about 2 billion users.", False),  # another magnitude
+    ],
+)
+def test_a_bound_or_round_figure_the_texts_number_makes_true(claim: str, ok: bool) -> None:
+    assert check_rules(claim, "The app ranked third with 203 million users.").ok is ok
+
+
+def test_a_product_named_with_its_version() -> None:
+    text = "Changed in version 3.11: starred elements are now allowed."
+    assert check_rules("Starred elements are allowed from Orion 3.11 on.", text).ok
+    assert not check_rules("Starred elements are allowed from Orion 3.12 on.", text).ok
+    # without "version", the product's own name must be there (the text or its document's name)
+    text = "Since 4.2, starred elements are allowed."
+    assert not check_rules("Starred elements are allowed since Orion 4.2.", text).ok
+    assert check_rules("Starred elements are allowed since Orion 4.2.", text, "Orion manual").ok
