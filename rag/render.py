@@ -99,10 +99,16 @@ def render_answer_terminal(
         lines.append(f"searched for: {answer.searched_for}")
     if answer.abstained:
         lines.append(answer.answer)
-        if answer.rejected:
-            lines.append("")
-            lines.append("The model wrote, but the cited passages do not support:")
-            lines.extend(f"  {MARKS[s.verdict]} {s.text}  ({s.reason})" for s in answer.rejected)
+        off_target = [s for s in answer.rejected if s.verdict == "supported"]
+        unsupported = [s for s in answer.rejected if s.verdict != "supported"]
+        for header, group in (
+            ("Written, but the cited passages do not support:", unsupported),
+            ("In the passages, but not what was asked:", off_target),
+        ):
+            if group:
+                lines.append("")
+                lines.append(header)
+                lines.extend(f"  {MARKS[s.verdict]} {s.text}  ({s.reason})" for s in group)
         if answer.closest:
             lines.append("")
             lines.append("Closest passages found:")

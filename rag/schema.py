@@ -122,7 +122,8 @@ class Answer(BaseModel):
     conflicts: list[Conflict] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list)
     rejected: list[SentenceCheck] = Field(default_factory=list)
-    """On abstention: the model's sentences the checker did not find supported (for inspection)."""
+    """On abstention: the sentences written but not kept (for inspection): those the checker did
+    not find supported, and supported ones that do not give what was asked."""
     removed: list[SentenceCheck] = Field(default_factory=list)
     """Sentences taken out of the answer because the sources do not support them (or contradict
     them), each with its reason: shown apart as "removed: not supported by the sources"."""

@@ -328,3 +328,29 @@ def test_ask_hands_over_the_passages_before_the_answer(corpus_index: Settings) -
     assert events[0] == "evidence" and "token" in events and events.count("evidence") == 1
     cited = {(c.file, c.char_start) for c in answer.citations}
     assert cited <= {(e.file, e.char_start) for e in seen[0]}
+
+
+def test_an_abstention_says_why_each_written_sentence_was_not_kept() -> None:
+    # supported but off target ("Where?" answered without a place) is not "not supported"
+    kept_out = [
+        SentenceCheck(text="The valve is red.", citations=[1], verdict="supported", score=1.0),
+        SentenceCheck(
+            text="The valve is blue.", citations=[1], verdict="contradicted", score=0.0,
+            reason="the claim says blue, the text red",
+        ),
+    ]  # fmt: skip
+    a = Answer(
+        question="Where is the valve?",
+        answer="The documents do not answer this question.",
+        abstained=True,
+        rejected=kept_out,
+        backend="extractive",
+        model="none",
+    )
+    out = render_answer_terminal(a)
+    _, _, unsupported = out.partition("Written, but the cited passages do not support:")
+    _, _, off_target = out.partition("In the passages, but not what was asked:")
+    first = unsupported.split("In the passages")[0]
+    assert "The valve is blue." in first and "The valve is red." not in first
+    assert "The valve is red." in off_target and "blue" not in off_target
+    assert "The model wrote" not in out
