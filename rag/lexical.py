@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,9 +43,22 @@ _IRREGULAR = {
 }  # fmt: skip
 
 
+def fold_accents(text: str) -> str:
+    """Latin letters without their accents ("Tomás" -> "Tomas"): a name typed without them is
+    the same name. Other scripts are left as they are."""
+    if text.isascii():
+        return text
+    out = []
+    for c in text:
+        base = unicodedata.normalize("NFD", c)[0]
+        out.append(base if base.isascii() and base.isalpha() else c)
+    return "".join(out)
+
+
 def stem(word: str) -> str:
-    """A light stem: lower case, possessive and plural off, common verb endings off."""
-    w = word.lower().replace("’", "'").strip("'-")
+    """A light stem: lower case, accents off, possessive and plural off, common verb endings
+    off."""
+    w = fold_accents(word.lower().replace("’", "'").strip("'-"))
     if w.endswith("'s"):
         w = w[:-2]
     w = w.replace("'", "")
@@ -93,7 +107,7 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-TOKENIZER = 3
+TOKENIZER = 4
 """Version of :func:`tokenize`; an index saved by another version is re-tokenized on load."""
 
 

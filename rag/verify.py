@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
 from rag.alignment import aligned_sentences, inspect
-from rag.lexical import STOPWORDS, tokenize
+from rag.lexical import STOPWORDS, fold_accents, tokenize
 from rag.questions import asked_slot
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
@@ -257,7 +257,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if any(_within(value, bounds.get(value, ""), n) for n in cited_numbers):
             continue
         missing.append(f"number {value:g}")
-    cited_plain = _plain(cited_text).lower()
+    cited_plain = fold_accents(_plain(cited_text).lower())
     for m in _MULTIPLE.finditer(claim):
         word = m.group(0).lower()
         factor = next(f for stem_, f in _MULTIPLES.items() if word.startswith(stem_))
@@ -266,7 +266,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
             {factor, factor * 100} & cited_numbers
         ):
             missing.append(word)
-    context_plain = _plain(context).lower()
+    context_plain = fold_accents(_plain(context).lower())
     # "Maria Keller" is named when the text says "Keller": a full name counts if one of its parts is
     # there (a different person shares none of them: "Tom Berg" for "Maria Keller")
     named_in_full = {
@@ -278,7 +278,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     first = re.match(r"\s*([\w'’-]+)", claim)
     opener = first.group(1) if first and _common_opener(first.group(1), cited_plain) else ""
     for name in sorted(names_in(claim), key=lambda n: (claim.find(n), n)):
-        low = name.lower()
+        low = fold_accents(name.lower())
         if low in cited_plain or name in named_in_full or name == opener:
             continue
         # "Contributors" for "Contributor"; "Library-based" for "Library"
