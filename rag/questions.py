@@ -320,6 +320,10 @@ def needs_context(question: str) -> bool:
     return bool(_REFERRING.search(q)) and not subject_of(q)
 
 
+_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(the\s+[^?？]+?)\s*[?？]?\s*$", re.I)
+"""A question that asks who holds a role: a person pronoun after it means that person."""
+
+
 def standalone_question(question: str, history: list[str]) -> str:
     """A follow-up made standalone from the previous question, by rule: a pronoun ("and when
     did he join?") takes the previous question's subject; a fragment with no question of its
@@ -333,6 +337,10 @@ def standalone_question(question: str, history: list[str]) -> str:
     body = _LEAD.sub("", q, count=1)
     pattern = _PERSONAL if _PERSONAL.search(body) else _REFERRING
     personal = _PERSONAL.search(body)
+    role = _WHO_IS.match(previous)
+    if personal and role:
+        # "Who is the treasurer of the Trust?" -> "he" is the treasurer, not the Trust
+        subject = role.group(1)
     if subject and (personal or (_REFERRING.search(body) and not subject_of(body))):
         replaced = pattern.sub(
             lambda m: (

@@ -163,3 +163,31 @@ def test_a_date_is_said_of_the_asked_event_when_the_event_is_named_near_it() -> 
     # kinds of fact this does not apply to, and questions that ask for no kind, always pass
     assert said_of("Who leads the museum?", "Keller, born in 1981, is a curator.")
     assert said_of("Tell me about the museum", "It has 12 rooms.")
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "standalone"),
+    [
+        (
+            "When did he propose it?",
+            "Who is the treasurer of the Harbour Trust?",
+            "When did the treasurer of the Harbour Trust propose it?",
+        ),
+        (
+            "and when did she join?",
+            "Who was the first head of the lab?",
+            "When did the first head of the lab join?",
+        ),
+        # "it" still means the named thing, and a named person stays the subject
+        (
+            "What is its budget?",
+            "Who is the treasurer of the Harbour Trust?",
+            "What is Harbour Trust's budget?",
+        ),
+        ("When did he join?", "Who else left besides Maria Keller?", "When did Maria Keller join?"),
+    ],
+)
+def test_a_person_pronoun_after_a_who_holds_this_role_question(
+    question: str, previous: str, standalone: str
+) -> None:
+    assert standalone_question(question, [previous]) == standalone
