@@ -587,9 +587,58 @@ def docx_to_text(data: bytes) -> Converted:
     return _assemble(paragraphs, "docx")
 
 
+def _docx_numbering(document: Any) -> Callable[[Any], str]:
+    """A function giving each paragraph its list number as Word shows it ("3. " for the third
+    item of a numbered list, counted per list and level), "" for other paragraphs and bullets.
+    Word keeps the number out of the paragraph's text, so "the third step" could not be found
+    without it."""
+    from docx.oxml.ns import qn
+
+    formats: dict[tuple[str, int], tuple[str, int]] = {}
+    try:
+        root = document.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        root = None
+    if root is not None:
+        abstract = {a.get(qn("w:abstractNumId")): a for a in root.findall(qn("w:abstractNum"))}
+        for num in root.findall(qn("w:num")):
+            ref = num.find(qn("w:abstractNumId"))
+            a = abstract.get(ref.get(qn("w:val"))) if ref is not None else None
+            for lvl in a.findall(qn("w:lvl")) if a is not None else []:
+                fmt = lvl.find(qn("w:numFmt"))
+                start = lvl.find(qn("w:start"))
+                formats[(num.get(qn("w:numId")), int(lvl.get(qn("w:ilvl"), "0")))] = (
+                    fmt.get(qn("w:val")) if fmt is not None else "decimal",
+                    int(start.get(qn("w:val"))) if start is not None else 1,
+                )
+    counters: dict[tuple[str, int], int] = {}
+
+    def number(paragraph: Any) -> str:
+        numpr = None
+        for owner in (paragraph._p, getattr(paragraph.style, "element", None)):
+            ppr = owner.pPr if owner is not None else None
+            if ppr is not None and ppr.numPr is not None and ppr.numPr.numId is not None:
+                numpr = ppr.numPr
+                break
+        if numpr is None:
+            return ""
+        num_id = str(numpr.numId.val)
+        level = int(numpr.ilvl.val) if numpr.ilvl is not None else 0
+        fmt, start = formats.get((num_id, level), ("", 1))
+        if fmt != "decimal":
+            return ""
+        for key in [k for k in counters if k[0] == num_id and k[1] > level]:
+            del counters[key]  # a deeper list starts again under the next item
+        counters[(num_id, level)] = counters.get((num_id, level), start - 1) + 1
+        return f"{counters[(num_id, level)]}. "
+
+    return number
+
+
 def _docx_paragraphs(document: Any) -> Any:
     from docx.table import Table
 
+    number = _docx_numbering(document)
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             for row in block.rows:
@@ -613,6 +662,8 @@ def _docx_paragraphs(document: Any) -> Any:
             level = int(m.group(1))
         elif style.strip().lower() == "title":
             level = 0
+        if level is None:
+            text = number(block) + text
         yield text, level
 
 

@@ -447,3 +447,21 @@ def test_a_folder_of_only_unreadable_files_is_one_clear_error(tmp_path: Path) ->
     s = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     with pytest.raises(EmptyCorpusError, match=r"no readable documents .* \(1 skipped\)"):
         build_index(s)
+
+
+def test_docx_numbered_list_items_keep_their_numbers() -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Shutdown", style="Heading 1")
+    for step in ("Close the door.", "Switch off the compressor.", "Wait six hours."):
+        document.add_paragraph(step, style="List Number")
+    document.add_paragraph("Spare keys are in the office.", style="List Bullet")
+    document.add_paragraph("Sign the log.")
+    buf = io.BytesIO()
+    document.save(buf)
+    text = formats.docx_to_text(buf.getvalue()).text
+    # "the third step" can be found: Word keeps the numbers out of the paragraphs' text
+    assert "1. Close the door.\n\n2. Switch off the compressor.\n\n3. Wait six hours." in text
+    assert "\nSpare keys are in the office." in text  # a bullet gets no number
+    assert "\nSign the log." in text and "Shutdown\n" in text
