@@ -320,7 +320,7 @@ def needs_context(question: str) -> bool:
     return bool(_REFERRING.search(q)) and not subject_of(q)
 
 
-_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(the\s+[^?？]+?)\s*[?？]?\s*$", re.I)
+_WHO_HOLDS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(the\s+[^?？]+?)\s*[?？]?\s*$", re.I)
 """A question that asks who holds a role: a person pronoun after it means that person."""
 
 
@@ -337,7 +337,7 @@ def standalone_question(question: str, history: list[str]) -> str:
     body = _LEAD.sub("", q, count=1)
     pattern = _PERSONAL if _PERSONAL.search(body) else _REFERRING
     personal = _PERSONAL.search(body)
-    role = _WHO_IS.match(previous)
+    role = _WHO_HOLDS.match(previous)
     if personal and role:
         # "Who is the treasurer of the Trust?" -> "he" is the treasurer, not the Trust
         subject = role.group(1)
