@@ -615,7 +615,10 @@ def _docx_numbering(document: Any) -> Callable[[Any], str]:
 
     def number(paragraph: Any) -> str:
         numpr = None
-        for owner in (paragraph._p, getattr(paragraph.style, "element", None)):
+        for owner in (
+            paragraph.paragraph_format.element,
+            getattr(paragraph.style, "element", None),
+        ):
             ppr = owner.pPr if owner is not None else None
             if ppr is not None and ppr.numPr is not None and ppr.numPr.numId is not None:
                 numpr = ppr.numPr
