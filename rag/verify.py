@@ -284,7 +284,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         # "Contributors" for "Contributor"; "Library-based" for "Library"
         if low.endswith("s") and len(low) > 3 and low[:-1] in cited_plain:
             continue
-        parts = [w.lower() for w in name.split("-") if w[:1].isupper()]
+        parts = [fold_accents(w.lower()) for w in name.split("-") if w[:1].isupper()]
         if "-" in name and parts and all(w in cited_plain for w in parts):
             continue
         if context_plain and low in context_plain:
@@ -316,7 +316,7 @@ def _common_opener(word: str, cited_plain: str) -> bool:
     """Whether the first word of a claim is an ordinary word capitalised by position ("Losing
     its ...", "Once you ...", "Whoever conveys ...", "Even when ...", "Usually ..."), not a
     name."""
-    low = word.lower()
+    low = fold_accents(word.lower())
     return (
         low in STOPWORDS
         or low in PREPOSITIONS
