@@ -1051,13 +1051,10 @@ def _other_row(
     if not rows:
         return None
 
-    def row_of(tok: Token) -> int | None:
-        return next((r for r, (a, b) in enumerate(rows) if a <= tok.start < b), None)
-
+    row_of = [next((r for r, (a, b) in enumerate(rows) if a <= t.start < b), None) for t in tt]
     in_rows: dict[str, set[int]] = {}
     outside: set[str] = set()
-    for t in tt:
-        r = row_of(t)
+    for t, r in zip(tt, row_of, strict=True):
         if r is None:
             outside.add(t.stem)
         else:
@@ -1078,7 +1075,7 @@ def _other_row(
         if theirs and not theirs & mine:
             r = min(theirs)
             return names[0], next(
-                j for j, u in enumerate(tt) if u.stem == t.stem and row_of(u) == r
+                j for j, u in enumerate(tt) if u.stem == t.stem and row_of[j] == r
             )
     return None
 
