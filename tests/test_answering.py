@@ -28,6 +28,16 @@ from tests.fixtures_llm import settings_for_ollama
 P10_ZH = "阿里最年轻的P10是谁？"
 
 
+def indexed(tmp_path: Path, name: str, text: str) -> Settings:
+    """Settings for a one-document corpus in ``tmp_path``, indexed."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / name).write_text(text, encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    return settings
+
+
 def assert_citations_exact(answer: Answer, corpus: Path) -> None:
     markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
     assert markers == {c.n for c in answer.citations}
@@ -368,19 +378,14 @@ def test_evidence_favours_a_date_said_of_the_asked_event(
     """The slot bonus goes to a date by the asked event ("started at the museum in 2012"),
     not to any date in a sentence about the person ("Maria Keller, born in 1981")."""
     from rag import retrieval
-    from rag.index.build import build_index
-    from tests.conftest import make_settings
 
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
     born = "Maria Keller, born in 1981 in Cusco, studied art history in Madrid and Paris."
     started = "Keller started work at the museum in 2012 as an assistant."
-    (corpus / "keller.txt").write_text(
+    s = indexed(
+        tmp_path,
+        "keller.txt",
         f"{born}\n\n{started}\n\nThe museum's garden is open to visitors on weekends.\n",
-        encoding="utf-8",
     )
-    s = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(s)
     question = "When did Maria Keller start at the Lima Museum?"
 
     def scores() -> dict[str, float]:
@@ -396,9 +401,9 @@ def test_evidence_favours_a_date_said_of_the_asked_event(
 def test_a_sentence_that_introduces_a_list_or_code_carries_it(tmp_path: Path) -> None:
     """Reference text states a rule and then lists or shows it ("... are:" / "... prints 7:"):
     the evidence is the sentence with its items, so the answer quotes what the list says."""
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "backup.txt").write_text(
+    settings = indexed(
+        tmp_path,
+        "backup.txt",
         "Backup tool\n"
         "***********\n\n"
         "The backup tool copies files to a remote store every night.  The only\n"
@@ -409,10 +414,7 @@ def test_a_sentence_that_introduces_a_list_or_code_carries_it(tmp_path: Path) ->
         "Restoring is done with the restore command.  The following call restores one folder:\n\n"
         "   backup restore --folder photos\n\n"
         "The tool keeps seven nightly copies.\n",
-        encoding="utf-8",
     )
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings)
     ev = retrieve(settings, "Which files does the backup tool skip?").evidence
     lists = [e for e in ev if "files that the tool skips" in e.text]
     assert lists and "sockets" in lists[0].text and lists[0].line_end > lists[0].line_start
@@ -426,9 +428,9 @@ def test_a_consequence_or_a_caveat_is_read_with_the_sentence_it_qualifies(tmp_pa
     """Reference text states a fact and then qualifies it in the next sentence ("Thus, ...",
     "Note that this ..."): the evidence is the two together, so the answer quotes the
     qualification as well."""
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "cache.txt").write_text(
+    settings = indexed(
+        tmp_path,
+        "cache.txt",
         "The cache\n"
         "*********\n\n"
         "The cache keeps the order in which entries were added.  Note that this\n"
@@ -436,10 +438,7 @@ def test_a_consequence_or_a_caveat_is_read_with_the_sentence_it_qualifies(tmp_pa
         "A lookup that misses loads the entry from disk.  Thus, a miss during\n"
         "start-up is as slow as a miss at any other time.\n\n"
         "The cache is cleared when the program exits.\n",
-        encoding="utf-8",
     )
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings)
     ev = retrieve(settings, "Does the cache keep the order of its entries once resized?").evidence
     assert any("keeps the order" in e.text and "first resized" in e.text for e in ev)
     ev = retrieve(settings, "Is a lookup that misses slow during start-up?").evidence
