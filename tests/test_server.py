@@ -39,10 +39,13 @@ QUESTIONS = (
 
 class SlowEcho:
     """A stand-in model: answers with the words of passage [1], then `` [1].``, one word every
-    ``pause`` seconds (``last_usage`` as the fake Ollama server expects)."""
+    ``pause`` seconds (``last_usage`` as the fake Ollama server expects). While ``hold`` is an
+    unset event, it waits after its first word (at most a minute): a test that needs an answer
+    still streaming gets one however slow the machine is."""
 
     def __init__(self, pause: float = 0.15) -> None:
         self.pause = pause
+        self.hold: threading.Event | None = None
         self.last_usage: dict[str, float] = {}
 
     def stream(self, messages: list[dict[str, str]], **_: Any) -> Iterator[str]:
@@ -51,6 +54,8 @@ class SlowEcho:
         for i, word in enumerate(words):
             time.sleep(self.pause)
             yield ("" if i == 0 else " ") + word
+            if i == 0 and self.hold is not None:
+                self.hold.wait(60)
         yield " [1]."
 
 
@@ -370,16 +375,23 @@ def test_openai_client_plain_and_streaming(served: Served) -> None:
 
 def test_queue_full_is_503_and_a_disconnect_frees_the_place(served: Served) -> None:
     body = {"question": QUESTIONS[0], "backend": "ollama", "stream": True}
-    with httpx.stream(
-        "POST", served.url + "/ask", json=body, headers=served.auth, timeout=120
-    ) as r:
-        first = next(line for line in r.iter_lines() if line.strip())
-        assert json.loads(first)["type"] == "token"
-        busy = served.post("/ask", {"question": QUESTIONS[1], "backend": "ollama"})
-        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
-        assert "busy" in busy.json()["error"]["message"]
-        # extractive questions need no LLM: never queued
-        assert served.post("/ask", {"question": QUESTIONS[1]}).status_code == 200
+    echo = served.fake.llm
+    assert isinstance(echo, SlowEcho)
+    hold = echo.hold = threading.Event()  # the first answer stays mid-stream until released
+    try:
+        with httpx.stream(
+            "POST", served.url + "/ask", json=body, headers=served.auth, timeout=120
+        ) as r:
+            first = next(line for line in r.iter_lines() if line.strip())
+            assert json.loads(first)["type"] == "token"
+            busy = served.post("/ask", {"question": QUESTIONS[1], "backend": "ollama"})
+            assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
+            assert "busy" in busy.json()["error"]["message"]
+            # extractive questions need no LLM: never queued
+            assert served.post("/ask", {"question": QUESTIONS[1]}).status_code == 200
+    finally:
+        echo.hold = None
+        hold.set()
     # the client went away mid-answer: its place is freed long before the answer would end
     deadline = time.monotonic() + 10
     while served.get("/status").json()["server"]["queue"]["in_use"] and time.monotonic() < deadline:
