@@ -345,6 +345,77 @@ def test_claims_gate_and_balanced_accuracy() -> None:
     assert ev.check_claims_gate(run, th) == ["balanced_accuracy 0.500 < 0.600"]
 
 
+def _claim_record(i: int, label: str, stage: str, score: float, split: str) -> ev.ClaimRecord:
+    predicted = (
+        "supported"
+        if (score >= 0.5 if stage == "judge" else stage == "coverage")
+        else ("unsupported")
+    )
+    return ev.ClaimRecord(
+        id=f"x{i}", kind="exact" if label == "supported" else "negation", label=label,
+        predicted=predicted, correct=(predicted == "supported") == (label == "supported"),
+        score=score, reason="", stage=stage, claim=f"claim {i}", split=split,
+    )  # fmt: skip
+
+
+def sweep_records() -> list[ev.ClaimRecord]:
+    """Test: two true claims judged 0.9 and 0.55, two false ones judged 0.6 and 0.3, one false
+    claim the rules stopped, one true claim the coverage rule passed. Dev: one of each, judged."""
+    rows = [
+        ("supported", "judge", 0.9, "test"), ("supported", "judge", 0.55, "test"),
+        ("unsupported", "judge", 0.6, "test"), ("unsupported", "judge", 0.3, "test"),
+        ("unsupported", "rules", 0.0, "test"), ("supported", "coverage", 0.8, "test"),
+        ("supported", "judge", 0.7, "dev"), ("unsupported", "judge", 0.65, "dev"),
+    ]  # fmt: skip
+    return [_claim_record(i, *row) for i, row in enumerate(rows)]
+
+
+def test_threshold_sweep_moves_only_the_judges_verdicts_per_split() -> None:
+    sweep = ev.threshold_sweep(sweep_records(), (0.5, 0.58, 0.8))
+    at = {(s["split"], s["threshold"]): s for s in sweep}
+    assert [s["split"] for s in sweep] == ["test"] * 3 + ["dev"] * 3 + ["all"] * 3
+    # at 0.5: 3 of 3 true kept (the coverage pass counts), 2 of 3 false caught (0.6 passes)
+    assert at[("test", 0.5)]["supported_kept"] == 1.0
+    assert at[("test", 0.5)]["unsupported_caught"] == pytest.approx(2 / 3)
+    # at 0.58 the 0.55 claim is lost, and the 0.6 one is still passed
+    assert at[("test", 0.58)]["supported_kept"] == pytest.approx(2 / 3)
+    assert at[("test", 0.58)]["unsupported_caught"] == pytest.approx(2 / 3)
+    # at 0.8 only the 0.9 claim and the coverage pass stay; the rules' verdict never moves
+    assert at[("test", 0.8)]["supported_kept"] == pytest.approx(2 / 3)
+    assert at[("test", 0.8)]["unsupported_caught"] == 1.0
+    assert (
+        at[("dev", 0.5)]["balanced_accuracy"] == 0.5
+        and at[("dev", 0.8)]["balanced_accuracy"] == 0.5
+    )
+    assert at[("all", 0.8)]["supported_kept"] == 0.5
+    # rules only: nothing to sweep
+    assert ev.threshold_sweep([r for r in sweep_records() if r.stage != "judge"]) == []
+
+
+def test_report_shows_the_threshold_tradeoff_of_a_judge_run(tmp_path: Path) -> None:
+    from rag.evaluation.report import write_report
+
+    def run(records: list[ev.ClaimRecord], checker: str) -> ev.ClaimsRun:
+        figures = ev.claim_figures(records)
+        return ev.ClaimsRun(
+            checker=checker, model="m", threshold=0.5, started_at="", seconds=1.0,
+            balanced_accuracy=figures["balanced_accuracy"], accuracy=figures["accuracy"],
+            true_positive_rate=figures["true_positive_rate"],
+            true_negative_rate=figures["true_negative_rate"], per_kind=figures["per_kind"],
+            records=records,
+        )  # fmt: skip
+
+    rules = [r.model_copy(update={"stage": "rules"}) for r in sweep_records()]
+    md = write_report(ev.EvalFile(claims=[run(rules, "rules")]), tmp_path / "a")
+    assert "judge threshold" not in md.read_text(encoding="utf-8")
+    assert not (tmp_path / "a" / "claims_threshold.png").exists()
+    data = ev.EvalFile(claims=[run(rules, "rules"), run(sweep_records(), "rules+llm")])
+    text = write_report(data, tmp_path / "b").read_text(encoding="utf-8")
+    section = text.split("### The judge threshold")[1]
+    assert "| 0.5 | 100.0% / 66.7% / 83.3% |" in section
+    assert (tmp_path / "b" / "claims_threshold.png").stat().st_size > 1000
+
+
 def test_the_rules_checker_passes_the_claims_gate_on_every_corpus() -> None:
     """The CI gate for the checker: the deterministic rules and alignment on every labelled
     claim (news, licences and Python reference; both splits), against ``eval/thresholds.json``;

@@ -128,17 +128,42 @@ def claim_figures(records: Sequence[ClaimRecord]) -> dict[str, Any]:
     }
 
 
+SWEEP_THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
+"""Judge thresholds the sweep tries (``RAG_SUPPORT_THRESHOLD`` is one of them by default)."""
+
+
 def threshold_sweep(
-    records: Sequence[ClaimRecord], thresholds: Sequence[float] | None = None
-) -> list[dict[str, float]]:
-    """Balanced accuracy had the judge threshold been different (judge-stage scores are the
-    judge's P(yes); claims stopped by the rules stay unsupported)."""
-    labels = [r.label == "supported" for r in records]
-    out = []
-    for t in thresholds or (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        preds = [r.stage == "judge" and r.score >= t for r in records]
-        ba = balanced_accuracy(labels, preds)
-        out.append({"threshold": t, "balanced_accuracy": ba if ba is not None else float("nan")})
+    records: Sequence[ClaimRecord], thresholds: Sequence[float] = SWEEP_THRESHOLDS
+) -> list[dict[str, Any]]:
+    """What the checker would have decided at other judge thresholds, per split (test first,
+    dev, then all claims): balanced accuracy, supported kept and unsupported caught. A
+    judge-stage score is the judge's P(yes); a claim the rules or the alignment decided keeps
+    its verdict whatever the threshold. Empty when no claim reached the judge."""
+    if not any(r.stage == "judge" for r in records):
+        return []
+    groups = [(s, [r for r in records if r.split == s]) for s in ("test", "dev")]
+    groups = [(s, g) for s, g in groups if g and len(g) < len(records)] + [("all", list(records))]
+    out: list[dict[str, Any]] = []
+    for split, group in groups:
+        labels = [r.label == "supported" for r in group]
+        for t in thresholds:
+            preds = [
+                r.score >= t if r.stage == "judge" else r.predicted == "supported" for r in group
+            ]
+            pos = [p for y, p in zip(labels, preds, strict=True) if y]
+            neg = [p for y, p in zip(labels, preds, strict=True) if not y]
+            ba = balanced_accuracy(labels, preds)
+            out.append(
+                {
+                    "split": split,
+                    "threshold": t,
+                    "balanced_accuracy": ba if ba is not None else float("nan"),
+                    "supported_kept": sum(pos) / len(pos) if pos else float("nan"),
+                    "unsupported_caught": (
+                        sum(not p for p in neg) / len(neg) if neg else float("nan")
+                    ),
+                }
+            )
     return out
 
 

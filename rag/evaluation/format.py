@@ -139,10 +139,12 @@ def format_claims(run: ClaimsRun) -> str:
             if stages[(s, True)] + stages[(s, False)]
         )
     )
-    if run.sweep:
+    splits = dict.fromkeys(s.get("split", "all") for s in run.sweep)
+    for split in splits:
+        rows = [s for s in run.sweep if s.get("split", "all") == split]
         lines.append(
-            "  judge threshold sweep: "
-            + ", ".join(f"{s['threshold']:.1f}→{pct(s['balanced_accuracy'])}" for s in run.sweep)
+            f"  judge threshold sweep ({split}), balanced accuracy: "
+            + ", ".join(f"{s['threshold']:g}→{pct(s['balanced_accuracy'])}" for s in rows)
         )
     wrong = [r for r in run.records if not r.correct and r.split != "test"]
     if wrong:

@@ -70,6 +70,10 @@ TARGETS: dict[str, float] = {
 """Project targets for the embedded backend."""
 CLAIMS_TARGET = 0.90
 """Target balanced accuracy of the checker with the embedded judge."""
+CLAIMS_KEPT_TARGET = 0.85
+"""Target share of supported claims the checker keeps (issue #11)."""
+CLAIMS_CAUGHT_TARGET = 0.90
+"""Target share of unsupported claims the checker catches (contradicted counts as caught)."""
 
 HEADLINE = (
     "retrieval_recall",

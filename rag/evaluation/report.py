@@ -6,7 +6,8 @@ and writes:
 - ``metrics.png``: the headline metrics per backend, with the project targets and ALCE anchors;
 - ``by_type.png``: retrieval recall and answer correctness per question type and backend;
 - ``latency.png``: per-stage latency box plots, and ``latency_hist.png``: total latency histogram;
-- ``claims.png``: per-kind accuracy of the checker (when the claims set was run);
+- ``claims.png``: per-kind accuracy of the checker (when the claims set was run), and
+  ``claims_threshold.png``: what a stricter or looser judge threshold would keep and catch;
 - the report itself: figures, anchors, the gate result, the worst failures with their answers,
   and a per-question table with failures first.
 
@@ -23,6 +24,8 @@ from typing import Any, Literal
 
 from rag.evaluation import (
     ANCHORS,
+    CLAIMS_CAUGHT_TARGET,
+    CLAIMS_KEPT_TARGET,
     CLAIMS_TARGET,
     HEADLINE,
     LABELS,
@@ -33,6 +36,7 @@ from rag.evaluation import (
     EvalRun,
     QuestionRecord,
     pct,
+    threshold_sweep,
     worst_records,
 )
 
@@ -286,6 +290,43 @@ def plot_claims(claims: Sequence[ClaimsRun], path: Path) -> Path:
     return path
 
 
+def judge_run(claims: Sequence[ClaimsRun]) -> ClaimsRun | None:
+    """The claims run whose verdicts a judge threshold moves (the first with judge scores)."""
+    return next((c for c in claims if any(r.stage == "judge" for r in c.records)), None)
+
+
+def plot_threshold(run: ClaimsRun, path: Path) -> Path:
+    """Supported kept and unsupported caught against the judge threshold, test solid and dev
+    dashed, the run's threshold marked: the price of a stricter green mark, read at a glance."""
+    plt = _plt()
+    sweep = threshold_sweep(run.records)
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for split, style in (("test", "-"), ("dev", "--"), ("all", ":")):
+        rows = [s for s in sweep if s["split"] == split]
+        if not rows or (split == "all" and len(sweep) > len(rows)):
+            continue
+        xs = [s["threshold"] for s in rows]
+        for key, color, name in (
+            ("supported_kept", _COLORS[0], "supported kept"),
+            ("unsupported_caught", _COLORS[1], "unsupported caught"),
+        ):
+            ax.plot(xs, [100 * s[key] for s in rows], style, color=color, marker="o", ms=3,
+                    label=f"{name} ({split})")  # fmt: skip
+    ax.axvline(run.threshold, color="gray", ls=":", lw=1)
+    ax.text(run.threshold, 3, f" in use: {run.threshold:g}", color="gray", fontsize=8)
+    ax.axhline(100 * CLAIMS_KEPT_TARGET, color=_COLORS[0], lw=0.6, alpha=0.5)
+    ax.axhline(100 * CLAIMS_CAUGHT_TARGET, color=_COLORS[1], lw=0.6, alpha=0.5)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("judge threshold (RAG_SUPPORT_THRESHOLD)")
+    ax.set_ylabel("%")
+    ax.set_title("A stricter green mark: claims kept and caught by judge threshold")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def ordered_kinds(run: ClaimsRun) -> list[str]:
     """Claim kinds, supported ones first."""
     return sorted(run.per_kind, key=lambda k: (-run.per_kind[k]["label_supported"], k))
@@ -489,6 +530,33 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
         )
         if "claims" in images:
             doc.image(images["claims"], "checker accuracy per kind")
+        judged = judge_run(data.claims)
+        if judged is not None:
+            sweep = threshold_sweep(judged.records)
+            doc.h(3, "The judge threshold: what a stricter green mark costs")
+            doc.p(
+                f"`RAG_SUPPORT_THRESHOLD` (in use: {judged.threshold:g}) is the judge's P(yes) a "
+                "claim needs. Raising it catches more unsupported claims and keeps fewer true "
+                "ones; claims the rules decide do not move. Choose on dev; test is the measure."
+            )
+            doc.table(
+                ["threshold", *[f"{s}: kept / caught / balanced" for s in
+                                dict.fromkeys(x["split"] for x in sweep)]],
+                [
+                    [
+                        f"{t:g}",
+                        *[
+                            f"{pct(x['supported_kept'])} / {pct(x['unsupported_caught'])} / "
+                            f"{pct(x['balanced_accuracy'])}"
+                            for x in sweep
+                            if x["threshold"] == t
+                        ],
+                    ]
+                    for t in dict.fromkeys(x["threshold"] for x in sweep)
+                ],
+            )  # fmt: skip
+            if "claims_threshold" in images:
+                doc.image(images["claims_threshold"], "kept and caught by judge threshold")
         for c in data.claims:
             wrong = [r for r in c.records if not r.correct]
             if wrong:
@@ -531,6 +599,11 @@ def write_report(
             images["latency_hist"] = plot_latency_hist(data.runs, out_dir / "latency_hist.png").name
     if data.claims:
         images["claims"] = plot_claims(data.claims, out_dir / "claims.png").name
+        judged = judge_run(data.claims)
+        if judged is not None:
+            images["claims_threshold"] = plot_threshold(
+                judged, out_dir / "claims_threshold.png"
+            ).name
     doc = build_doc(data, images, gate)
     path = out_dir / f"report.{fmt}"
     text = doc.html("rag evaluation report") if fmt == "html" else doc.markdown()

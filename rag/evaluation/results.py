@@ -71,8 +71,10 @@ class ClaimsRun(BaseModel):
     true_negative_rate: float | None
     per_kind: dict[str, dict[str, float]]
     records: list[ClaimRecord]
-    sweep: list[dict[str, float]] = Field(default_factory=list)
-    """Balanced accuracy at other judge thresholds (same scores; judge mode only)."""
+    sweep: list[dict[str, Any]] = Field(default_factory=list)
+    """The checker at other judge thresholds, per split (same scores; judge mode only): see
+    :func:`rag.evaluation.claims.threshold_sweep`. Runs saved before the tenth session hold
+    balanced accuracy over all claims only, without ``split``."""
     by_split: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per split (test is the headline): balanced accuracy, supported kept, unsupported caught,
     contradicted recognised (on negation, opposite-verb and role-reversal claims), per kind."""
