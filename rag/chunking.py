@@ -21,7 +21,8 @@ SPLITTER = 3
 (and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
 semicolon or an abbreviation before a word in lower case, and behind an emphasis mark. 3: a
 list item's number stays with its item ("3. Open the vent."); a sentence may start in lower
-case after a full stop that closes a word ("... the file. grep prints ...")."""
+case after a full stop that closes a word ("... the file. grep prints ..."); a heading in
+capitals over indented text ("SYNOPSIS") stands alone."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -77,6 +78,8 @@ def _hard_break(line: str, next_line: str) -> bool:
         return not _runs_on(line, stripped, next_line)
     if _CJK.match(stripped[-1:]) and _CJK.match(nxt[:1]):
         return False  # Chinese wrapped mid-sentence
+    if stripped.isupper() and _indent(next_line) > _indent(line):
+        return True  # a heading in capitals over indented text: a manual's "SYNOPSIS"
     # A line with no closing punctuation is wrapped prose if it is long or the next goes on in
     # lower case (behind any emphasis or quote mark: "*expression*, the ..."); a short one
     # followed by a capital is a title or a label.

@@ -208,3 +208,19 @@ def test_a_sentence_may_start_in_lower_case_after_a_word_and_a_full_stop() -> No
         "Wait... and then go.",
         "Is it done? yes, it is.",
     ]
+
+
+def test_a_heading_in_capitals_over_indented_text_stands_alone() -> None:
+    """A manual page's section heading ("SYNOPSIS") over its indented text is no part of the
+    text's first sentence; a line in capitals at the text's own indent still runs on."""
+    text = (
+        "SYNOPSIS\n"
+        "       squash [options] [file ...]\n\n"
+        "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY\n"
+        "APPLICABLE LAW.\n"
+    )
+    assert [s.text for s in split_sentences("squash.1", text)] == [
+        "SYNOPSIS",
+        "squash [options] [file ...]",
+        "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY\nAPPLICABLE LAW.",
+    ]
