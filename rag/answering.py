@@ -28,8 +28,10 @@ from rag.llm.base import ChatLLM
 from rag.llm.choose import choose_backends
 from rag.questions import (
     LANGUAGE_NAMES,
+    asked_position,
     asked_slot,
     gives_asked,
+    item_numbers,
     language,
     needs_context,
     said_of,
@@ -161,7 +163,8 @@ def extractive_answer(
 ) -> ParsedAnswer:
     """An answer made only of quoted evidence sentences, each cited: faithful by construction.
     When the question asks for a kind of fact (a date, a number, a name), only sentences that
-    carry one are quoted, if any does. When it names documents (``named``: their files), only
+    carry one are quoted, if any does; for a place in a list ("the third step"), only the item
+    with that number, if one is close. When it names documents (``named``: their files), only
     their sentences are quoted: what another document says is no answer about this one."""
     r = Renumberer(evidence)
     evidence = [e for e in evidence if not e.instruction]  # instructions are never quoted
@@ -172,6 +175,10 @@ def extractive_answer(
     best = evidence[0].score
     floor = max(EXTRACTIVE_MIN_SCORE, best - EXTRACTIVE_WINDOW)
     picked = [e for e in evidence if e.score >= floor]
+    position = asked_position(question)
+    if position is not None:
+        # "the third step": the list item numbered 3, not its neighbours
+        picked = [e for e in picked if position in item_numbers(e.text)] or picked
     slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
     if slot is not None and not fitting:

@@ -16,10 +16,13 @@ from collections.abc import Iterator
 from rag.formats import Layout
 from rag.schema import Chunk, Sentence
 
-SPLITTER = 2
+SPLITTER = 3
 """Version of the sentence splitter; an index whose chunks were split by another is re-chunked
 (and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
-semicolon or an abbreviation before a word in lower case, and behind an emphasis mark."""
+semicolon or an abbreviation before a word in lower case, and behind an emphasis mark. 3: a
+list item's number stays with its item ("3. Open the vent."); a sentence may start in lower
+case after a full stop that closes a word ("... the file. grep prints ..."); a heading in
+capitals over indented text ("SYNOPSIS") stands alone."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -37,6 +40,17 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_LOWER_ABBREVIATIONS = frozenset(
+    """
+    al cf esp incl excl resp viz ibid min max sec ca approx misc govt dept pp ch sq ft lb lbs oz
+    hr hrs yr yrs mo wk av ave bros abbr adj adv pl sing div max nr tel ext ref refs eq eqs pt
+    pts cit loc seq ff
+    """.split()
+)
+"""Abbreviations written in lower case that a word in lower case may follow ("et al. found",
+"cf. the", "incl. tax"), besides those of :data:`_ABBREVIATIONS`."""
+_ITEM_NUMBER = re.compile(r"[ \t]*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[ivxlc]{1,5}|[IVXLC]{1,5})")
+"""A list item's number at the start of its line, before its full stop ("3." / "iv." / "b.")."""
 
 
 def line_starts(text: str) -> list[int]:
@@ -64,6 +78,8 @@ def _hard_break(line: str, next_line: str) -> bool:
         return not _runs_on(line, stripped, next_line)
     if _CJK.match(stripped[-1:]) and _CJK.match(nxt[:1]):
         return False  # Chinese wrapped mid-sentence
+    if stripped.isupper() and _indent(next_line) > _indent(line):
+        return True  # a heading in capitals over indented text: a manual's "SYNOPSIS"
     # A line with no closing punctuation is wrapped prose if it is long or the next goes on in
     # lower case (behind any emphasis or quote mark: "*expression*, the ..."); a short one
     # followed by a capital is a title or a label.
@@ -125,6 +141,19 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return word.lower().rstrip(".") in _ABBREVIATIONS
 
 
+def _closes_word(text: str, stop: re.Match[str]) -> bool:
+    """Whether a full stop before a word in lower case ends a sentence: it closes a word that is
+    no abbreviation ("the file. grep prints ..."), not "p.m.", "e.g.", "et al." or "3."."""
+    if text[stop.start() : stop.end()].rstrip(_CLOSERS) != ".":
+        return False  # "?", "!", "..." before a word in lower case go on
+    m = _WORD_BEFORE.search(text, max(0, stop.start() - 20), stop.start())
+    word = m.group(1) if m else ""
+    if not word.isalpha() or len(word) < 2 or not re.search(r"[aeiouy]", word, re.I):
+        return False  # "p.m", "3", "pp", "ft": abbreviations and numbers
+    low = word.lower()
+    return low not in _ABBREVIATIONS and low not in _LOWER_ABBREVIATIONS
+
+
 def _boundaries(text: str, a: int, b: int) -> list[int]:
     """Offsets inside ``[a, b)`` right after each sentence end."""
     cuts: set[int] = set()
@@ -137,8 +166,11 @@ def _boundaries(text: str, a: int, b: int) -> list[int]:
             and _is_abbreviation(text, m.start())
         ):
             continue
+        line = text.rfind("\n", 0, m.start()) + 1
+        if text[m.start()] == "." and _ITEM_NUMBER.fullmatch(text, line, m.start()):
+            continue  # "3. Open the vent": the number of a list item, not a sentence
         nxt = text[m.end() : b].lstrip()[:1]
-        if nxt and (nxt.islower() and not _CJK.match(nxt)):
+        if nxt and (nxt.islower() and not _CJK.match(nxt)) and not _closes_word(text, m):
             continue  # "e.g. the" / "3 p.m. on": not a sentence start
         cuts.add(m.end())
     return sorted(c for c in cuts if a < c < b)

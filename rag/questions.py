@@ -248,7 +248,63 @@ def carries(slot: Slot | None, text: str) -> bool:
     the question asks for no particular kind."""
     if slot is None:
         return True
-    return _HAS[slot].search(text) is not None
+    return _HAS[slot].search(_LABEL.sub(" ", text)) is not None
+
+
+_LABEL = re.compile(r"^[ \t]*\(?\d{1,3}(?:\.\d{1,3})*[.)]\s+", re.M)
+"""A numbered item's or section's number ("3. ", "1.12. "), which is no value of the text."""
+
+
+LIST_NOUNS = "step item point stage phase task rule"
+"""What a question calls an item of a numbered list ("the third step", "item 2")."""
+ORDINALS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
+"""Ordinal words; ``ORDINALS[n - 1]`` is the n-th."""
+_POSITION = re.compile(
+    r"\b(?:(" + "|".join(ORDINALS) + r")|(\d{1,2})(?:st|nd|rd|th)|"
+    r"(?:" + "|".join(LIST_NOUNS.split()) + r"|no\.?|number)\s*(\d{1,2})(?!\d|\.\d|,\d))\b",
+    re.I,
+)
+_ITEM = re.compile(
+    r"^[ \t]*(?:(?:" + "|".join(LIST_NOUNS.split()) + r")\s+)?(\d{1,2})[.):]\s", re.I | re.M
+)
+"""A numbered list item's number at the start of its line ("3. Open the vent",
+"Step 3: Open the vent")."""
+
+
+def asked_position(question: str) -> int | None:
+    """The place in a numbered list a question asks about: "the third step", "the 2nd item",
+    "step 3"; None when it names none ("for the first time" asks for no place)."""
+    for m in _POSITION.finditer(question):
+        if re.match(r"\s+time\b", question[m.end() :], re.I):
+            continue
+        word, suffixed, numbered = m.groups()
+        if word:
+            return ORDINALS.index(word.lower()) + 1
+        return int(suffixed or numbered)
+    return None
+
+
+def item_numbers(text: str) -> list[int]:
+    """The numbers of the numbered list items ``text`` holds, in order ("3. Open the vent." ->
+    [3])."""
+    return [int(m.group(1)) for m in _ITEM.finditer(text)]
+
+
+def position_words(text: str) -> str:
+    """How a numbered list item is named in a question, for matching words: "3. Open the vent"
+    is the "third" "3rd" "step" (or item, point ...); empty for text that holds no numbered
+    item."""
+    places = [f"{ORDINALS[n - 1]} {n}{_suffix(n)}" for n in item_numbers(text) if 0 < n <= len(ORDINALS)]  # fmt: skip
+    return " ".join([*places, LIST_NOUNS]) if places else ""
+
+
+def _suffix(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -21,7 +21,7 @@ from rag.errors import IndexMissingError, StoreError
 from rag.index import store
 from rag.index.reader import open_generation
 from rag.lexical import LexicalIndex, tokenize
-from rag.questions import asked_slot, carries, said_of
+from rag.questions import asked_position, asked_slot, carries, item_numbers, position_words, said_of
 from rag.schema import Chunk, Evidence, Sentence
 
 RRF_K = 60
@@ -50,6 +50,10 @@ for "how many", a name for "who"; :mod:`rag.questions`), said of what the questi
 ROW_BONUS = 0.1
 """Added to a table row or record with a cell the question names in full (:func:`names_row`):
 the row of the asked thing, above rows that share only a column's words."""
+ITEM_BONUS = 0.1
+"""Added to a numbered list item (or a list holding it) whose number is the place the question
+asks about ("3. Open the vent" for "What is the third step?";
+:func:`rag.questions.asked_position`)."""
 MAX_EMBEDDED_CANDIDATES = 32
 """Candidate sentences embedded per query (the rest are ranked out by words and chunk rank)."""
 FILE_REPEAT_PENALTY = 0.03
@@ -390,14 +394,67 @@ def is_option(text: str) -> bool:
     return _OPTION_LINE.fullmatch(text.strip()) is not None
 
 
-def _described(chunk: Chunk, i: int) -> tuple[int, int]:
-    """An option line and the sentence that describes it, read as one: for sentence ``i``,
-    either, the indices of the option line and its description; else ``(i, i)``."""
+_OPTION_LEAD = re.compile(rf"\s*({_OPTION_LINE.pattern})(?:[ ]{{2,}}|\t)\S")
+
+
+def option_of(text: str) -> str | None:
+    """The option a manual's entry describes: its first line when that is an option line
+    (:func:`is_option`), or the option before a wide gap that opens it ("-t     Test the
+    integrity ..."); None for other text."""
+    first = text.strip().split("\n", 1)[0]
+    if is_option(first):
+        return first
+    m = _OPTION_LEAD.match(first)
+    return m.group(1) if m else None
+
+
+def _column(chunk: Chunk, sentence: Sentence) -> int | None:
+    """How far in its line a sentence of ``chunk`` starts, or None when it goes on a line after
+    another sentence (or its line starts before the chunk)."""
+    at = sentence.char_start - chunk.char_start
+    line_start = chunk.text.rfind("\n", 0, at) + 1
+    if line_start == 0 or chunk.text[line_start:at].strip():
+        return None
+    return at - line_start
+
+
+def _description_end(chunk: Chunk, i: int) -> int:
+    """The last sentence of the description of option line ``i``: the sentences after it that
+    start on a line at least as indented as the description's first line, or go on a line of
+    the description ("Keep the input files. They are not deleted."), up to the next option line
+    and within :data:`INTRODUCED_CHARS` (only the first, when the description is not indented
+    under the option); ``i`` when no sentence follows."""
     sentences = chunk.sentences
-    if is_option(sentences[i].text) and i + 1 < len(sentences):
-        return i, i + 1
-    if i > 0 and is_option(sentences[i - 1].text):
-        return i - 1, i
+    if i + 1 >= len(sentences):
+        return i
+    indent = _column(chunk, sentences[i + 1])
+    if indent is None or is_option(sentences[i + 1].text):
+        return i
+    own = _column(chunk, sentences[i])
+    if own is not None and indent <= own:
+        return i + 1  # not indented under the option: its first sentence only
+    last = i + 1
+    for j in range(i + 2, len(sentences)):
+        nxt = sentences[j]
+        if nxt.char_end - sentences[i].char_start > INTRODUCED_CHARS or is_option(nxt.text):
+            break
+        column = _column(chunk, nxt)
+        if column is not None and column < indent:
+            break
+        last = j
+    return last
+
+
+def _described(chunk: Chunk, i: int) -> tuple[int, int]:
+    """An option line and the sentences that describe it, read as one: for sentence ``i``,
+    either, the indices of the option line and the last of its description
+    (:func:`_description_end`); else ``(i, i)``."""
+    if is_option(chunk.sentences[i].text):
+        return i, _description_end(chunk, i)
+    for h in range(i - 1, max(-1, i - 12), -1):
+        if is_option(chunk.sentences[h].text):
+            end = _description_end(chunk, h)
+            return (h, end) if end >= i else (i, i)
     return i, i
 
 
@@ -440,26 +497,34 @@ def select_evidence(
     if query_embedding is None:
         query_embedding = handle.embedder.embed_query(query)
     q = np.asarray(query_embedding)
-    seen: set[tuple[str, int]] = set()
+    seen: dict[tuple[str, int], int] = {}
     candidates: list[tuple[Sentence, Chunk, float]] = []
     for rank, r in enumerate(retrieved):
         sentences = r.chunk.sentences
         for i, s in enumerate(sentences):
-            if (s.file, s.char_start) in seen or is_boilerplate(s.text, s.heading):
+            if is_boilerplate(s.text, s.heading):
                 continue
             if i == 0 and _is_title(handle, r.chunk):
                 continue  # the document's title names it, it states nothing
-            seen.add((s.file, s.char_start))
+            read = _with_context(r.chunk, i)
+            at = seen.get((s.file, s.char_start))
+            if at is not None:
+                # a sentence two chunks share is read where more of its context is (what it
+                # was read with, and more): an option line at the end of one chunk has its
+                # description in the next
+                old, chunk, prior = candidates[at]
+                if read.char_start <= old.char_start and read.char_end > old.char_end:
+                    candidates[at] = (read, chunk, prior)
+                continue
+            seen[(s.file, s.char_start)] = len(candidates)
             prior = 0.05 * (1.0 - rank / max(len(retrieved), 1))
-            candidates.append((_with_context(r.chunk, i), r.chunk, prior))
+            candidates.append((read, r.chunk, prior))
     if not candidates:
         return []
     # a sentence is read under its headings ("Approved by Dr. Helena Varga" under "Cold Room
     # Shutdown Procedure"): what they name counts for its words, though they are never evidence
-    lexical = [
-        lexical_coverage(handle.lexical, q_tokens, f"{c[0].heading or ''}\n{c[0].text}")
-        for c in candidates
-    ]
+    # and a numbered item under the place it has ("3. Open the vent" is the "third")
+    lexical = [lexical_coverage(handle.lexical, q_tokens, _read_as(c[0])) for c in candidates]
     if len(candidates) > MAX_EMBEDDED_CANDIDATES:
         # embedding sentences is most of the cost: embed only the likeliest ones (word overlap,
         # then the rank of their chunk)
@@ -472,6 +537,7 @@ def select_evidence(
     vecs = handle.sentence_vectors([c[0] for c in candidates])
     dense = vecs @ q
     slot = asked_slot(query)
+    position = asked_position(query)
     scored = []
     for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
@@ -481,8 +547,23 @@ def select_evidence(
         fits = SLOT_BONUS if bound else 0.0
         fits += NAMED_BONUS * named.get(sent.file, 0.0)
         fits += ROW_BONUS if names_row(query, sent.text) else 0.0
+        fits += ITEM_BONUS if position is not None and position in item_numbers(sent.text) else 0.0
         scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
+
+
+OPTION_WORDS = "option flag switch"
+"""What a question calls a command's option ("What does the -k option do?"): words an option
+line is read with, as its section heading would say ("OPTIONS")."""
+
+
+def _read_as(sentence: Sentence) -> str:
+    """A sentence's text as its words are matched with a question's: under its headings, a
+    numbered list item with the place it has (:func:`rag.questions.position_words`), and an
+    option line (with its description) as an option (:data:`OPTION_WORDS`)."""
+    text = sentence.text
+    option = OPTION_WORDS if option_of(text) is not None else ""
+    return f"{sentence.heading or ''}\n{position_words(text)} {option}\n{text}"
 
 
 TITLE_MAX_WORDS = 16
@@ -522,9 +603,9 @@ def names_row(question: str, text: str) -> bool:
     "What ratio does zstd 1.5.1 -1 achieve?"): the row about what is asked; or an option line
     (with its description) whose option the question names ("-k" in "What does -k do?")."""
     asked = _terms(question)
-    first = text.strip().split("\n", 1)[0]
-    if is_option(first):
-        return bool(_terms(first) & asked)
+    option = option_of(text)
+    if option is not None:
+        return bool(_terms(option) & asked)
     row = cells(text)
     if not row:
         return False

@@ -14,15 +14,17 @@ coverage decide alone.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
 from rag.alignment import aligned_sentences, inspect
 from rag.lexical import STOPWORDS, fold_accents, tokenize
-from rag.questions import asked_slot
+from rag.questions import asked_slot, language
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
 if TYPE_CHECKING:
@@ -100,12 +102,57 @@ _NAME_NUMBER = re.compile(
 )
 
 
+COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
+"""Ordinary English words that are never names (WordNet; ``rag.data.build_common_words``)."""
+FOREIGN_OPENERS = frozenset(
+    """
+    der die das dem den des ein eine einer eines einem einen im am um zum zur beim vom ins ans
+    auf aus bei mit nach seit von vor zu für über unter durch gegen ohne bis nach während wegen
+    und oder aber doch denn dann auch nur noch schon wenn als ob dass weil da so es er sie wir
+    ihr ich man dies diese dieser dieses jede jeder jedes alle kein keine nicht
+    le la les un une des du au aux dans sur sous avec sans pour par chez et ou mais donc puis
+    il elle ils elles nous vous on ce cette ces tout tous toutes selon lors
+    el los las una unos unas del al en con sin sobre desde hasta para por entre según y o pero
+    luego también él ella ellos ellas nosotros este esta estos estas todo todos cada
+    """.split()
+)
+"""German, French and Spanish articles, prepositions, pronouns and conjunctions: capitalised at
+the start of a sentence ("Im Protokoll ...", "Um 18 Uhr ..."), never names."""
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The words of :data:`COMMON_WORDS_FILE`."""
+    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+def is_common_word(word: str) -> bool:
+    """Whether ``word`` is an ordinary English word that is never a name ("Operators",
+    "Afterwards", "Compressed"), in any of its usual endings; not "Smith" or "Bell", which
+    WordNet also writes as names."""
+    low = word.lower()
+    forms = {low}
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
+                         ("ing", ""), ("ing", "e")):  # fmt: skip
+        if low.endswith(suffix) and len(low) - len(suffix) >= 3:
+            stem = low[: -len(suffix)] + repl
+            forms.add(stem)
+            if len(stem) > 3 and stem[-1] == stem[-2]:
+                forms.add(stem[:-1])  # "stopped" -> "stop"
+    words = common_words()
+    return any(f in words for f in forms)
+
+
 def fold_name_digits(text: str) -> str:
-    """``Orion 3.5`` -> ``Orion3.5`` (a product name with its version), not ``March 3``/``In 2019``."""
+    """``Orion 3.5`` -> ``Orion3.5`` (a product name with its version), not ``March 3``/``In 2019``
+    nor an ordinary word and its number (``Step 3``, ``Um 18 Uhr``)."""
 
     def sub(m: re.Match[str]) -> str:
         word = m.group(1).lower()
         if word in MONTHS or word in COMMON_CAPITALISED or word in PREPOSITIONS:
+            return m.group(0)
+        if word in FOREIGN_OPENERS or is_common_word(word):
             return m.group(0)
         return m.group(1) + m.group(2)
 
@@ -182,9 +229,19 @@ def _abbreviates(name: str, text: str) -> bool:
 
 _BOUND = re.compile(
     r"\b(more than|over|at least|upwards of|fewer than|less than|under|at most|about|around|"
-    r"roughly|nearly|almost|some|approximately)\s+(?=\d)",
+    r"roughly|nearly|almost|some|approximately)\s+(?=\d|(?:" + "|".join(_NUMBER_WORDS) + r")\b)",
     re.I,
 )
+_STRICT = {
+    "more than": 1,
+    "over": 1,
+    "upwards of": 1,
+    "fewer than": -1,
+    "less than": -1,
+    "under": -1,
+}
+"""Bounds that the very number does not make true ("fewer than four" for "four"), and their
+direction."""
 
 
 def _bounds(claim: str) -> dict[float, str]:
@@ -251,7 +308,19 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     # gives as the difference of two of its own ("from 23% to 27%": "four points"; "2019 ...
     # 2023": "four years") is a reading of the text, left to the word checks and the judge
     bounds = _bounds(claim)
+    text_bounds = _bounds(cited_text)
+    for m in re.finditer(r"(\d[\d,.]*)\+", _plain(cited_text)):  # "90,000+ enterprises"
+        for v in numbers_in(m.group(1)):
+            text_bounds.setdefault(v, "more than")
     for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
+        bound = bounds.get(value, "")
+        if value in cited_numbers and bound in _STRICT:
+            # "fewer than four" is not said by "at least four": the text must put the same bound
+            # on it, or give another number that makes it true
+            said = _STRICT.get(text_bounds.get(value, "")) == _STRICT[bound]
+            if not said and not any(_within(value, bound, n) for n in cited_numbers):
+                missing.append(f"{bound} {value:g}")
+            continue
         if value in cited_numbers or _difference(value, cited_numbers):
             continue
         if any(_within(value, bounds.get(value, ""), n) for n in cited_numbers):
@@ -275,8 +344,11 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if any(w.lower() in cited_plain for w in full.split())
         for w in full.split()
     }
-    first = re.match(r"\s*([\w'’-]+)", claim)
-    opener = first.group(1) if first and _common_opener(first.group(1), cited_plain) else ""
+    first = _OPENER.match(claim)
+    opener = ""
+    if first and _common_opener(first.group(1), cited_plain, not first.group(2)):
+        opener = first.group(1)
+    german = language(claim) == "de"
     for name in sorted(names_in(claim), key=lambda n: (claim.find(n), n)):
         low = fold_accents(name.lower())
         if low in cited_plain or name in named_in_full or name == opener:
@@ -289,6 +361,8 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
             continue
         if context_plain and low in context_plain:
             continue
+        if german and _inflected(low, cited_plain):
+            continue  # a noun in another case or number: "Pumpen" for "Pumpe"
         if _abbreviates(name, f"{cited_text}\n{context}"):
             continue
         if _versioned(name, claim, cited_plain, context_plain):
@@ -312,20 +386,44 @@ _OPENERS = frozenset(
 )
 
 
-def _common_opener(word: str, cited_plain: str) -> bool:
+_OPENER = re.compile(r"\s*(?:[-*•]\s+|\(?\d{1,3}[.)]\s+)?[\"'“‘(]*([\w'’-]+)(\s+[A-Z][\w'’-]*)?")
+"""A claim's first word, behind a list mark or a quote; with the next word when that is
+capitalised too (a name of two words: "Victor Hugo")."""
+
+
+def _common_opener(word: str, cited_plain: str, alone: bool = False) -> bool:
     """Whether the first word of a claim is an ordinary word capitalised by position ("Losing
-    its ...", "Once you ...", "Whoever conveys ...", "Even when ...", "Usually ..."), not a
-    name."""
+    its ...", "Once you ...", "Whoever conveys ...", "Even when ...", "Usually ...", "Im
+    Protokoll ..."), not a name; ``alone``: not followed by another capitalised word, so that
+    an ordinary English word ("Operators close ...", "Afterwards ...") is one too."""
     low = fold_accents(word.lower())
     return (
         low in STOPWORDS
         or low in PREPOSITIONS
         or low in _OPENERS
+        or low in FOREIGN_OPENERS
+        or (alone and is_common_word(low))
         or (low.endswith("ing") and len(low) > 5)
         or (low.endswith("ly") and len(low) > 5)  # "Typically", "Usually"
         or re.search(rf"(?<![\w])({re.escape(low)})(?![\w])", cited_plain) is not None
         and re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", cited_plain) is None
     )
+
+
+_INFLECTIONS = ("ern", "en", "er", "es", "n", "e", "s")
+
+
+def _inflected(low: str, cited_plain: str) -> bool:
+    """Whether a German noun is in the cited text in another case or number: the same stem of
+    four letters or more with another ending ("pumpen", "vorstandes" for "Pumpe", "Vorstand")."""
+    stems = {low} | {
+        low[: -len(x)] for x in _INFLECTIONS if low.endswith(x) and len(low) - len(x) >= 4
+    }
+    for stem in stems:
+        for m in re.finditer(rf"(?<![\w]){re.escape(stem)}(\w*)", cited_plain):
+            if m.group(1) in ("", *_INFLECTIONS):
+                return True
+    return False
 
 
 def is_claim(sentence: str) -> bool:

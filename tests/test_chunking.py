@@ -164,3 +164,63 @@ def test_an_index_split_by_an_older_splitter_is_chunked_again(tmp_path: Path) ->
     (live / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     assert store.read_manifest(live).splitter == 1
     assert build_index(settings).added == ["a.txt"]
+
+
+def test_a_numbered_list_item_keeps_its_number() -> None:
+    """A list item's number is part of its sentence ("3. Open the vent ..."), not a sentence of
+    its own, so that "the third step" can find line "3."; roman and letter items too."""
+    text = (
+        "Follow these steps in order.\n\n"
+        "1. Close the main gas valve.\n"
+        "2. Switch off the pump. Wait a minute.\n"
+        "3. Open the vent on the tank.\n\n"
+        "  i. the right to copy;\n"
+        " ii. the right to adapt.\n"
+        "b. Record the time.\n"
+    )
+    sentences = [s.text for s in split_sentences("steps.txt", text)]
+    assert "1. Close the main gas valve." in sentences
+    assert sentences[2:4] == ["2. Switch off the pump.", "Wait a minute."]
+    assert "3. Open the vent on the tank." in sentences
+    assert "i. the right to copy;" in sentences and "ii. the right to adapt." in sentences
+    assert "b. Record the time." in sentences
+    assert not any(s.rstrip(".").isdigit() for s in sentences)
+
+
+def test_a_sentence_may_start_in_lower_case_after_a_word_and_a_full_stop() -> None:
+    """Sentences that open with a command or an identifier in lower case ("grep prints ...")
+    are sentences of their own; a stop after an abbreviation ("e.g.", "etc.", "p.m.", "et
+    al.") still goes on."""
+    text = (
+        "The server keeps its logs in one folder. grep prints the lines that match a pattern. "
+        "sed edits a stream of text. Use a pager, e.g. less or more, to read them. Bring pens, "
+        "paper, etc. and a ruler. We met at 3 p.m. on Friday. Smith et al. found it. "
+        "Wait... and then go. Is it done? yes, it is."
+    )
+    assert [s.text for s in split_sentences("tools.txt", text)] == [
+        "The server keeps its logs in one folder.",
+        "grep prints the lines that match a pattern.",
+        "sed edits a stream of text.",
+        "Use a pager, e.g. less or more, to read them.",
+        "Bring pens, paper, etc. and a ruler.",
+        "We met at 3 p.m. on Friday.",
+        "Smith et al. found it.",
+        "Wait... and then go.",
+        "Is it done? yes, it is.",
+    ]
+
+
+def test_a_heading_in_capitals_over_indented_text_stands_alone() -> None:
+    """A manual page's section heading ("SYNOPSIS") over its indented text is no part of the
+    text's first sentence; a line in capitals at the text's own indent still runs on."""
+    text = (
+        "SYNOPSIS\n"
+        "       squash [options] [file ...]\n\n"
+        "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY\n"
+        "APPLICABLE LAW.\n"
+    )
+    assert [s.text for s in split_sentences("squash.1", text)] == [
+        "SYNOPSIS",
+        "squash [options] [file ...]",
+        "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY\nAPPLICABLE LAW.",
+    ]

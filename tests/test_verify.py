@@ -279,3 +279,70 @@ def test_every_part_of_an_accented_name_is_compared_without_accents() -> None:
     assert check_rules("Jean-Ángel leads the lab.", "Jean and Ángel lead the lab.").ok
     assert check_rules("Éclairs were sold out.", "By noon the éclairs were sold out.").ok
     assert not check_rules("Jean-Ángel leads the lab.", "Jean leads the lab.").ok
+
+
+@pytest.mark.parametrize(
+    ("claim", "text"),
+    [
+        # an ordinary word capitalised only by its place at the start of the claim
+        ("Operators close the main gas valve first.", "1. Close the main gas valve."),
+        (
+            "Staff must record the shutdown time in the logbook.",
+            "5. Record the shutdown time in the logbook.",
+        ),  # fmt: skip
+        ("Afterwards the board approved the budget.", "The board then approved the budget."),
+        (
+            "Members approved the budget for next year.",
+            "The board approved the budget for next year.",
+        ),  # fmt: skip
+        (
+            "Compressed files get the extension .sq.",
+            "Each file is replaced by one with the extension .sq.",
+        ),  # fmt: skip
+        ('"Next, open the vent on the tank."', "3. Open the vent on the tank."),
+        ("Step 3 is to open the vent on the tank.", "3. Open the vent on the tank."),
+        # German: words that open a sentence, and a noun in another case or number
+        ("Die Sitzung wurde um 18 Uhr beendet.", "Um 18 Uhr wurde die Sitzung geschlossen."),
+        ("Im Haushalt sind die Pumpen enthalten.", "Der Haushalt enthält eine Pumpe."),
+        ("Die Kosten des Vorstandes wurden genehmigt.", "Der Vorstand genehmigte die Kosten."),
+    ],
+)
+def test_an_ordinary_word_capitalised_by_its_place_is_no_name(claim: str, text: str) -> None:
+    assert check_rules(claim, text).missing == []
+
+
+@pytest.mark.parametrize(
+    ("claim", "text", "missing"),
+    [
+        ("Anna Berg approved the budget.", "The board approved the budget.", ["Anna", "Berg"]),
+        ("Smith approved the budget.", "The board approved the budget.", ["Smith"]),
+        (
+            "Victor Hugo approved the budget.",
+            "The board approved the budget.",
+            ["Victor", "Hugo"],
+        ),  # fmt: skip
+        ("The budget was approved by Berg.", "The board approved the budget.", ["Berg"]),
+        (
+            "Frau Berg genehmigte den Haushalt.",
+            "Der Vorstand genehmigte den Haushalt.",
+            ["Frau", "Berg"],
+        ),  # fmt: skip
+    ],
+)
+def test_a_person_the_text_does_not_name_still_fails(
+    claim: str, text: str, missing: list[str]
+) -> None:
+    assert check_rules(claim, text).missing == missing
+
+
+def test_a_strict_bound_needs_more_than_the_very_number() -> None:
+    """ "Fewer than four" is not what "at least four" says (the claim's first word had hidden
+    this by being read as a name); "more than three" is, and "90,000+" says "more than
+    90,000"."""
+    assert check_rules("Fewer than four people left.", "At least four people left.").missing == [
+        "fewer than 4"
+    ]
+    assert check_rules("More than three people left.", "At least four people left.").ok
+    assert check_rules("More than 90,000 firms use it.", "The 90,000+ firms use it.").ok
+    assert check_rules("Fewer than ten people came.", "Fewer than ten people came.").ok
+    assert not check_rules("More than 200 people came.", "200 people came.").ok

@@ -55,15 +55,20 @@ def pairs(dict_dir: Path, pos: str) -> set[tuple[str, str]]:
     return out
 
 
+def wordnet_dir(argv: list[str], tmp: str) -> Path:
+    """WordNet's ``dict`` folder: the one named in ``argv``, else Debian's ``wordnet-base``
+    fetched with ``apt-get download`` and unpacked into ``tmp``."""
+    if argv:
+        return Path(argv[0])
+    subprocess.run(["apt-get", "download", "wordnet-base"], cwd=tmp, check=True)
+    deb = next(Path(tmp).glob("wordnet-base_*.deb"))
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
+    return Path(tmp) / "x" / "usr" / "share" / "wordnet"
+
+
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        if argv:
-            dict_dir = Path(argv[0])
-        else:
-            subprocess.run(["apt-get", "download", "wordnet-base"], cwd=tmp, check=True)
-            deb = next(Path(tmp).glob("wordnet-base_*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
-            dict_dir = Path(tmp) / "x" / "usr" / "share" / "wordnet"
+        dict_dir = wordnet_dir(argv, tmp)
         found = sorted(pairs(dict_dir, "verb") | pairs(dict_dir, "adj"))
     OUT.write_text(NOTICE + "".join(f"{a}\t{b}\n" for a, b in found), encoding="utf-8")
     print(f"{len(found)} pairs -> {OUT}")
