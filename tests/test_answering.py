@@ -458,3 +458,35 @@ def test_passage_text_drops_list_marks_not_option_dashes(text: str, shown: str) 
     from rag.answering import passage_text
 
     assert passage_text(text) == shown
+
+
+def test_a_sentence_is_read_with_the_next_one_when_that_one_qualifies_it(tmp_path: Path) -> None:
+    """Text states a fact and the next sentence qualifies it ("This protects ...", "Such
+    entries must ..."): the evidence for the fact is the two together, so the answer quotes
+    the qualification (often the very reason or rule asked for); also where the two fall in
+    different chunks (the later chunk, which repeats the first sentence, holds both)."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "pump.txt").write_text(
+        "Pump manual\n"
+        "***********\n\n"
+        "The pump stops on its own as soon as the water tank is full.  This protects the\n"
+        "motor from running dry.\n\n"
+        "The station book lies on the shelf by the door.  Operators must record every stop\n"
+        "of the pump in the station book.  Such entries must give the hour and the level of\n"
+        "the tank.\n\n"
+        "The pump is serviced every spring by the station crew.\n",
+        encoding="utf-8",
+    )
+    for size in (500, 130):  # 130: two sentences a chunk, each chunk repeating the one before
+        settings = make_settings(
+            corpus_dir=corpus, index_dir=tmp_path / f"index{size}", chunk_size=size
+        )
+        build_index(settings)
+        ev = retrieve(settings, "What happens when the water tank is full?").evidence
+        assert any("stops on its own" in e.text and "protects" in e.text for e in ev), size
+        ev = retrieve(settings, "What must operators record in the station book?").evidence
+        assert any("record every stop" in e.text and "the hour" in e.text for e in ev), size
+        # a sentence that does not lean on the one before is not joined to it
+        ev = retrieve(settings, "When is the pump serviced?").evidence
+        assert not any("serviced" in e.text and "the hour" in e.text for e in ev), size
