@@ -345,6 +345,26 @@ def test_a_dated_sentence_just_below_the_floor_answers_when_no_closer_one_gives_
     assert [s.text for s in answer.sentences] == [e.text for e in evidence[:2]]
 
 
+def test_a_less_close_sentence_that_says_what_the_closest_leave_out_is_quoted_too() -> None:
+    """The closest sentences are about the asked person without the asked part; a sentence a
+    little further down that speaks of it ("worked on ... before") is quoted as well. One that
+    adds none of the question's words, or scores too low, is not."""
+    from rag.answering import COVERING_MIN_SCORE, extractive_answer
+
+    evidence = [
+        ev(1, "Maria Keller has led the research team of the Lima Museum since 2015.", 0.80),
+        ev(2, "The museum's research team grew quickly under Maria Keller.", 0.76),
+        ev(3, "Keller is often seen at the museum's research team meetings.", 0.64),
+        ev(4, "Before that, Keller worked on the catalogue of Andean textiles.", 0.62),
+        ev(5, "She later worked on the museum's coin archive as well.", COVERING_MIN_SCORE - 0.01),
+    ]
+    question = "Which projects did Maria Keller work on before leading the research team?"
+    answer = extractive_answer(evidence, question)
+    assert [s.text for s in answer.sentences] == [
+        e.text for e in (evidence[0], evidence[1], evidence[3])
+    ]
+
+
 def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     corpus_index: Settings,
 ) -> None:
