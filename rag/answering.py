@@ -67,7 +67,7 @@ quoted instead."""
 COVERING_REACH = 0.2
 """How far below the best evidence sentence one that covers what the quoted ones leave out
 (:func:`covering`) may be."""
-COVERING_MIN_SCORE = 0.5
+COVERING_MIN_SCORE = 0.42
 """The least retrieval score of a sentence quoted for covering what the others leave out."""
 EXTRACTIVE_MAX_COVERING = 4
 """Sentences the extractive backend quotes at most, with those that cover the rest of the
@@ -217,7 +217,8 @@ def covering(
     in "Which projects did she work on before ...?", "appear before" in "What may appear
     before ...?") that none of them holds. The closest sentences are often about the asked
     thing without saying the asked part; a multi-part question has parts they leave out. For
-    a question that asks for a kind of fact, only sentences that give one count. At most
+    a question that asks for a kind of fact, only sentences that give one, said of what is
+    asked (:func:`rag.questions.said_of`), count. At most
     :data:`EXTRACTIVE_MAX_COVERING` sentences are quoted in all."""
     asked = word_stems(question, common_only=True)
     covered = set().union(*(word_stems(e.text) for e in picked))
@@ -229,7 +230,7 @@ def covering(
             break
         if e in picked or e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
             continue
-        if slot is not None and not gives_asked(question, e.text):
+        if slot is not None and not (gives_asked(question, e.text) and said_of(question, e.text)):
             continue
         words = word_stems(e.text)
         if (words & asked) - covered:

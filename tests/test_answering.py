@@ -365,6 +365,25 @@ def test_a_less_close_sentence_that_says_what_the_closest_leave_out_is_quoted_to
     ]
 
 
+def test_a_covering_sentence_gives_the_asked_kind_of_fact_said_of_what_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """For a question that asks for a kind of fact, a less close sentence is quoted for the
+    part the closest leave out only when it gives that kind of fact, said of what is asked."""
+    import rag.answering as answering
+
+    evidence = [
+        ev(1, "Keller joined the museum in May 2012 as a curator.", 0.80),
+        ev(2, "She has led its research team since 2018.", 0.62),
+    ]
+    question = "When did Maria Keller join the museum, and when did she lead its research team?"
+    both = answering.extractive_answer(evidence, question)
+    assert [s.text for s in both.sentences] == [e.text for e in evidence]
+    monkeypatch.setattr(answering, "said_of", lambda q, t: "joined" in t)
+    alone = answering.extractive_answer(evidence, question)
+    assert [s.text for s in alone.sentences] == [evidence[0].text]
+
+
 def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     corpus_index: Settings,
 ) -> None:
