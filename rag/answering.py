@@ -66,6 +66,14 @@ BOUND_REACH = 0.08
 """When none of the closest evidence sentences gives the asked kind of fact, how far below the
 floor (:data:`EXTRACTIVE_MIN_SCORE`) a sentence that gives it, said of what is asked, may be
 quoted instead."""
+COVERING_REACH = 0.2
+"""How far below the best evidence sentence one that covers what the quoted ones leave out
+(:func:`covering`) may be."""
+COVERING_MIN_SCORE = 0.42
+"""The least retrieval score of a sentence quoted for covering what the others leave out."""
+EXTRACTIVE_MAX_COVERING = 4
+"""Sentences the extractive backend quotes at most, with those that cover the rest of the
+question (:func:`covering`)."""
 CLOSEST_PASSAGES = 3
 
 
@@ -199,11 +207,43 @@ def extractive_answer(
         most = max(overlap.values())
         fitting = [e for e in fitting if overlap[e.n] == most]
     picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
+    picked += covering(question, picked, evidence, best)
     sentences = []
     for e in picked:
         n = r.cite(e.n)
         sentences.append(CitedSentence(passage_text(e.text), [n] if n else []))
     return ParsedAnswer(sentences, r.citations, r.dropped)
+
+
+def covering(
+    question: str, picked: list[Evidence], evidence: list[Evidence], best: float
+) -> list[Evidence]:
+    """Evidence sentences, a little less close than the best (within :data:`COVERING_REACH`,
+    and above :data:`COVERING_MIN_SCORE`), that speak of something the question asks about and
+    the ``picked`` sentences do not: a word of the question written in lower case ("projects"
+    in "Which projects did she work on before ...?", "appear before" in "What may appear
+    before ...?") that none of them holds. The closest sentences are often about the asked
+    thing without saying the asked part; a multi-part question has parts they leave out. For
+    a question that asks for a kind of fact, only sentences that give one, said of what is
+    asked (:func:`rag.questions.said_of`), count. At most
+    :data:`EXTRACTIVE_MAX_COVERING` sentences are quoted in all."""
+    asked = word_stems(question, common_only=True)
+    covered = set().union(*(word_stems(e.text) for e in picked))
+    slot = asked_slot(question)
+    room = EXTRACTIVE_MAX_COVERING - len(picked)
+    found: list[Evidence] = []
+    for e in evidence:
+        if len(found) >= room:
+            break
+        if e in picked or e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
+            continue
+        if slot is not None and not (gives_asked(question, e.text) and said_of(question, e.text)):
+            continue
+        words = word_stems(e.text)
+        if (words & asked) - covered:
+            found.append(e)
+            covered |= words
+    return found
 
 
 def _quoted_instead(

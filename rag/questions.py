@@ -94,7 +94,8 @@ _HAS: dict[Slot, re.Pattern[str]] = {
     ),
     "why": re.compile(
         r"\b(?:because|due to|owing to|as a result|so that|in order to|reason|since|thanks to|"
-        r"after|amid|following|caused|led to|hence|therefore)\b|因为|由于|所以",
+        r"after|amid|following|caused|led to|hence|therefore|aims?|purpose|goal|intended)\b|"
+        r"因为|由于|所以",
         re.I,
     ),
 }

@@ -40,6 +40,15 @@ _CONTEXT_OPENERS = re.compile(
     r"note that (?:this|it|these|those|they|such))\b",
     re.IGNORECASE,
 )
+_QUALIFIERS = re.compile(
+    r"^(this|these|such|thus|hence|therefore|consequently|otherwise|"
+    r"in (?:that|this|which) case|note that (?:this|it|these|those|they|such))\b",
+    re.IGNORECASE,
+)
+"""What opens a sentence that qualifies the one before it ("This is incompatible with ...",
+"Such description must be placed in ..."): the sentence it qualifies is read with it too."""
+QUALIFIED_CHARS = 700
+"""At most this many characters of a sentence and the one that leans on it, read as one."""
 _MIN_WORDS = 4
 QUESTION_PENALTY = 0.15
 """Rhetorical questions and question titles rarely state a fact."""
@@ -273,6 +282,23 @@ def is_heading(text: str, heading: str | None = None) -> bool:
     return " ".join(text.split()) == " ".join(heading.split("›")[-1].split())
 
 
+_RULE_LINE = re.compile(r"([=\-*~^#+])\1{2,}")
+"""A line of one repeated mark ("-----"), as underlines a heading in plain text."""
+
+
+def is_underlined(chunk: Chunk, i: int) -> bool:
+    """Whether sentence ``i`` of ``chunk`` is a heading underlined on the next line, the
+    underline split off as a sentence of its own ("Termination" then "-----------")."""
+    sentences = chunk.sentences
+    if i + 1 >= len(sentences) or "\n" in sentences[i].text.strip():
+        return False
+    nxt = sentences[i + 1]
+    between = chunk.text[
+        sentences[i].char_end - chunk.char_start : nxt.char_start - chunk.char_start
+    ]
+    return between.count("\n") == 1 and _RULE_LINE.fullmatch(nxt.text.strip()) is not None
+
+
 def is_running_head(text: str) -> bool:
     """A manual page's header or footer: one line, spread out in columns, opening or closing
     with the page's name and section ("GZIP(1)   General Commands Manual   GZIP(1)")."""
@@ -459,10 +485,11 @@ def _described(chunk: Chunk, i: int) -> tuple[int, int]:
 
 
 def _with_context(chunk: Chunk, i: int) -> Sentence:
-    """The sentence, joined to the one before when it leans on it ("He ...", "This ..."); a
-    sentence that introduces a list or code lines, with them, and such an item, with its
-    introduction and the other items (:func:`_introduced`); an option line with the sentence
-    that describes it (:func:`_described`)."""
+    """The sentence, joined to the one before when it leans on it ("He ...", "This ..."), and to
+    the one after when that one qualifies it ("This is incompatible with ...", "Thus, ...",
+    :data:`_QUALIFIERS`); a sentence that introduces a list or code lines, with them, and such
+    an item, with its introduction and the other items (:func:`_introduced`); an option line
+    with the sentence that describes it (:func:`_described`)."""
     sentences = chunk.sentences
     s = sentences[i]
     start, end = _described(chunk, i)
@@ -472,8 +499,16 @@ def _with_context(chunk: Chunk, i: int) -> Sentence:
     first, last = sentences[base], sentences[_introduced(chunk, base)]
     if base > 0 and _CONTEXT_OPENERS.match(first.text):
         prev = sentences[base - 1]
-        if not is_boilerplate(prev.text, prev.heading) and first.char_end - prev.char_start <= 700:
+        if (
+            not is_boilerplate(prev.text, prev.heading)
+            and first.char_end - prev.char_start <= QUALIFIED_CHARS
+        ):
             first = prev
+    after = _introduced(chunk, base) + 1
+    if after < len(sentences) and _QUALIFIERS.match(sentences[after].text):
+        nxt = sentences[after]
+        if nxt.char_end - first.char_start <= QUALIFIED_CHARS:
+            last = nxt
     return s if first is s and last is s else _joined(chunk, first, last)
 
 
@@ -502,19 +537,19 @@ def select_evidence(
     for rank, r in enumerate(retrieved):
         sentences = r.chunk.sentences
         for i, s in enumerate(sentences):
-            if is_boilerplate(s.text, s.heading):
+            if is_boilerplate(s.text, s.heading) or is_underlined(r.chunk, i):
                 continue
             if i == 0 and _is_title(handle, r.chunk):
                 continue  # the document's title names it, it states nothing
             read = _with_context(r.chunk, i)
             at = seen.get((s.file, s.char_start))
             if at is not None:
-                # a sentence two chunks share is read where more of its context is (what it
-                # was read with, and more): an option line at the end of one chunk has its
-                # description in the next
-                old, chunk, prior = candidates[at]
+                # a sentence two chunks share is read where more of its context is: an option
+                # line at the end of one chunk has its description in the next, and a later
+                # chunk may hold the sentence that qualifies this one
+                old, _, prior = candidates[at]
                 if read.char_start <= old.char_start and read.char_end > old.char_end:
-                    candidates[at] = (read, chunk, prior)
+                    candidates[at] = (read, r.chunk, prior)
                 continue
             seen[(s.file, s.char_start)] = len(candidates)
             prior = 0.05 * (1.0 - rank / max(len(retrieved), 1))

@@ -345,6 +345,45 @@ def test_a_dated_sentence_just_below_the_floor_answers_when_no_closer_one_gives_
     assert [s.text for s in answer.sentences] == [e.text for e in evidence[:2]]
 
 
+def test_a_less_close_sentence_that_says_what_the_closest_leave_out_is_quoted_too() -> None:
+    """The closest sentences are about the asked person without the asked part; a sentence a
+    little further down that speaks of it ("worked on ... before") is quoted as well. One that
+    adds none of the question's words, or scores too low, is not."""
+    from rag.answering import COVERING_MIN_SCORE, extractive_answer
+
+    evidence = [
+        ev(1, "Maria Keller has led the research team of the Lima Museum since 2015.", 0.80),
+        ev(2, "The museum's research team grew quickly under Maria Keller.", 0.76),
+        ev(3, "Keller is often seen at the museum's research team meetings.", 0.64),
+        ev(4, "Before that, Keller worked on the catalogue of Andean textiles.", 0.62),
+        ev(5, "She later worked on the museum's coin archive as well.", COVERING_MIN_SCORE - 0.01),
+    ]
+    question = "Which projects did Maria Keller work on before leading the research team?"
+    answer = extractive_answer(evidence, question)
+    assert [s.text for s in answer.sentences] == [
+        e.text for e in (evidence[0], evidence[1], evidence[3])
+    ]
+
+
+def test_a_covering_sentence_gives_the_asked_kind_of_fact_said_of_what_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """For a question that asks for a kind of fact, a less close sentence is quoted for the
+    part the closest leave out only when it gives that kind of fact, said of what is asked."""
+    import rag.answering as answering
+
+    evidence = [
+        ev(1, "Keller joined the museum in May 2012 as a curator.", 0.80),
+        ev(2, "She has led its research team since 2018.", 0.62),
+    ]
+    question = "When did Maria Keller join the museum, and when did she lead its research team?"
+    both = answering.extractive_answer(evidence, question)
+    assert [s.text for s in both.sentences] == [e.text for e in evidence]
+    monkeypatch.setattr(answering, "said_of", lambda q, t: "joined" in t)
+    alone = answering.extractive_answer(evidence, question)
+    assert [s.text for s in alone.sentences] == [evidence[0].text]
+
+
 def test_passages_beyond_the_first_three_are_kept_within_the_token_budget(
     corpus_index: Settings,
 ) -> None:
@@ -458,3 +497,35 @@ def test_passage_text_drops_list_marks_not_option_dashes(text: str, shown: str) 
     from rag.answering import passage_text
 
     assert passage_text(text) == shown
+
+
+def test_a_sentence_is_read_with_the_next_one_when_that_one_qualifies_it(tmp_path: Path) -> None:
+    """Text states a fact and the next sentence qualifies it ("This protects ...", "Such
+    entries must ..."): the evidence for the fact is the two together, so the answer quotes
+    the qualification (often the very reason or rule asked for); also where the two fall in
+    different chunks (the later chunk, which repeats the first sentence, holds both)."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "pump.txt").write_text(
+        "Pump manual\n"
+        "***********\n\n"
+        "The pump stops on its own as soon as the water tank is full.  This protects the\n"
+        "motor from running dry.\n\n"
+        "The station book lies on the shelf by the door.  Operators must record every stop\n"
+        "of the pump in the station book.  Such entries must give the hour and the level of\n"
+        "the tank.\n\n"
+        "The pump is serviced every spring by the station crew.\n",
+        encoding="utf-8",
+    )
+    for size in (500, 130):  # 130: two sentences a chunk, each chunk repeating the one before
+        settings = make_settings(
+            corpus_dir=corpus, index_dir=tmp_path / f"index{size}", chunk_size=size
+        )
+        build_index(settings)
+        ev = retrieve(settings, "What happens when the water tank is full?").evidence
+        assert any("stops on its own" in e.text and "protects" in e.text for e in ev), size
+        ev = retrieve(settings, "What must operators record in the station book?").evidence
+        assert any("record every stop" in e.text and "the hour" in e.text for e in ev), size
+        # a sentence that does not lean on the one before is not joined to it
+        ev = retrieve(settings, "When is the pump serviced?").evidence
+        assert not any("serviced" in e.text and "the hour" in e.text for e in ev), size

@@ -235,3 +235,28 @@ def test_an_option_line_is_read_with_its_description(trial: Settings) -> None:
 
 def test_the_trial_files_are_left_as_they_are(trial: Settings) -> None:
     assert Path(trial.corpus_dir, "sop.md").read_text(encoding="utf-8") == SOP
+
+
+def test_a_heading_underlined_on_its_own_line_is_never_evidence(tmp_path: Path) -> None:
+    """Plain text underlines a heading with a line of dashes, which the splitter keeps apart:
+    the heading above it is no evidence however many words it has, and is never quoted."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    title = "Returning Goods After the Warranty Period Has Ended"
+    heading = f"2. {title}"
+    (corpus / "terms.txt").write_text(
+        "Terms of sale\n\n"
+        "1. Warranty\n-----------\n\n"
+        "Every item carries a warranty of two years from the day of delivery.\n\n"
+        f"{heading}\n{'-' * len(heading)}\n\n"
+        "Goods returned after the warranty period are repaired at the owner's cost, and the\n"
+        "shop quotes the price before any work starts.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    question = "What happens to goods returned after the warranty period has ended?"
+    ev_ = retrieve(settings, question).evidence
+    assert ev_ and not any(title in e.text for e in ev_)
+    assert any("repaired at the owner's cost" in e.text for e in ev_)
+    assert not any(title in quote for quote in _quotes(settings, question))

@@ -47,6 +47,9 @@ def test_a_passage_carries_the_asked_kind() -> None:
     assert carries("how_many", "Some 240 workers lost their jobs.")
     assert carries("who", "The deal was signed by Maria Keller and Tom Berg.")
     assert carries("why", "The bridge was closed because of flooding.")
+    # a purpose answers "why" as a cause does
+    assert carries("why", "This is at odds with the aim of keeping the river open.")
+    assert carries("why", "The purpose of the fence is to keep cattle off the road.")
     assert carries(None, "anything at all")
     # a stage of a process answers "when is it looked up?" as a date answers "when did it open?"
     assert carries("when", "Templates are compiled at load time; names are resolved at runtime.")
