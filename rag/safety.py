@@ -117,8 +117,13 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:answer|respond|reply)\s+(?:with|only with|exactly)\b",
     r"\b(?:the|your)\s+(?:correct|right|true|real|final|only|official)\s+(?:answer|response|reply)\b"
     r"[^!?\n]{0,60}?\b(?:is|should be|must be|will be)\b",
-    r"^\W*(?:cite|quote|say|state|answer|respond|reply|repeat|mention|tell|write)\s+"
+    r"^\W*(?:cite|quote|say|state|answer|respond|reply|mention|tell)\s+"
     r"(?:this|that|it|only|exactly|with|the user|them)\b",
+    # "repeat" and "write" are a manual's words too ("Repeat it to print more", "Write it to
+    # disk", "Repeat this option ..."): only "this", "that", "only", "exactly" said of no thing
+    r"^\W*(?:repeat|write)\s+(?:this|that|only|exactly|the user)\b"
+    r"(?!\s+(?:option|flag|switch|command|step|procedure|process|key|line|file|value|setting"
+    r"|test|operation|action|block|entry|field|record|data|byte|character)s?\b)",
     r"\bcite\s+(?:passage|source|document)?\s*\[\s*\d+\s*\]",
     r"\b(?:tell|inform)\s+the\s+user\b",
     r"\bdo\s+not\s+(?:reveal|mention|disclose)\s+(?:this|these)\b",
