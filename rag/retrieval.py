@@ -32,19 +32,18 @@ BOILERPLATE = re.compile(
     r"|recent posts|tags?:|viral phrases|share this|related posts|comments?$|required fields)",
     re.IGNORECASE,
 )
+_CONSEQUENCE = (
+    r"thus|hence|therefore|consequently|otherwise|in (?:that|this|which) case|"
+    r"note that (?:this|it|these|those|they|such)"
+)
+"""What opens a consequence or a caveat of what was just said ("Thus, ...", "Note that this
+is ...")."""
 _CONTEXT_OPENERS = re.compile(
     r"^(he|she|it|they|his|her|its|their|this|that|these|those|the company|the team|but|yet|"
-    r"however|meanwhile|"
-    # a consequence or a caveat of what was just said: "Thus, ...", "Note that this is ..."
-    r"thus|hence|therefore|consequently|otherwise|in (?:that|this|which) case|"
-    r"note that (?:this|it|these|those|they|such))\b",
+    rf"however|meanwhile|{_CONSEQUENCE})\b",
     re.IGNORECASE,
 )
-_QUALIFIERS = re.compile(
-    r"^(this|these|such|thus|hence|therefore|consequently|otherwise|"
-    r"in (?:that|this|which) case|note that (?:this|it|these|those|they|such))\b",
-    re.IGNORECASE,
-)
+_QUALIFIERS = re.compile(rf"^(this|these|such|{_CONSEQUENCE})\b", re.IGNORECASE)
 """What opens a sentence that qualifies the one before it ("This is incompatible with ...",
 "Such description must be placed in ..."): the sentence it qualifies is read with it too."""
 QUALIFIED_CHARS = 700

@@ -261,12 +261,11 @@ def _within(value: float, bound: str, n: float) -> bool:
     "fewer than 10" for 8, "about 600" for 590 (within a tenth)."""
     if not bound or n <= 0 or not 0.5 <= n / value <= 2:
         return False  # another magnitude or another quantity
-    if bound in ("more than", "over", "upwards of"):
-        return n > value
+    direction = _STRICT.get(bound)
+    if direction is not None:
+        return n > value if direction > 0 else n < value
     if bound == "at least":
         return n >= value
-    if bound in ("fewer than", "less than", "under"):
-        return n < value
     if bound == "at most":
         return n <= value
     return abs(n - value) <= 0.1 * value  # about, around, roughly, nearly, almost, some
