@@ -37,6 +37,20 @@ def make_settings(**overrides: Any) -> Settings:
     return settings.resolved()
 
 
+def indexed_corpus(root: Path, files: dict[str, str], **overrides: Any) -> Settings:
+    """Settings for a corpus of ``files`` (name -> text) written into ``root/docs``, indexed in
+    ``root/index`` (``overrides``: other settings, such as the backend)."""
+    from rag.index.build import build_index
+
+    corpus = root / "docs"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus, index_dir=root / "index", **overrides)
+    build_index(settings)
+    return settings
+
+
 @pytest.fixture
 def tmp_corpus(tmp_path: Path) -> Path:
     """A copy of the shipped corpus that a test may change."""

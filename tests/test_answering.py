@@ -22,7 +22,7 @@ from rag.retrieval import retrieve
 from rag.schema import Answer, Evidence
 from rag.sources import quote_is_exact
 from rag.verify import Checker
-from tests.conftest import make_settings
+from tests.conftest import indexed_corpus, make_settings
 from tests.fixtures_llm import settings_for_ollama
 
 P10_ZH = "阿里最年轻的P10是谁？"
@@ -30,12 +30,7 @@ P10_ZH = "阿里最年轻的P10是谁？"
 
 def indexed(tmp_path: Path, name: str, text: str) -> Settings:
     """Settings for a one-document corpus in ``tmp_path``, indexed."""
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / name).write_text(text, encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings)
-    return settings
+    return indexed_corpus(tmp_path, {name: text})
 
 
 def assert_citations_exact(answer: Answer, corpus: Path) -> None:

@@ -10,11 +10,10 @@ import pytest
 
 from rag.answering import about_the_asked, ask, evidence_conflict, extractive_answer
 from rag.config import Settings
-from rag.index.build import build_index
 from rag.questions import gives_asked
 from rag.retrieval import is_boilerplate, is_record, names_row, retrieve
 from rag.schema import Evidence
-from tests.conftest import make_settings
+from tests.conftest import indexed_corpus
 
 MAN_HEAD = "FROB(1)                     General Commands Manual                    FROB(1)"
 MAN_FOOT = "1.21.22                           2023-05-11                       frob(1)"
@@ -170,25 +169,20 @@ OPTIONS
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("evidence_lines")
-    corpus = root / "docs"
-    corpus.mkdir()
-    (corpus / "sop.md").write_text(SOP, encoding="utf-8")
-    (corpus / "frob.1.txt").write_text(MAN, encoding="utf-8")
-    (corpus / "staff.csv").write_text(
-        "id,name,role,start_year\n1,Ana Silva,pilot,2019\n2,Jonas Berg,engineer,2021\n"
-        "3,Mei Chen,harbour master,2015\n",
-        encoding="utf-8",
-    )
-    (corpus / "minutes.txt").write_text(
+    minutes = (
         "Minutes of the Harbour Trust Board Meeting\n"
         "The meeting was held on 3 March 2025 in the Pilot House. Chair: Ingrid Solberg.\n"
-        "The board approved the dredging contract with Nordsand AS for 1.2 million euros.\n",
-        encoding="utf-8",
+        "The board approved the dredging contract with Nordsand AS for 1.2 million euros.\n"
     )
-    settings = make_settings(corpus_dir=corpus, index_dir=root / "index", backend="extractive")
-    build_index(settings)
-    return settings
+    staff = (
+        "id,name,role,start_year\n1,Ana Silva,pilot,2019\n2,Jonas Berg,engineer,2021\n"
+        "3,Mei Chen,harbour master,2015\n"
+    )
+    return indexed_corpus(
+        tmp_path_factory.mktemp("evidence_lines"),
+        {"sop.md": SOP, "frob.1.txt": MAN, "staff.csv": staff, "minutes.txt": minutes},
+        backend="extractive",
+    )
 
 
 def _quotes(settings: Settings, question: str) -> list[str]:
@@ -240,21 +234,17 @@ def test_the_trial_files_are_left_as_they_are(trial: Settings) -> None:
 def test_a_heading_underlined_on_its_own_line_is_never_evidence(tmp_path: Path) -> None:
     """Plain text underlines a heading with a line of dashes, which the splitter keeps apart:
     the heading above it is no evidence however many words it has, and is never quoted."""
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
     title = "Returning Goods After the Warranty Period Has Ended"
     heading = f"2. {title}"
-    (corpus / "terms.txt").write_text(
+    terms = (
         "Terms of sale\n\n"
         "1. Warranty\n-----------\n\n"
         "Every item carries a warranty of two years from the day of delivery.\n\n"
         f"{heading}\n{'-' * len(heading)}\n\n"
         "Goods returned after the warranty period are repaired at the owner's cost, and the\n"
-        "shop quotes the price before any work starts.\n",
-        encoding="utf-8",
+        "shop quotes the price before any work starts.\n"
     )
-    settings = make_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings)
+    settings = indexed_corpus(tmp_path, {"terms.txt": terms})
     question = "What happens to goods returned after the warranty period has ended?"
     ev_ = retrieve(settings, question).evidence
     assert ev_ and not any(title in e.text for e in ev_)

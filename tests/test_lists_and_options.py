@@ -9,11 +9,10 @@ import pytest
 
 from rag.answering import ask, extractive_answer
 from rag.config import Settings
-from rag.index.build import build_index
 from rag.questions import asked_position, carries, item_numbers, position_words
 from rag.retrieval import option_of, retrieve
 from rag.schema import Evidence
-from tests.conftest import make_settings
+from tests.conftest import indexed_corpus
 
 PROCEDURE = """\
 Boiler Shutdown Procedure
@@ -125,15 +124,11 @@ def test_the_extractive_answer_quotes_the_item_at_the_asked_place() -> None:
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("lists_and_options")
-    corpus = root / "docs"
-    corpus.mkdir()
-    (corpus / "procedure.txt").write_text(PROCEDURE, encoding="utf-8")
-    (corpus / "tools.txt").write_text(TOOLS, encoding="utf-8")
-    (corpus / "squash.1.txt").write_text(MAN, encoding="utf-8")
-    settings = make_settings(corpus_dir=corpus, index_dir=root / "index", backend="extractive")
-    build_index(settings)
-    return settings
+    return indexed_corpus(
+        tmp_path_factory.mktemp("lists_and_options"),
+        {"procedure.txt": PROCEDURE, "tools.txt": TOOLS, "squash.1.txt": MAN},
+        backend="extractive",
+    )
 
 
 @pytest.mark.parametrize(
