@@ -38,7 +38,7 @@ from rag.questions import (
     standalone_question,
     word_stems,
 )
-from rag.retrieval import RetrievalResult, retrieve
+from rag.retrieval import RetrievalResult, documents_language, retrieve
 from rag.schema import Answer, Citation, Conflict, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
 from rag.trust import fresh_evidence, recheck_answer
@@ -164,6 +164,37 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
     if not line or len(line) > 300 or "[" in line or len(line) < len(question) // 2:
         return by_rule
     return line
+
+
+def in_documents_language(question: str, documents: str, llm: ChatLLM | None) -> str:
+    """What to search for a question asked in another language than the documents'
+    (``documents``, a :data:`rag.questions.LANGUAGE_NAMES` code): the model's translation
+    followed by the question as asked, "Who wrote it? (Wer hat es geschrieben?)", so that both the
+    documents' words and the question's own are matched. Returned as asked without a model, in
+    the documents' language already, or when the translation fails or is not in their
+    language."""
+    asked = language(question)
+    if llm is None or asked == documents or documents not in LANGUAGE_NAMES:
+        return question
+    try:
+        text = llm.complete(
+            [
+                {"role": "system", "content": prompts.TRANSLATE_SYSTEM},
+                {
+                    "role": "user",
+                    "content": prompts.TRANSLATE_USER.format(
+                        language=LANGUAGE_NAMES[documents], question=question
+                    ),
+                },
+            ],
+            max_tokens=64,
+        )
+    except LLMError:
+        return question
+    line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
+    if not line or len(line) > 400 or "[" in line or language(line) != documents:
+        return question
+    return f"{line} ({question})"
 
 
 def extractive_answer(
@@ -543,6 +574,8 @@ def ask(
     chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
     history = [clean_question(h) for h in history or [] if h and h.strip()]
     standalone = rewrite_followup(q, history, chosen.llm) if history else q
+    if chosen.llm is not None:
+        standalone = in_documents_language(standalone, documents_language(settings), chosen.llm)
     found: RetrievalResult = retrieve(settings, standalone, evidence_k)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model

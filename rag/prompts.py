@@ -43,6 +43,13 @@ QUOTED_INSTEAD = (
 LANGUAGE = "Write the answer in {language}; keep names, figures and quoted words as the passages have them."
 """Added to the user message when the question is not in English."""
 
+TRANSLATE_SYSTEM = """You translate questions. Reply with the translation only, on one line."""
+
+TRANSLATE_USER = """Translate this question into {language}. Keep names, numbers and quoted words as they are.
+Question: {question}
+Translation:"""
+"""Asked when the question's language is not the documents' (:func:`rag.answering.in_documents_language`)."""
+
 REWRITE_SYSTEM = """You rewrite a follow-up question so that it can be understood alone. Reply with the rewritten question only, on one line."""
 
 REWRITE_USER = """Previous question: {previous}

@@ -309,24 +309,60 @@ def _suffix(n: int) -> str:
 
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana (Japanese also writes CJK characters)
+    ("zh", _CJK),
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("he", re.compile(r"[\u0590-\u05ff]")),
+    ("el", re.compile(r"[\u0370-\u03ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+)
+"""Languages told by their script alone (a Cyrillic text is taken for Russian)."""
+_LETTER = re.compile(r"[^\W\d_]")
 _STOP: dict[str, frozenset[str]] = {
     "de": frozenset(
         "der die das und ist wer wann wie was warum nicht ein eine mit für von".split()
     ),
     "fr": frozenset("le la les et est qui quand comment quoi pourquoi un une des du pour".split()),
-    "es": frozenset("el la los las y es quién cuándo cómo qué por un una del para".split()),
+    "es": frozenset(
+        "el la los las y es quién cuándo cómo qué por un una del para cuál cuáles cuánto "
+        "cuántos cuánta cuántas dónde ¿ ¡".split()
+    ),
+    "it": frozenset("il gli della che chi quando perché non sono nel alla anche".split()),
+    "pt": frozenset("os quem quando porque não uma são também você pelo".split()),
     "en": frozenset("the and is who when how what why a an of for to in did does was".split()),
 }
-LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "he": "Hebrew",
+    "el": "Greek",
+    "hi": "Hindi",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+}
 
 
 def language(text: str) -> str:
-    """``en``, ``zh``, ``de``, ``fr`` or ``es``: Chinese by its characters, the others by their
-    commonest words (English when unsure)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if letters and sum(bool(_CJK.match(ch)) for ch in letters) / len(letters) > 0.3:
-        return "zh"
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    """A code of :data:`LANGUAGE_NAMES`: Chinese, Japanese, Korean, Russian, Arabic, Hebrew,
+    Greek and Hindi by their script (when over 30% of the letters are in it), the languages
+    written in Latin letters by their commonest words (English when unsure)."""
+    letters = len(_LETTER.findall(text))
+    if letters:
+        for code, script in _SCRIPTS:
+            share = len(script.findall(text)) / letters
+            if share > (0.05 if code == "ja" else 0.3):
+                return code
+    words = re.findall(r"[^\W\d_]+|[¿¡]", text.lower())
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
     return best if scores[best] > scores["en"] else "en"

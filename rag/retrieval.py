@@ -21,7 +21,15 @@ from rag.errors import IndexMissingError, StoreError
 from rag.index import store
 from rag.index.reader import open_generation
 from rag.lexical import LexicalIndex, tokenize
-from rag.questions import asked_position, asked_slot, carries, item_numbers, position_words, said_of
+from rag.questions import (
+    asked_position,
+    asked_slot,
+    carries,
+    item_numbers,
+    language,
+    position_words,
+    said_of,
+)
 from rag.schema import Chunk, Evidence, Sentence
 
 RRF_K = 60
@@ -104,6 +112,7 @@ class IndexHandle:
     """Held while the handle is in use: no build removes this generation meanwhile."""
     by_id: Mapping[str, Chunk] = field(default_factory=dict)
     _names: DocumentNames | None = None
+    _language: str | None = None
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,6 +148,21 @@ class IndexHandle:
             self._names = DocumentNames(names, labels, in_texts)
         return self._names
 
+    def language(self) -> str:
+        """The documents' main language (:func:`rag.questions.language`): the language of most
+        of the text, judged over up to :data:`LANGUAGE_SAMPLE` chunks spread over the index,
+        read once."""
+        if self._language is None:
+            n = len(self.chunks)
+            step = max(1, n // LANGUAGE_SAMPLE)
+            weight: dict[str, int] = {}
+            for i in range(0, n, step):
+                text = self.chunks[i].text[:LANGUAGE_CHARS]
+                lang = language(text)
+                weight[lang] = weight.get(lang, 0) + len(text)
+            self._language = max(weight, key=lambda k: weight[k]) if weight else "en"
+        return self._language
+
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Embeddings of sentences (cached per handle)."""
         keys = [(s.file, s.char_start, s.char_end) for s in sentences]
@@ -149,6 +173,11 @@ class IndexHandle:
                 self._sentence_cache[(s.file, s.char_start, s.char_end)] = np.asarray(v)
         return np.stack([self._sentence_cache[k] for k in keys]) if keys else np.zeros((0, 1))
 
+
+LANGUAGE_SAMPLE = 200
+"""Chunks read to tell the documents' main language ..."""
+LANGUAGE_CHARS = 400
+"""... and the characters read of each."""
 
 _handles: dict[tuple[str, str, str | None], IndexHandle] = {}
 _handles_lock = threading.Lock()
@@ -712,6 +741,11 @@ class RetrievalResult:
     labels: dict[str, str] = field(default_factory=dict)
     """When it names some: every evidence file's :func:`rag.documents.label`, for the model to
     tell the documents apart."""
+
+
+def documents_language(settings: Settings) -> str:
+    """The main language of the live index's documents (:meth:`IndexHandle.language`)."""
+    return open_index(settings).language()
 
 
 def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalResult:

@@ -3,6 +3,8 @@ the question's language and follow-ups made standalone. Examples are written for
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.questions import (
@@ -68,10 +70,75 @@ def test_a_passage_carries_the_asked_kind() -> None:
         ("Wer hat den Vertrag unterschrieben und wann?", "de"),
         ("Qui a signé le contrat et pourquoi ?", "fr"),
         ("¿Quién firmó el contrato y por qué?", "es"),
+        # "la" is French and Spanish; the inverted mark and the interrogative are Spanish only
+        ("¿Cuántas copias vende la editorial?", "es"),
+        ("Chi ha firmato il contratto e quando?", "it"),
+        ("Quem assinou o contrato e porquê?", "pt"),
+        ("Кто подписал договор?", "ru"),
+        ("契約に署名したのは誰ですか？", "ja"),  # kana among the characters: not Chinese
+        ("누가 계약에 서명했습니까?", "ko"),
+        ("من وقع العقد؟", "ar"),
+        # English words that other languages also use ("do", "as") leave it English
+        ("What do they do as a rule?", "en"),
+        ("How do I do this?", "en"),
     ],
 )
 def test_language(text: str, lang: str) -> None:
     assert language(text) == lang
+
+
+class TranslatingLLM:
+    """Translates by a fixed table; records what it was asked."""
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.asked: list[str] = []
+
+    def complete(self, messages: list[dict[str, str]], **kwargs: object) -> str:
+        self.asked.append(messages[-1]["content"])
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+def test_a_question_in_another_language_is_searched_in_the_documents_language_too() -> None:
+    from rag.answering import in_documents_language
+    from rag.errors import LLMError
+
+    asked = "¿Quién fundó el museo de Lima?"
+    llm = TranslatingLLM("Who founded the Lima museum?\n(translated from Spanish)")
+    searched = in_documents_language(asked, "en", llm)  # type: ignore[arg-type]
+    # the translation first, then the question as asked: both languages' words are matched
+    assert searched == "Who founded the Lima museum? (¿Quién fundó el museo de Lima?)"
+    assert "into English" in llm.asked[0] and asked in llm.asked[0]
+    # documents in German: the translation asked for is German
+    german = TranslatingLLM("Wer hat das Museum in Lima gegründet?")
+    assert in_documents_language(asked, "de", german).startswith("Wer hat")  # type: ignore[arg-type]
+    assert "into German" in german.asked[0]
+    # no model call when the question is in the documents' language already
+    same = TranslatingLLM("unused")
+    assert in_documents_language("Who founded it?", "en", same) == "Who founded it?"  # type: ignore[arg-type]
+    assert same.asked == []
+    # no model, a failing model, or a "translation" in the wrong language: searched as asked
+    assert in_documents_language(asked, "en", None) == asked
+    assert in_documents_language(asked, "en", TranslatingLLM(LLMError("down"))) == asked  # type: ignore[arg-type]
+    assert in_documents_language(asked, "en", TranslatingLLM("¿Quién fundó el museo?")) == asked  # type: ignore[arg-type]
+    assert in_documents_language(asked, "en", TranslatingLLM("")) == asked  # type: ignore[arg-type]
+
+
+def test_the_documents_language_is_the_language_of_most_of_their_text(tmp_path: Path) -> None:
+    from rag.retrieval import documents_language
+    from tests.conftest import indexed_corpus
+
+    german = (
+        "Das Museum wurde im Jahr 1912 von der Stadt gegründet und ist seitdem für alle offen.\n\n"
+        "Die Sammlung wächst jedes Jahr, und die Besucher kommen aus dem ganzen Land.\n"
+    )
+    english = "The museum opened in 1912 and has been open to everyone since then.\n"
+    settings = indexed_corpus(
+        tmp_path, {"a.txt": german, "b.txt": german.replace("1912", "1913"), "c.txt": english}
+    )
+    assert documents_language(settings) == "de"
 
 
 def test_follow_ups_take_the_previous_subject_without_a_word_count_rule() -> None:
