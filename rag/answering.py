@@ -574,9 +574,12 @@ def ask(
     chosen = choose_backends(settings, backend, check)  # a backend that cannot run fails first
     history = [clean_question(h) for h in history or [] if h and h.strip()]
     standalone = rewrite_followup(q, history, chosen.llm) if history else q
+    # asked in another language than the documents': searched (and read for what it asks)
+    # with the model's translation too; the model still reads the question as asked
+    searched = standalone
     if chosen.llm is not None:
-        standalone = in_documents_language(standalone, documents_language(settings), chosen.llm)
-    found: RetrievalResult = retrieve(settings, standalone, evidence_k)
+        searched = in_documents_language(standalone, documents_language(settings), chosen.llm)
+    found: RetrievalResult = retrieve(settings, searched, evidence_k)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model
     snapshots = snapshot_dir(settings)
@@ -591,7 +594,7 @@ def ask(
         backend=chosen.name,
         model=chosen.model,
         notices=list(chosen.notices) + ([stale_notice] if stale_notice else []),
-        searched_for=standalone if standalone != q else None,
+        searched_for=searched if searched != q else None,
     )
     timings = dict(found.timings_ms)
     t_gen = time.perf_counter()
@@ -600,7 +603,7 @@ def ask(
     if not evidence:
         raw = prompts.CANNOT_ANSWER
     elif chosen.llm is None:
-        parsed = extractive_answer(evidence, standalone, found.named)
+        parsed = extractive_answer(evidence, searched, found.named)
         raw = parsed.text
         first_token_ms = (time.perf_counter() - t0) * 1000
         if on_token:
@@ -648,6 +651,7 @@ def ask(
             chosen.judge,
             settings.support_threshold,
             context_of=files.context,
+            sure=settings.sure_threshold,
         )
         shown = settings.show_unsupported if show_unsupported is None else show_unsupported
 
@@ -655,8 +659,8 @@ def ask(
             answer = check_answer(answer, parsed, checker, strict, evidence, show_unsupported=shown)
             if not answer.abstained:
                 answer = add_conflict_sides(answer, evidence, checker)
-                if not answers_the_question(answer, standalone):
-                    slot = SLOT_WORDS.get(asked_slot(standalone) or "", "fact")
+                if not answers_the_question(answer, searched):
+                    slot = SLOT_WORDS.get(asked_slot(searched) or "", "fact")
                     answer = _abstain(
                         answer,
                         evidence,
@@ -668,7 +672,7 @@ def ask(
         unchecked = answer.model_copy(deep=True) if fallback else None
         answer = checked(answer, parsed) if claims else _abstain(answer, evidence)
         if answer.abstained and unchecked is not None:
-            answer = _quoted_instead(unchecked, answer, evidence, standalone, found.named, checked)
+            answer = _quoted_instead(unchecked, answer, evidence, searched, found.named, checked)
         timings["check"] = (time.perf_counter() - t_check) * 1000
     elif not claims:
         answer = _abstain(answer, evidence)

@@ -147,6 +147,16 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Judge probability at or above which a claim is supported."
     )
+    sure_threshold: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Judge probability at or above which a supported sentence is marked sure; below it "
+            "(and for sentences passed by matching words alone, without a judge) the mark says "
+            "'tentative: read the quote'."
+        ),
+    )
     strict: bool = Field(
         False, description="Drop unsupported and uncited sentences; abstain if none remain."
     )

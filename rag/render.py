@@ -18,6 +18,21 @@ from rag.sources import source_title
 
 MARKS = {"supported": "✓", "unsupported": "⚠", "contradicted": "✗", "uncited": "?"}
 _COLORS = {"supported": "32", "unsupported": "33", "contradicted": "31", "uncited": "33"}
+TENTATIVE_MARK = "≈"
+"""The mark of a supported sentence on a close call (:attr:`SentenceCheck.tentative`)."""
+TENTATIVE_NOTE = "supported on a close call: read the quote before relying on it"
+
+
+def mark_of(s: SentenceCheck) -> str:
+    """A sentence's mark: its verdict's, or ``≈`` when it is supported but tentative."""
+    return TENTATIVE_MARK if s.verdict == "supported" and s.tentative else MARKS[s.verdict]
+
+
+def verdict_words(s: SentenceCheck) -> str:
+    """``supported``, ``supported, tentative``, ``unsupported`` ..."""
+    return "supported, tentative" if s.verdict == "supported" and s.tentative else s.verdict
+
+
 REMOVED_HEADING = "removed: not supported by the sources"
 FLAG_LABEL = "check-"
 """Footnote labels of the checker's notes on flagged sentences (``[^check-1]``)."""
@@ -117,9 +132,12 @@ def render_answer_terminal(
         if answer.sentences:
             for s in answer.sentences:
                 marks = "".join(f"[{n}]" for n in s.citations)
-                mark = _paint(MARKS[s.verdict], _COLORS[s.verdict], color)
-                lines.append(f"{mark} {s.text} {marks}  ({s.verdict}, {s.score:.2f})".rstrip())
-                if s.verdict != "supported" or "found by the checker" in s.reason:
+                tone = "33" if s.tentative else _COLORS[s.verdict]
+                mark = _paint(mark_of(s), tone, color)
+                lines.append(
+                    f"{mark} {s.text} {marks}  ({verdict_words(s)}, {s.score:.2f})".rstrip()
+                )
+                if s.verdict != "supported" or "found by the checker" in s.reason or s.tentative:
                     lines.append(f"    └ {s.reason}")
                 if s.contradiction is not None:
                     c = s.contradiction
@@ -186,7 +204,9 @@ def _why(s: SentenceCheck, label: str, title: TitleFn) -> str:
         "contradicted": "contradicted by the sources",
         "uncited": "cites no source",
     }
-    note = f"[^{label}]: {MARKS[s.verdict]} Checker: {words.get(s.verdict, s.verdict)}"
+    if s.verdict == "supported":  # tentative
+        words["supported"] = TENTATIVE_NOTE
+    note = f"[^{label}]: {mark_of(s)} Checker: {words.get(s.verdict, s.verdict)}"
     if s.reason:
         note += f" ({' '.join(s.reason.split())})"
     if s.contradiction is not None:
@@ -234,10 +254,10 @@ def answer_markdown(
             pieces.append(_markers(body[pos:at], label))
             flag = ""
             extra = ""
-            if s.verdict != "supported":
+            if s.verdict != "supported" or s.tentative:
                 flags += 1
                 flag_label = f"{label}{FLAG_LABEL}{flags}"
-                flag = f"**{MARKS[s.verdict]}** "
+                flag = f"**{mark_of(s)}** "
                 extra = f"[^{flag_label}]"
                 notes.append(_why(s, flag_label, title))
             pieces.append(_md_sentence(s.text, refs(s.citations) + extra, flag))

@@ -93,6 +93,10 @@ class SentenceCheck(BaseModel):
     reason: str = ""
     contradiction: Citation | None = None
     """With ``contradicted``: the text that states the opposite, located exactly."""
+    tentative: bool = False
+    """Supported, but on a close call: the judge's probability is below the sure threshold
+    (``RAG_SURE_THRESHOLD``), or no judge ran and the words and names merely match. Shown with
+    its own mark: read the quote before relying on it."""
 
 
 class ConflictSide(BaseModel):

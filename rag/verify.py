@@ -447,6 +447,9 @@ CONTRADICTION_COVERAGE = 0.6
 about the same thing); otherwise a finding makes it unsupported."""
 RULES_ONLY_COVERAGE = 0.75
 """Without a judge, the share of content words the cited text must hold."""
+SURE_THRESHOLD = 0.7
+"""The judge's P(yes) from which a supported claim is sure rather than tentative (the default
+of ``RAG_SURE_THRESHOLD``)."""
 
 
 class Checker:
@@ -457,9 +460,12 @@ class Checker:
         judge: Judge | None = None,
         threshold: float = 0.5,
         context_of: Callable[[Citation], str] | None = None,
+        sure: float = SURE_THRESHOLD,
     ) -> None:
         self.judge = judge
         self.threshold = threshold
+        self.sure = sure
+        """Judge probability from which a supported claim is sure, not tentative."""
         self.context_of = context_of
         """Text before a citation in its file (see :meth:`rag.sources.CorpusFiles.context`)."""
 
@@ -503,14 +509,23 @@ class Checker:
             return Assessment(
                 "supported" if ok else "unsupported",
                 round(rules.coverage, 3),
-                "words and names match" if ok else "few words match",
+                "words and names match (no judge read it)" if ok else "few words match",
+                tentative=ok,
             )
         p = self.judge.yes_probability(judge_messages(claim, aligned_sentences(claim, evidence)))
         ok = p >= self.threshold
+        tentative = ok and p < self.sure
         return Assessment(
             "supported" if ok else "unsupported",
             round(p, 3),
-            "the judge finds it stated" if ok else "the judge finds it not stated",
+            (
+                "the judge finds it stated, but only just: read the quote"
+                if tentative
+                else "the judge finds it stated"
+                if ok
+                else "the judge finds it not stated"
+            ),
+            tentative=tentative,
         )
 
     def support(self, claim: str, evidence: str, context: str = "") -> tuple[bool, float, str]:
@@ -563,6 +578,7 @@ class Checker:
             score=max(0.0, min(1.0, a.score)),
             best_citation=c.n if a.ok else None,
             reason=a.reason,
+            tentative=a.ok and a.tentative,
         )
 
 
@@ -575,6 +591,8 @@ class Assessment:
     reason: str
     against: str = ""
     """With ``contradicted``: the clause of the text that states otherwise."""
+    tentative: bool = False
+    """Supported on a close call (see :attr:`rag.schema.SentenceCheck.tentative`)."""
 
     @property
     def ok(self) -> bool:

@@ -303,9 +303,12 @@ def test_cli_check_off_a_terminal_cuts_nothing(corpus_index: Settings, tmp_path:
     assert "…" not in r.stdout
     assert "\r" not in r.output
     out = (tmp_path / "out.md").read_text()
-    # the flagged sentence carries a visible mark and a footnote saying why
-    assert re.search(r"penguin sanctuary\. [⚠∅?✗]\[\^check-1\]", out)
-    assert re.search(r"^\[\^check-1\]: [⚠∅?✗] Not verified \(", out, re.M)
+    # the flagged sentence carries a visible mark and a footnote saying why; the first, passed
+    # by matching words alone (no judge), is marked tentative first
+    assert re.search(r"on X\[\^1\]\. ≈\[\^check-1\]", out)
+    assert re.search(r"^\[\^check-1\]: ≈ Tentative: ", out, re.M)
+    assert re.search(r"penguin sanctuary\. [⚠∅?✗]\[\^check-2\]", out)
+    assert re.search(r"^\[\^check-2\]: [⚠∅?✗] Not verified \(", out, re.M)
 
 
 def test_ask_hands_over_the_passages_before_the_answer(corpus_index: Settings) -> None:

@@ -337,16 +337,21 @@ def test_draft_page_checks_sentences_and_opens_sources(
     report = check_draft(draft, corpus_index)
     table = app.dataframe[0].value
     assert list(table["Sentence"]) == [s.text for s in report.sentences]
-    assert [v.split(" ", 1)[1] for v in table["Verdict"]][0] == "supported"
+    # rules only (no judge here): the first sentence, not a whole quote, is supported but tentative
+    assert [v.split(" ", 1)[1] for v in table["Verdict"]][0] == "supported, tentative"
     assert list(table.columns) == ["Line", "Verdict", "Sentence", "Source", "Why"]
     # the draft as written, each checked sentence tinted by its verdict, a pane per sentence
     view = next(b for b in html_bodies(app) if 'class="rag-draft"' in b)
     tinted = re.findall(r'<a class="rag-dsent v-(\w+)" href="#src-draft-(\d+)"', view)
     assert [v for v, _ in tinted] == [
-        "proposed" if s.proposed and s.verdict == "supported" else s.verdict
+        "tentative"
+        if s.tentative and s.verdict == "supported"
+        else "proposed"
+        if s.proposed and s.verdict == "supported"
+        else s.verdict
         for s in report.sentences
     ]
-    assert tinted[0][0] == "supported" and tinted[1][0] != "supported"
+    assert tinted[0][0] == "tentative" and tinted[1][0] not in ("supported", "tentative")
     assert html.escape(report.sentences[1].reason) in view
     assert all(f'id="src-draft-{i}"' in view for _, i in tinted)
     assert any(code.value.strip() == draft_markdown(draft, report).strip() for code in app.code)

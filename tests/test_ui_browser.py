@@ -309,8 +309,9 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
         tinted = page.locator("a.rag-dsent")
         tinted.first.wait_for(timeout=120_000)
         assert tinted.count() == 2
-        assert tinted.nth(0).get_attribute("data-verdict") == "supported"
-        assert tinted.nth(1).get_attribute("data-verdict") != "supported"
+        # supported: sure, or tentative when the judge's call was close
+        assert tinted.nth(0).get_attribute("data-verdict") in ("supported", "tentative")
+        assert tinted.nth(1).get_attribute("data-verdict") not in ("supported", "tentative")
         color = tinted.nth(1).evaluate("e => getComputedStyle(e).backgroundColor")
         assert color not in ("rgba(0, 0, 0, 0)", "transparent")
         tinted.nth(0).click()  # its reason and the cited lines open below the draft

@@ -36,7 +36,7 @@ from rag.index.status import corpus_root, snapshot_dir
 from rag.llm.base import Judge
 from rag.schema import Citation
 from rag.sources import CorpusFiles
-from rag.verify import Checker, check_rules, find_support, numbers_in, rule_rank
+from rag.verify import SURE_THRESHOLD, Checker, check_rules, find_support, numbers_in, rule_rank
 
 MAX_CITATIONS = 3
 """Most written citations of one sentence that are tested (the checker reads three)."""
@@ -129,11 +129,16 @@ class _Guard:
     """The checker, switched to rules only (with a notice) the first time the judge fails."""
 
     def __init__(
-        self, judge: Any, threshold: float, context_of: Callable[[Citation], str] | None = None
+        self,
+        judge: Any,
+        threshold: float,
+        context_of: Callable[[Citation], str] | None = None,
+        sure: float = SURE_THRESHOLD,
     ) -> None:
-        self.checker = Checker(judge, threshold, context_of)
+        self.checker = Checker(judge, threshold, context_of, sure)
         self.threshold = threshold
         self.context_of = context_of
+        self.sure = sure
         self.notices: list[str] = []
 
     def run(self, fn: Callable[..., DraftSentence], *args: Any) -> DraftSentence:
@@ -144,7 +149,7 @@ class _Guard:
             if self.checker.judge is None:
                 raise
             self.notices.append(f"the judge failed ({user_message(exc)}); checking with rules only")
-            self.checker = Checker(None, self.threshold, self.context_of)
+            self.checker = Checker(None, self.threshold, self.context_of, self.sure)
             return fn(self.checker, *args)
 
 
@@ -169,7 +174,7 @@ def check_draft(
     parsed = parse_draft(text)
     root, notices = corpus_root(settings)
     corpus = CorpusFiles(root, snapshot_dir(settings), settings.follow_symlinks)
-    guard = _Guard(judge, settings.support_threshold, corpus.context)
+    guard = _Guard(judge, settings.support_threshold, corpus.context, settings.sure_threshold)
     if corpus.error:
         notices.append(corpus.error)
     claims = parsed.claims
@@ -229,6 +234,7 @@ def check_draft(
         seconds=round(time.perf_counter() - t0, 3),
         checker=guard.checker.mode,
         proposed=sum(1 for s in out if s.verdict == "supported" and s.proposed),
+        tentative=sum(1 for s in out if s.verdict == "supported" and s.tentative),
         counts=counts,
         notices=notices,
     )
@@ -269,6 +275,7 @@ def _check_uncited(
             quote=best.quote,
             score=max(0.0, min(1.0, score)),
             reason=f"no citation; proposed source: {reason}",
+            tentative=support is not None and support.check.tentative,
         )
     closest = f" (closest: {best.location}, {reason})" if best is not None else ""
     return DraftSentence(
@@ -329,6 +336,7 @@ def _check_cited(
             quote=best.quote,
             score=check.score,
             reason=check.reason,
+            tentative=check.tentative,
         )
     if not problems:
         assert result is not None

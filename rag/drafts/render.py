@@ -16,7 +16,16 @@ from rag.render import FLAG_LABEL, shorten, titles_for
 from rag.safety import one_line
 from rag.schema import Citation
 
-_MARK_COLORS = {"✓": "32", "+": "36", "⚠": "33", "≠": "31", "✗": "31", "∅": "33", "?": "33"}
+_MARK_COLORS = {
+    "✓": "32",
+    "≈": "33",
+    "+": "36",
+    "⚠": "33",
+    "≠": "31",
+    "✗": "31",
+    "∅": "33",
+    "?": "33",
+}
 FLAG_WHY = {
     "unsupported": "the cited lines do not support it",
     "contradicted": "the sources say otherwise",
@@ -28,10 +37,21 @@ FLAG_WHY = {
 # --- output -------------------------------------------------------------------------------------
 
 
+TENTATIVE_WHY = "supported on a close call: read the quote before relying on it"
+
+
 def _mark(s: DraftSentence) -> str:
+    if s.verdict == "supported" and s.tentative:
+        return DRAFT_MARKS["tentative"]
     if s.verdict == "supported" and s.proposed:
         return DRAFT_MARKS["proposed"]
     return DRAFT_MARKS[s.verdict]
+
+
+def _label(s: DraftSentence) -> str:
+    if s.verdict != "supported":
+        return VERDICT_LABELS[s.verdict]
+    return "tentative" if s.tentative else "proposed"
 
 
 def render_draft_list(
@@ -53,9 +73,8 @@ def render_draft_list(
             )
         if s.quote:
             lines.append(f'    quote: "{" ".join(s.quote.split())}"')
-        if s.flagged or s.proposed:
-            label = "proposed" if s.verdict == "supported" else VERDICT_LABELS[s.verdict]
-            lines.append(f"    ↳ {label}: {' '.join(s.reason.split())}")
+        if s.flagged or s.proposed or s.tentative:
+            lines.append(f"    ↳ {_label(s)}: {' '.join(s.reason.split())}")
     for notice in report.notices:
         lines.append(f"note: {notice}")
     lines.append(report.summary())
@@ -87,8 +106,8 @@ def render_draft_table(
         lines.append(
             f"{s.line:>5} {shown_mark} {shorten(s.text, sent_w):<{sent_w}}  {source:<{src_w}}  {quote}"
         )
-        if s.flagged or s.proposed:
-            label = "proposed" if s.verdict == "supported" else VERDICT_LABELS[s.verdict]
+        if s.flagged or s.proposed or s.tentative:
+            label = _label(s)
             lines.append(f"{'':5}   ↳ {label}: {shorten(s.reason, width - 12 - len(label))}")
     legend = "  ".join(
         f"{m} {k.replace('_', ' ')}" for k, m in DRAFT_MARKS.items() if k != "uncited"
@@ -106,6 +125,8 @@ def _footnote_body(c: Citation, quote: str) -> str:
 
 
 def _flag_note(s: DraftSentence, label: str) -> str:
+    if not s.flagged:  # tentative: supported, but on a close call
+        return f"[^{label}]: {_mark(s)} Tentative: {TENTATIVE_WHY} ({' '.join(s.reason.split())})."
     why = " ".join(s.reason.split()) or FLAG_WHY.get(s.verdict, s.verdict)
     note = (
         f"[^{label}]: {_mark(s)} Not verified ({VERDICT_LABELS.get(s.verdict, s.verdict)}): {why}"
@@ -139,16 +160,16 @@ def draft_markdown(text: str, report: DraftReport) -> str:
         for mark in ps.marks
         if mark.raw.startswith("[^")
     }
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    edits: list[tuple[int, int, int, str]] = []  # (start, end, order, replacement)
     for label, (a, b) in parsed.citation_footnotes.items():
         if label not in still_used:  # rewritten below under a new number
-            edits.append((a, b + 1 if text[b : b + 1] == "\n" else b, ""))
+            edits.append((a, b + 1 if text[b : b + 1] == "\n" else b, 0, ""))
     old_flags = [(m.start(), m.end()) for m in FLAG_REF.finditer(text)]
-    edits.extend((a, b, "") for a, b in old_flags)  # flags of an earlier run: written anew below
+    edits.extend((a, b, 0, "") for a, b in old_flags)  # flags of an earlier run: written anew below
     for m in FOOTNOTE_DEF.finditer(text):
         if m.group(1).startswith(FLAG_LABEL):
             b = m.end() + 1 if text[m.end() : m.end() + 1] == "\n" else m.end()
-            edits.append((m.start(), b, ""))
+            edits.append((m.start(), b, 0, ""))
     taken = {m.group(1) for m in FOOTNOTE_DEF.finditer(text)}
     taken -= set(parsed.citation_footnotes) - still_used
     numbers: dict[tuple[str, int, int], str] = {}
@@ -170,13 +191,13 @@ def draft_markdown(text: str, report: DraftReport) -> str:
                 a = mark.start
                 while a > 0 and text[a - 1] in " \t":
                     a -= 1
-                edits.append((a, mark.end, ref if k == 0 else ""))
+                edits.append((a, mark.end, 0, ref if k == 0 else ""))
         elif not s.citation_written:
             end = ps.end if ps is not None else s.char_end
-            edits.append((end, end, ref))
+            edits.append((end, end, 0, ref))
     flags: list[str] = []
     for s in report.sentences:
-        if not s.flagged:
+        if not (s.flagged or (s.tentative and s.verdict == "supported")):
             continue
         ps = by_start.get(s.char_start)
         end = ps.end if ps is not None else s.char_end
@@ -187,10 +208,10 @@ def draft_markdown(text: str, report: DraftReport) -> str:
             end -= 1
         label = f"{FLAG_LABEL}{len(flags) + 1}"
         flags.append(_flag_note(s, label))
-        edits.append((end, end, f" {_mark(s)}[^{label}]"))
+        edits.append((end, end, 1, f" {_mark(s)}[^{label}]"))  # after a ref there
     pieces: list[str] = []
     pos = 0
-    for a, b, new in sorted(edits):
+    for a, b, _order, new in sorted(edits):
         if a < pos:
             continue
         pieces.append(text[pos:a])

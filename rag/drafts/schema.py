@@ -41,6 +41,9 @@ class DraftSentence(BaseModel):
     conflict: Citation | None = None
     """Lines of the corpus that state otherwise (another number or date about the same thing)
     when nothing supports the sentence: shown as a conflict."""
+    tentative: bool = False
+    """Supported on a close call (:attr:`rag.schema.SentenceCheck.tentative`): marked ``≈``,
+    with a note to read the quote."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -64,6 +67,8 @@ class DraftReport(BaseModel):
     checker: str = "rules"
     proposed: int = 0
     """Supported sentences whose source was found by searching (they cited nothing)."""
+    tentative: int = 0
+    """Supported sentences marked tentative (a close call: read the quote)."""
     counts: dict[str, int] = Field(default_factory=dict)
     """Sentences per verdict."""
     notices: list[str] = Field(default_factory=list)
@@ -76,8 +81,10 @@ class DraftReport(BaseModel):
             f"{self.checked} sentence{'s' if self.checked != 1 else ''} checked in "
             f"{self.seconds:.1f} s ({self.checker}): {self.supported} supported"
         )
-        if self.proposed:
-            head += f" ({self.proposed} with a proposed source)"
+        extra = [f"{self.proposed} with a proposed source"] if self.proposed else []
+        extra += [f"{self.tentative} tentative"] if self.tentative else []
+        if extra:
+            head += f" ({', '.join(extra)})"
         head += f", {self.flagged} flagged"
         parts = [
             f"{self.counts[v]} {VERDICT_LABELS[v]}"
@@ -98,6 +105,7 @@ VERDICT_LABELS = {
 
 DRAFT_MARKS = {
     "supported": "✓",
+    "tentative": "≈",
     "proposed": "+",
     "unsupported": "⚠",
     "contradicted": "≠",
@@ -105,5 +113,5 @@ DRAFT_MARKS = {
     "not_found": "∅",
     "uncited": "?",
 }
-"""The mark of each verdict in the report and in a footnoted draft (``proposed``: supported by a
-source the checker found for an uncited sentence)."""
+"""The mark of each verdict in the report and in a footnoted draft (``tentative``: supported on a
+close call; ``proposed``: supported by a source the checker found for an uncited sentence)."""

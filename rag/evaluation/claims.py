@@ -53,9 +53,11 @@ def evaluate_claims(
         if assess is not None:
             a = assess(c.claim, c.cited_text, context)
             predicted, score, reason = a.verdict, a.score, a.reason
+            tentative = bool(getattr(a, "tentative", False))
         else:  # a checker that only says supported or not
             ok, score, reason = checker.support(c.claim, c.cited_text, context)
             predicted = "supported" if ok else "unsupported"
+            tentative = False
         records.append(
             ClaimRecord(
                 id=c.id,
@@ -69,6 +71,7 @@ def evaluate_claims(
                 claim=c.claim,
                 split=c.split,
                 corpus=corpus,
+                tentative=tentative and predicted == "supported",
             )
         )
     if progress:
@@ -100,7 +103,9 @@ def evaluate_claims(
 
 def claim_figures(records: Sequence[ClaimRecord]) -> dict[str, Any]:
     """Balanced accuracy, supported kept, unsupported caught (contradicted counts as caught),
-    contradicted recognised on the kinds whose source states the opposite, and per kind."""
+    contradicted recognised on the kinds whose source states the opposite, per kind, and the
+    sure marks: the share of supported claims, and of unsupported ones (the marks a writer must
+    not trust), that are marked supported and not tentative."""
     labels = [r.label == "supported" for r in records]
     preds = [r.predicted == "supported" for r in records]
     pos = [p for y, p in zip(labels, preds, strict=True) if y]
@@ -124,8 +129,21 @@ def claim_figures(records: Sequence[ClaimRecord]) -> dict[str, Any]:
         "contradicted_recognised": share(
             sum(r.predicted == "contradicted" for r in opposite), len(opposite)
         ),
+        "sure_supported": share(len(marked_sure(records, True)), len(pos)),
+        "sure_unsupported": share(len(marked_sure(records, False)), len(neg)),
         "per_kind": per_kind,
     }
+
+
+def marked_sure(records: Sequence[ClaimRecord], label_supported: bool) -> list[ClaimRecord]:
+    """The records with this label that were marked supported and not tentative."""
+    return [
+        r
+        for r in records
+        if (r.label == "supported") == label_supported
+        and r.predicted == "supported"
+        and not r.tentative
+    ]
 
 
 SWEEP_THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
@@ -175,14 +193,17 @@ def claims_checker(settings: Settings, judge: bool, backend: str = "embedded") -
     from rag.verify import Checker
 
     if not judge:
-        return Checker(None, settings.support_threshold), "none"
+        return Checker(None, settings.support_threshold, sure=settings.sure_threshold), "none"
     chosen, notices = choose_judge(
         settings, "embedded" if backend == "extractive" else backend, use=True
     )
     if chosen is None:
         raise LLMError("; ".join(notices) or "no judge model")
     judge_llm = CachingJudge(chosen)
-    return Checker(judge_llm, settings.support_threshold), judge_llm.model
+    return (
+        Checker(judge_llm, settings.support_threshold, sure=settings.sure_threshold),
+        judge_llm.model,
+    )
 
 
 def run_claims(

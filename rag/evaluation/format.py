@@ -121,6 +121,11 @@ def format_claims(run: ClaimsRun) -> str:
             f"{pct(f['true_negative_rate'])}, contradicted recognised "
             f"{pct(f.get('contradicted_recognised'))}"
         )
+        if f.get("sure_supported") is not None:
+            lines.append(
+                f"    sure marks (not tentative): {pct(f['sure_supported'])} of supported claims, "
+                f"{pct(f.get('sure_unsupported'))} of unsupported ones"
+            )
         lines.append("    per kind:")
         for kind, k in f["per_kind"].items():
             side = "supported" if k["label_supported"] else "unsupported"

@@ -35,6 +35,7 @@ from rag.evaluation import (
     EvalFile,
     EvalRun,
     QuestionRecord,
+    claim_figures,
     pct,
     threshold_sweep,
     worst_records,
@@ -557,6 +558,26 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
             )  # fmt: skip
             if "claims_threshold" in images:
                 doc.image(images["claims_threshold"], "kept and caught by judge threshold")
+        doc.h(3, "Sure marks: what a green mark is worth")
+        doc.p(
+            "A supported sentence is marked sure (✓) unless it passed on a close call: a judge "
+            "P(yes) under `RAG_SURE_THRESHOLD`, or matching words alone without a judge; those "
+            "are marked tentative (≈, read the quote). The share of unsupported claims marked "
+            "sure is the share of false claims a writer would see under a green mark."
+        )
+        doc.table(
+            ["checker", "split", "supported marked sure", "unsupported marked sure"],
+            [
+                [
+                    c.checker,
+                    split,
+                    pct(f.get("sure_supported")),
+                    pct(f.get("sure_unsupported")),
+                ]
+                for c in data.claims
+                for split, f in (c.by_split or {"all": claim_figures(c.records)}).items()
+            ],
+        )
         for c in data.claims:
             wrong = [r for r in c.records if not r.correct]
             if wrong:

@@ -55,6 +55,8 @@ class ClaimRecord(BaseModel):
     stage: str
     """``rules`` (a number/date/name is missing), ``coverage`` (too few words) or ``judge``."""
     claim: str
+    tentative: bool = False
+    """Predicted supported on a close call (see :attr:`rag.schema.SentenceCheck.tentative`)."""
 
 
 class ClaimsRun(BaseModel):

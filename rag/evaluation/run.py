@@ -65,7 +65,7 @@ def run_eval(
 
     settings = eval_settings(settings, judge)
     chosen = choose_backends(settings, backend, True)
-    checker = Checker(chosen.judge, settings.support_threshold)
+    checker = Checker(chosen.judge, settings.support_threshold, sure=settings.sure_threshold)
     support = SupportCache(checker)
     run = EvalRun(
         backend=chosen.name,

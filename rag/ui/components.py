@@ -16,7 +16,7 @@ import streamlit as st
 
 from rag import prompts
 from rag.errors import SourceError
-from rag.render import MARKS, REMOVED_HEADING, answer_markdown, slug
+from rag.render import MARKS, REMOVED_HEADING, answer_markdown, mark_of, slug, verdict_words
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.sources import (
     SOURCE_CSS,
@@ -45,6 +45,8 @@ APP_CSS = """
   align-items:center;justify-content:center;font-size:.85rem;font-weight:700;margin-top:.12rem;
   font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;}
 .v-supported .rag-mark{background:#e3f3e6;color:#1d6b34;}
+.v-tentative .rag-mark{background:#f3f0d2;color:#6b6000;}
+.v-tentative .rag-verdict{color:#6b6000;}
 .v-unsupported .rag-mark{background:#fff0d4;color:#9a5b00;}
 .v-uncited .rag-mark{background:#ecebe6;color:#6b6657;}
 .v-unsupported .rag-stext{text-decoration:underline wavy #e0a030;text-underline-offset:.25em;}
@@ -121,12 +123,13 @@ a.rag-dsent:focus .rag-card{display:block;}
 a.rag-dsent{position:static;color:inherit;text-decoration:none;border-radius:3px;padding:.05em 0;
   cursor:pointer;}
 a.rag-dsent.v-supported{background:#e3f3e6;box-shadow:inset 0 -2px 0 #7cc48f;}
+a.rag-dsent.v-tentative{background:#f3f0d2;box-shadow:inset 0 -2px 0 #c9b84a;}
 a.rag-dsent.v-proposed{background:#e2f1f6;box-shadow:inset 0 -2px 0 #6bb3cc;}
 a.rag-dsent.v-unsupported{background:#fff0d4;box-shadow:inset 0 -2px 0 #e0a030;}
 a.rag-dsent.v-contradicted,a.rag-dsent.v-bad_citation{background:#fde2df;box-shadow:inset 0 -2px 0 #d9534f;}
 a.rag-dsent.v-not_found{background:#fbe9d9;box-shadow:inset 0 -2px 0 #d98c4a;}
 a.rag-dsent.v-uncited{background:#ecebe6;box-shadow:inset 0 -2px 0 #a39e8f;}
-.rag-legend .sw.v-supported{background:#cdeccf;}.rag-legend .sw.v-proposed{background:#cfe8f1;}
+.rag-legend .sw.v-supported{background:#cdeccf;}.rag-legend .sw.v-tentative{background:#ece6b0;}.rag-legend .sw.v-proposed{background:#cfe8f1;}
 .rag-legend .sw.v-unsupported{background:#ffe2a8;}.rag-legend .sw.v-contradicted,
 .rag-legend .sw.v-bad_citation{background:#f8c4bf;}.rag-legend .sw.v-not_found{background:#f5d2b3;}
 a.rag-dsent:hover,a.rag-dsent:focus{outline:2px solid #c9b458;outline-offset:1px;}
@@ -261,11 +264,12 @@ def sentences_html(answer: Answer, key: str = "a", corpus_dir: Path | None = Non
             mark_html(n, by_n.get(n), key, corpus_dir, s.verdict, sentence_detail(s))
             for n in s.citations
         )
-        verdict = f"{s.verdict} · {s.score:.2f}"
-        if s.verdict != "supported" and s.reason:
+        verdict = f"{verdict_words(s)} · {s.score:.2f}"
+        if (s.verdict != "supported" or s.tentative) and s.reason:
             verdict += f" · {s.reason}"
         elif s.best_citation and len(s.citations) > 1:
             verdict += f" · best source [{s.best_citation}]"
+        kind = "tentative" if s.verdict == "supported" and s.tentative else s.verdict
         contra = ""
         if s.contradiction is not None:
             c = s.contradiction
@@ -275,8 +279,8 @@ def sentences_html(answer: Answer, key: str = "a", corpus_dir: Path | None = Non
                 f"{esc(lines_label(c))}</a>: “{esc(' '.join(c.quote.split()))}”</div>"
             )
         rows.append(
-            f'<div class="rag-sent v-{s.verdict}" data-verdict="{s.verdict}">'
-            f'<span class="rag-mark" title="{s.verdict}">{MARKS[s.verdict]}</span>'
+            f'<div class="rag-sent v-{kind}" data-verdict="{s.verdict}">'
+            f'<span class="rag-mark" title="{esc(verdict_words(s))}">{mark_of(s)}</span>'
             f'<div class="rag-sbody"><span class="rag-stext">{esc(s.text)}</span>{cites}'
             f'<span class="rag-verdict">{esc(verdict)}</span>{contra}</div></div>'
         )
@@ -370,12 +374,15 @@ def summary_html(answer: Answer) -> str:
     parts = []
     if answer.faithfulness is not None:
         supported = sum(1 for s in answer.sentences if s.verdict == "supported")
+        tentative = sum(1 for s in answer.sentences if s.verdict == "supported" and s.tentative)
         f = answer.faithfulness
         cls = "good" if f >= 0.999 else "mixed" if f >= 0.5 else "bad"
         parts.append(
             f'<span class="rag-faith {cls}">Faithfulness {f:.0%}</span>'
             f"<span>{supported} of {len(answer.sentences)} claim sentence"
-            f"{'s' if len(answer.sentences) != 1 else ''} supported by what they cite</span>"
+            f"{'s' if len(answer.sentences) != 1 else ''} supported by what they cite"
+            + (f" ({tentative} tentative: read the quote)" if tentative else "")
+            + "</span>"
         )
     model = answer.backend if answer.model in ("", "none") else f"{answer.backend} · {answer.model}"
     total = answer.timings_ms.get("total")

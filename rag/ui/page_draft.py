@@ -30,6 +30,7 @@ from rag.ui.components import (
 
 VERDICT_TEXT = {
     "supported": "supported",
+    "tentative": "supported, tentative",
     "proposed": "source found",
     "unsupported": "unsupported",
     "bad_citation": "bad citation",
@@ -39,6 +40,7 @@ VERDICT_TEXT = {
 }
 VERDICT_WHY = {
     "supported": "the cited lines support it",
+    "tentative": "supported on a close call: read the quote before relying on it",
     "proposed": "it cited nothing; these lines support it",
     "unsupported": "the cited lines do not support it",
     "bad_citation": "the citation does not point at readable lines",
@@ -46,7 +48,15 @@ VERDICT_WHY = {
     "uncited": "it cites no source",
     "contradicted": "the sources say otherwise",
 }
-LEGEND = ("supported", "proposed", "unsupported", "contradicted", "bad_citation", "not_found")
+LEGEND = (
+    "supported",
+    "tentative",
+    "proposed",
+    "unsupported",
+    "contradicted",
+    "bad_citation",
+    "not_found",
+)
 EXAMPLE = (
     "A sentence that cites its source ends with the file and line [report.txt:12]. "
     "A sentence without a citation gets a proposed source, or is flagged."
@@ -91,6 +101,8 @@ def run_check(draft: Any, text: str, settings: Any, use_judge: bool) -> None:
 
 
 def verdict_key(s: Any) -> str:
+    if s.verdict == "supported" and getattr(s, "tentative", False):
+        return "tentative"
     return "proposed" if s.verdict == "supported" and s.proposed else str(s.verdict)
 
 
