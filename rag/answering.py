@@ -30,6 +30,7 @@ from rag.questions import (
     LANGUAGE_NAMES,
     asked_position,
     asked_slot,
+    at_place,
     gives_asked,
     item_numbers,
     language,
@@ -188,8 +189,11 @@ def extractive_answer(
     picked = [e for e in evidence if e.score >= floor]
     position = asked_position(question)
     if position is not None:
-        # "the third step": the list item numbered 3, not its neighbours
-        picked = [e for e in picked if position in item_numbers(e.text)] or picked
+        # "the third step": the list item numbered 3, not its neighbours; "the last step": the
+        # highest-numbered item quoted
+        picked = [
+            e for e in picked if at_place(position, e.text, ends_its_list(e, picked))
+        ] or picked
     slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
     if slot is not None and not fitting:
@@ -244,6 +248,14 @@ def continuing(
         found.append(e)
         ends.add((e.file, e.char_end))
     return found
+
+
+def ends_its_list(e: Evidence, evidence: list[Evidence]) -> bool:
+    """Whether ``e`` holds the highest-numbered item of its file's numbered items among
+    ``evidence`` (retrieval lifts the item that ends its list for "the last step")."""
+    numbers = item_numbers(e.text)
+    top = max((n for o in evidence if o.file == e.file for n in item_numbers(o.text)), default=0)
+    return bool(numbers) and numbers[-1] == top
 
 
 def covering(
