@@ -30,6 +30,7 @@ from rag.questions import (
     LANGUAGE_NAMES,
     asked_position,
     asked_slot,
+    at_place,
     gives_asked,
     item_numbers,
     language,
@@ -74,6 +75,9 @@ COVERING_MIN_SCORE = 0.42
 EXTRACTIVE_MAX_COVERING = 4
 """Sentences the extractive backend quotes at most, with those that cover the rest of the
 question (:func:`covering`)."""
+CONTINUATION_GAP = 3
+"""At most this many characters (spaces, a line break) between a quoted sentence and the next
+one of its passage for that one to be read on as its continuation (:func:`continuing`)."""
 CLOSEST_PASSAGES = 3
 
 
@@ -216,8 +220,11 @@ def extractive_answer(
     picked = [e for e in evidence if e.score >= floor]
     position = asked_position(question)
     if position is not None:
-        # "the third step": the list item numbered 3, not its neighbours
-        picked = [e for e in picked if position in item_numbers(e.text)] or picked
+        # "the third step": the list item numbered 3, not its neighbours; "the last step": the
+        # highest-numbered item quoted
+        picked = [
+            e for e in picked if at_place(position, e.text, ends_its_list(e, picked))
+        ] or picked
     slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
     if slot is not None and not fitting:
@@ -239,11 +246,47 @@ def extractive_answer(
         fitting = [e for e in fitting if overlap[e.n] == most]
     picked = (fitting or picked)[:EXTRACTIVE_MAX_SENTENCES]
     picked += covering(question, picked, evidence, best)
+    picked += continuing(question, picked, evidence, best)
     sentences = []
     for e in picked:
         n = r.cite(e.n)
         sentences.append(CitedSentence(passage_text(e.text), [n] if n else []))
     return ParsedAnswer(sentences, r.citations, r.dropped)
+
+
+def continuing(
+    question: str, picked: list[Evidence], evidence: list[Evidence], best: float
+) -> list[Evidence]:
+    """Evidence sentences that go straight on from a picked one in its passage (the next
+    sentence of the same file, nothing but :data:`CONTINUATION_GAP` spaces between) and are
+    close to the question too (within :data:`COVERING_REACH` of the best, above
+    :data:`COVERING_MIN_SCORE`): the rest of what the picked sentence says ("..., but the
+    special terms of the other licence apply to the combination"). Quoting the one without the
+    other gives half of a rule. For a question that asks for a kind of fact, only sentences
+    that give one, said of what is asked, count (as for :func:`covering`)."""
+    slot = asked_slot(question)
+    found: list[Evidence] = []
+    ends = {(e.file, e.char_end) for e in picked}
+    for e in evidence:
+        if len(picked) + len(found) >= EXTRACTIVE_MAX_COVERING:
+            break
+        if e in picked or e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
+            continue
+        if not any((e.file, e.char_start - gap) in ends for gap in range(CONTINUATION_GAP + 1)):
+            continue
+        if slot is not None and not (gives_asked(question, e.text) and said_of(question, e.text)):
+            continue
+        found.append(e)
+        ends.add((e.file, e.char_end))
+    return found
+
+
+def ends_its_list(e: Evidence, evidence: list[Evidence]) -> bool:
+    """Whether ``e`` holds the highest-numbered item of its file's numbered items among
+    ``evidence`` (retrieval lifts the item that ends its list for "the last step")."""
+    numbers = item_numbers(e.text)
+    top = max((n for o in evidence if o.file == e.file for n in item_numbers(o.text)), default=0)
+    return bool(numbers) and numbers[-1] == top
 
 
 def covering(

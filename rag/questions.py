@@ -275,9 +275,23 @@ _ITEM = re.compile(
 "Step 3: Open the vent")."""
 
 
+LAST = -1
+"""The place "the last step" asks about (:func:`asked_position`): whatever number the list's
+last item has."""
+_LAST_PLACE = re.compile(
+    r"\b(?:last|final)\s+(?:" + "|".join(LIST_NOUNS.split()) + r")s?\b|"
+    r"\b(?:" + "|".join(LIST_NOUNS.split()) + r")s?\s+(?:\w+\s+){0,2}?(?:comes?|is|was|goes)\s+"
+    r"(?:the\s+)?(?:last|final)\b",
+    re.I,
+)
+
+
 def asked_position(question: str) -> int | None:
     """The place in a numbered list a question asks about: "the third step", "the 2nd item",
-    "step 3"; None when it names none ("for the first time" asks for no place)."""
+    "step 3", or :data:`LAST` for "the last step" / "which step comes last"; None when it names
+    none ("for the first time" asks for no place, "last year" none either)."""
+    if _LAST_PLACE.search(question):
+        return LAST
     for m in _POSITION.finditer(question):
         if re.match(r"\s+time\b", question[m.end() :], re.I):
             continue
@@ -294,12 +308,22 @@ def item_numbers(text: str) -> list[int]:
     return [int(m.group(1)) for m in _ITEM.finditer(text)]
 
 
-def position_words(text: str) -> str:
+def position_words(text: str, last: bool = False) -> str:
     """How a numbered list item is named in a question, for matching words: "3. Open the vent"
-    is the "third" "3rd" "step" (or item, point ...); empty for text that holds no numbered
-    item."""
+    is the "third" "3rd" "step" (or item, point ...), and the "last" or "final" one when it
+    ends its list (``last``); empty for text that holds no numbered item."""
     places = [f"{ORDINALS[n - 1]} {n}{_suffix(n)}" for n in item_numbers(text) if 0 < n <= len(ORDINALS)]  # fmt: skip
+    if places and last:
+        places.append("last final")
     return " ".join([*places, LIST_NOUNS]) if places else ""
+
+
+def at_place(position: int, text: str, last: bool = False) -> bool:
+    """Whether ``text`` holds the numbered item at the asked place (:func:`asked_position`):
+    the item with that number, or for :data:`LAST`, an item that ends its list (``last``)."""
+    if position == LAST:
+        return last and bool(item_numbers(text))
+    return position in item_numbers(text)
 
 
 def _suffix(n: int) -> str:

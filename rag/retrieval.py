@@ -22,8 +22,10 @@ from rag.index import store
 from rag.index.reader import open_generation
 from rag.lexical import LexicalIndex, tokenize
 from rag.questions import (
+    LAST,
     asked_position,
     asked_slot,
+    at_place,
     carries,
     item_numbers,
     language,
@@ -587,7 +589,13 @@ def select_evidence(
     # a sentence is read under its headings ("Approved by Dr. Helena Varga" under "Cold Room
     # Shutdown Procedure"): what they name counts for its words, though they are never evidence
     # and a numbered item under the place it has ("3. Open the vent" is the "third")
-    lexical = [lexical_coverage(handle.lexical, q_tokens, _read_as(c[0])) for c in candidates]
+    position = asked_position(query)
+    # only "the last step" reads an item as the last: other questions match words as before
+    ends = [position == LAST and ends_list(handle, c[1], c[0]) for c in candidates]
+    lexical = [
+        lexical_coverage(handle.lexical, q_tokens, _read_as(c[0], last))
+        for c, last in zip(candidates, ends, strict=True)
+    ]
     if len(candidates) > MAX_EMBEDDED_CANDIDATES:
         # embedding sentences is most of the cost: embed only the likeliest ones (word overlap,
         # then the rank of their chunk)
@@ -597,12 +605,12 @@ def select_evidence(
         keep = sorted(order)
         candidates = [candidates[i] for i in keep]
         lexical = [lexical[i] for i in keep]
+        ends = [ends[i] for i in keep]
     vecs = handle.sentence_vectors([c[0] for c in candidates])
     dense = vecs @ q
     slot = asked_slot(query)
-    position = asked_position(query)
     scored = []
-    for (sent, chunk, prior), sim, lex in zip(candidates, dense, lexical, strict=True):
+    for (sent, chunk, prior), sim, lex, last in zip(candidates, dense, lexical, ends, strict=True):
         question_penalty = QUESTION_PENALTY if sent.text.rstrip().endswith(("?", "？")) else 0.0
         # a value of the asked kind counts when it is said of what is asked ("joined the
         # project in April 2023" for "when did she start on the project"; not "born in 1993")
@@ -610,7 +618,7 @@ def select_evidence(
         fits = SLOT_BONUS if bound else 0.0
         fits += NAMED_BONUS * named.get(sent.file, 0.0)
         fits += ROW_BONUS if names_row(query, sent.text) else 0.0
-        fits += ITEM_BONUS if position is not None and position in item_numbers(sent.text) else 0.0
+        fits += ITEM_BONUS if position is not None and at_place(position, sent.text, last) else 0.0
         scored.append((0.6 * float(sim) + 0.4 * lex + prior + fits - question_penalty, sent, chunk))
     return _diverse_top(scored, k)
 
@@ -620,13 +628,29 @@ OPTION_WORDS = "option flag switch"
 line is read with, as its section heading would say ("OPTIONS")."""
 
 
-def _read_as(sentence: Sentence) -> str:
+def _read_as(sentence: Sentence, last: bool = False) -> str:
     """A sentence's text as its words are matched with a question's: under its headings, a
-    numbered list item with the place it has (:func:`rag.questions.position_words`), and an
-    option line (with its description) as an option (:data:`OPTION_WORDS`)."""
+    numbered list item with the place it has (:func:`rag.questions.position_words`; ``last``:
+    it ends its list), and an option line (with its description) as an option
+    (:data:`OPTION_WORDS`)."""
     text = sentence.text
     option = OPTION_WORDS if option_of(text) is not None else ""
-    return f"{sentence.heading or ''}\n{position_words(text)} {option}\n{text}"
+    return f"{sentence.heading or ''}\n{position_words(text, last)} {option}\n{text}"
+
+
+def ends_list(handle: IndexHandle, chunk: Chunk, sentence: Sentence) -> bool:
+    """Whether ``sentence`` holds the last item of a numbered list: the next item of its chunk
+    is not numbered one more, and something follows it there (or its chunk is the document's
+    last), so the list does not go on in the next chunk."""
+    numbers = item_numbers(sentence.text)
+    if not numbers:
+        return False
+    after = chunk.text[max(sentence.char_end - chunk.char_start, 0) :]
+    following = item_numbers(after)
+    if following:
+        return following[0] != numbers[-1] + 1
+    entry = handle.manifest.files.get(chunk.file)
+    return bool(after.strip()) or (entry is not None and entry.chunks[-1:] == [chunk.id])
 
 
 TITLE_MAX_WORDS = 16

@@ -9,7 +9,7 @@ import pytest
 
 from rag.answering import ask, extractive_answer
 from rag.config import Settings
-from rag.questions import asked_position, carries, item_numbers, position_words
+from rag.questions import LAST, asked_position, carries, item_numbers, position_words
 from rag.retrieval import option_of, retrieve
 from rag.schema import Evidence
 from tests.conftest import indexed_corpus
@@ -83,6 +83,11 @@ squash 2.3                        March 2024                      SQUASH(1)
         ("When did she win for the first time?", None),
         ("What happened in 2019?", None),
         ("What does section 3.2 say?", None),
+        ("What is the last step?", LAST),
+        ("What is the final item of the checklist?", LAST),
+        ("Which step comes last?", LAST),
+        ("What did the board decide last year?", None),
+        ("Who spoke last at the meeting?", None),
     ],
 )
 def test_the_place_a_question_asks_about_in_a_list(question: str, place: int | None) -> None:
@@ -120,6 +125,9 @@ def test_the_extractive_answer_quotes_the_item_at_the_asked_place() -> None:
     assert [s.text for s in answer.sentences] == [evidence[1].text]
     both = extractive_answer(evidence, "What are the steps?")
     assert len(both.sentences) == 2
+    # "the last step": of the items quoted, the one with the highest number
+    last = extractive_answer(evidence, "What is the last step?")
+    assert [s.text for s in last.sentences] == [evidence[1].text]
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +146,8 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ("What is step 3?", 7),
         ("What is the 2nd step?", 6),
         ("Which step comes first?", 5),
+        ("What is the last step?", 9),
+        ("Which step comes last?", 9),
     ],
 )
 def test_the_asked_step_is_found_and_quoted(trial: Settings, question: str, line: int) -> None:
