@@ -170,16 +170,13 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
     return line
 
 
-def in_documents_language(question: str, documents: str, llm: ChatLLM | None) -> str:
-    """What to search for a question asked in another language than the documents'
-    (``documents``, a :data:`rag.questions.LANGUAGE_NAMES` code): the model's translation
-    followed by the question as asked, "Who wrote it? (Wer hat es geschrieben?)", so that both the
-    documents' words and the question's own are matched. Returned as asked without a model, in
-    the documents' language already, or when the translation fails or is not in their
-    language."""
+def translate_question(question: str, documents: str, llm: ChatLLM | None) -> str | None:
+    """The model's translation of ``question`` into the documents' language (``documents``, a
+    :data:`rag.questions.LANGUAGE_NAMES` code); None without a model, for a question in that
+    language already, or when the translation fails or is not in that language."""
     asked = language(question)
     if llm is None or asked == documents or documents not in LANGUAGE_NAMES:
-        return question
+        return None
     try:
         text = llm.complete(
             [
@@ -194,11 +191,11 @@ def in_documents_language(question: str, documents: str, llm: ChatLLM | None) ->
             max_tokens=64,
         )
     except LLMError:
-        return question
+        return None
     line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
     if not line or len(line) > 400 or "[" in line or language(line) != documents:
-        return question
-    return f"{line} ({question})"
+        return None
+    return line
 
 
 def extractive_answer(
@@ -619,10 +616,11 @@ def ask(
     standalone = rewrite_followup(q, history, chosen.llm) if history else q
     # asked in another language than the documents': searched (and read for what it asks)
     # with the model's translation too; the model still reads the question as asked
-    searched = standalone
+    searched, meaning = standalone, None
     if chosen.llm is not None:
-        searched = in_documents_language(standalone, documents_language(settings), chosen.llm)
-    found: RetrievalResult = retrieve(settings, searched, evidence_k)
+        meaning = translate_question(standalone, documents_language(settings), chosen.llm)
+        searched = f"{meaning} ({standalone})" if meaning else standalone
+    found: RetrievalResult = retrieve(settings, searched, evidence_k, meaning)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model
     snapshots = snapshot_dir(settings)

@@ -772,11 +772,15 @@ def documents_language(settings: Settings) -> str:
     return open_index(settings).language()
 
 
-def retrieve(settings: Settings, query: str, k: int | None = None) -> RetrievalResult:
-    """Chunks and evidence sentences for ``query`` from the live index."""
+def retrieve(
+    settings: Settings, query: str, k: int | None = None, meaning: str | None = None
+) -> RetrievalResult:
+    """Chunks and evidence sentences for ``query`` from the live index. ``meaning``: the text
+    whose embedding is searched, when not the whole query (a question's translation: the
+    words of both languages are matched, but an English-only embedding model reads only one)."""
     handle = open_index(settings)
     t0 = time.perf_counter()
-    q = handle.embedder.embed_query(query)
+    q = handle.embedder.embed_query(meaning or query)
     named = handle.document_names().named(query)
     chunks = retrieve_chunks(handle, query, settings.top_k, q, named)
     t1 = time.perf_counter()

@@ -285,6 +285,38 @@ def test_a_declined_answer_quotes_the_evidence_instead(
     assert none.abstained and prompts.QUOTED_INSTEAD not in none.notices
 
 
+class TranslatorThenDecliner:
+    """A stand-in model that translates a question when asked to, and declines to answer."""
+
+    last_usage: dict[str, float] = {}
+
+    def complete(self, messages: list[dict[str, str]], **_: object) -> str:
+        if "Translate this question into English" in messages[-1]["content"]:
+            return "When did Junyang Lin join Alibaba?"
+        return prompts.CANNOT_ANSWER
+
+    def stream(self, messages: list[dict[str, str]], **_: object) -> Iterator[str]:
+        yield self.complete(messages)
+
+
+def test_a_question_in_another_language_is_searched_with_its_translation(
+    corpus_index: Settings, fake_ollama_factory: Any
+) -> None:
+    server = fake_ollama_factory(llm=TranslatorThenDecliner(), models=["qwen2.5:7b-instruct"])
+    s = settings_for_ollama(corpus_index, server.url, checker="rules")
+    q = "¿Cuándo se incorporó Junyang Lin a Alibaba?"
+    a = ask(q, s, backend="ollama")
+    # what was searched is said: the translation, then the question as asked
+    assert a.searched_for == f"When did Junyang Lin join Alibaba? ({q})"
+    # the model reads the question as asked, and is told to answer in its language
+    sent = server.chat_requests()[-1]["messages"][-1]["content"]
+    assert q in sent and "Write the answer in Spanish" in sent
+    # it declined: the quoted evidence, found through the translation, gives the date asked for
+    assert not a.abstained and "2019" in a.answer and prompts.QUOTED_INSTEAD in a.notices
+    # the extractive backend has no model to translate with: searched as asked
+    assert ask(q, corpus_index, backend="extractive").searched_for is None
+
+
 def test_an_answer_that_does_not_give_the_asked_fact_abstains(corpus_index: Settings) -> None:
     from rag.answering import answers_the_question
 

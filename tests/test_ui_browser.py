@@ -215,9 +215,17 @@ def test_chat_in_a_browser(browser: Any, browser_corpus: Settings, tmp_path: Pat
 
         # hover a citation mark: its card shows the quote, the document title, lines, verdict
         mark = page.locator(".rag-answer a.rag-cite").first
-        mark.hover()
         card = mark.locator(".rag-card")
-        card.wait_for(state="visible", timeout=5_000)
+        for attempt in range(3):  # on a loaded machine the page may still be settling
+            mark.scroll_into_view_if_needed()
+            mark.hover()
+            try:
+                card.wait_for(state="visible", timeout=5_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                page.mouse.move(0, 0)
         card_text = card.inner_text()
         assert "line" in card_text and "supported" in card_text and "“" in card_text
         shot(page, "ui-hover-card.png")
