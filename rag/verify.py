@@ -74,6 +74,8 @@ _DATE_MD = re.compile(r"\b(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|
 _DATE_DM = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(MONTHS) + r")\b", re.I
 )
+_DATE_ISO = re.compile(r"(?<![\w.-])(\d{4})-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])(?![\w-])")
+"""An ISO date, ``2022-04-07`` (changelogs, tables, CSV records): the same day as ``7 April 2022``."""
 _CAPITALISED = re.compile(r"\b([A-Z][\w'’-]*[\w])")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 COMMON_CAPITALISED = frozenset(
@@ -179,10 +181,17 @@ def numbers_in(text: str) -> set[float]:
 
 
 def dates_in(text: str) -> set[tuple[int, int]]:
-    """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``)."""
+    """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``,
+    ``2026-03-03``)."""
     out = {(MONTHS[m.group(1).lower()], int(m.group(2))) for m in _DATE_MD.finditer(text)}
     out |= {(MONTHS[m.group(2).lower()], int(m.group(1))) for m in _DATE_DM.finditer(text)}
+    out |= {(int(m.group(2)), int(m.group(3))) for m in _DATE_ISO.finditer(text)}
     return out
+
+
+def _iso_years(text: str) -> str:
+    """``text`` with each ISO date cut to its year: its month and day are checked as a date."""
+    return _DATE_ISO.sub(lambda m: m.group(1), text)
 
 
 def names_in(text: str) -> set[str]:
@@ -311,7 +320,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     for m in re.finditer(r"(\d[\d,.]*)\+", _plain(cited_text)):  # "90,000+ enterprises"
         for v in numbers_in(m.group(1)):
             text_bounds.setdefault(v, "more than")
-    for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
+    for value in sorted(numbers_in(_iso_years(claim)) - _date_days(claim_dates)):
         bound = bounds.get(value, "")
         if value in cited_numbers and bound in _STRICT:
             # "fewer than four" is not said by "at least four": the text must put the same bound

@@ -33,6 +33,23 @@ def test_number_formats() -> None:
 
 def test_date_formats() -> None:
     assert dates_in("on March 3") == {(3, 3)} == dates_in("on 3 March") == dates_in("Mar. 3rd")
+    assert dates_in("released 2026-03-03") == {(3, 3)}  # ISO, as changelogs and tables write it
+    assert dates_in("version 2026-13-40 of 12-03-2026") == set()  # no month 13; not ISO
+
+
+@pytest.mark.parametrize(
+    ("claim", "ok"),
+    [
+        ("Release 4.2 came out on 9 May 2024.", True),
+        ("Release 4.2 came out on May 9, 2024.", True),
+        ("Release 4.2 came out on 2024-05-09.", True),
+        ("Release 4.2 came out on 9 May 2023.", False),  # another year
+        ("Release 4.2 came out on 10 May 2024.", False),  # another day
+    ],
+)
+def test_iso_dates_in_the_text_are_dates(claim: str, ok: bool) -> None:
+    """A changelog's or a table's "2024-05-09" is the day a writer calls 9 May 2024."""
+    assert check_rules(claim, "* Changes in release 4.2 (2024-05-09) [stable]").ok is ok
 
 
 @pytest.mark.parametrize(
