@@ -11,18 +11,19 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rag.formats import Layout
+from rag.formats import HEADING_SEPARATOR, Layout
 from rag.schema import Chunk, Sentence
 
-SPLITTER = 3
+SPLITTER = 4
 """Version of the sentence splitter; an index whose chunks were split by another is re-chunked
 (and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
 semicolon or an abbreviation before a word in lower case, and behind an emphasis mark. 3: a
 list item's number stays with its item ("3. Open the vent."); a sentence may start in lower
 case after a full stop that closes a word ("... the file. grep prints ..."); a heading in
-capitals over indented text ("SYNOPSIS") stands alone."""
+capitals over indented text ("SYNOPSIS") stands alone. 4: a plain-text sentence knows the
+headings it sits under (:func:`text_sections`), as one of a converted document does."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -215,10 +216,126 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:
-    """The sentences of one file, each located by lines and characters (and, for a converted
-    document, by page or heading)."""
+_ATX = re.compile(r"[ ]{0,3}(#{1,6})[ \t]+(\S.*?)[ \t#]*$")
+_SETEXT = re.compile(r"[ ]{0,3}(=+|-+)[ \t]*$")
+_OUTLINE = re.compile(r"(\*{1,4})[ \t]+(\S.*?)\s*$")
+_FENCE = re.compile(r"[ ]{0,3}(```|~~~)")
+_NOT_A_TITLE = re.compile(r"\s|[-*+•·>|#]|\d{1,3}[.)]\s|.*[.,;:!?]\s*$")
+MAX_HEADING_WORDS = 12
+WRAPPED_LINE = 60
+"""A line this long, with the next indented right under it, is a paragraph's first line."""
+INDENT_HEADING_LEVEL = 7
+"""A line over an indented block heads it below the document's marked headings (a definition's
+term under "1. Definitions")."""
+
+
+def text_sections(text: str) -> list[tuple[int, str]]:
+    """``(offset, heading path)`` of the sections of a plain-text file: from ``offset`` on (the
+    line after a heading), the text sits under that path (``Part › Section``), as in a converted
+    document's :class:`~rag.formats.Layout`. A heading is a Markdown one (``## Bug fixes``, or
+    underlined with ``===``/``---``), an outline star line over indented text or deeper stars
+    (``* Changes in release 2.1``, ``** Bug fixes``: release notes), or a short line at the
+    margin, not closed by punctuation, over an indented block (a changelog entry's
+    ``package (1.2-1) unstable; urgency=low``, a manual's ``OPTIONS``). The heading line itself
+    sits under the headings above its own level (an empty path: none)."""
+    lines = text.split("\n")
     starts = line_starts(text)
+    path: list[tuple[int, str]] = []
+    sections: list[tuple[int, str]] = []
+    fenced = False
+
+    def next_nonblank(i: int) -> tuple[int, str] | None:
+        for j in range(i + 1, min(len(lines), i + 3)):
+            if lines[j].strip():
+                return j, lines[j]
+        return None
+
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or not line.strip():
+            continue
+        heading: tuple[int, str] | None = None
+        below = i + 1
+        m = _ATX.match(line)
+        if m:
+            heading = (len(m.group(1)), m.group(2))
+        elif (
+            i + 1 < len(lines)
+            and _SETEXT.match(lines[i + 1])
+            and len(lines[i + 1].strip()) >= 3
+            and not _NOT_A_TITLE.match(line[:1])
+            and not (i > 0 and lines[i - 1].strip())  # a paragraph's last line over a rule
+        ):
+            heading = (1 if lines[i + 1].strip()[0] == "=" else 2, line.strip())
+            below = i + 2
+        elif (
+            (o := _OUTLINE.match(line))
+            and _titled(o.group(2))
+            and i + 1 < len(lines)
+            and not lines[i + 1].strip()
+        ):
+            nxt = next_nonblank(i)
+            deeper = nxt is not None and (
+                _indent(nxt[1]) >= 2
+                or (n := _OUTLINE.match(nxt[1])) is not None
+                and len(n.group(1)) > len(o.group(1))
+            )
+            if deeper:
+                heading = (len(o.group(1)), o.group(2))
+        elif (
+            not _NOT_A_TITLE.match(line)
+            and _titled(line)
+            and not (i > 0 and lines[i - 1].strip())
+            and (nxt := next_nonblank(i)) is not None
+            and _indent(nxt[1]) >= 2
+            and not (nxt[0] == i + 1 and len(line) >= WRAPPED_LINE)  # a hanging indent
+        ):
+            heading = (INDENT_HEADING_LEVEL, line.strip())
+        if heading is None:
+            continue
+        level, title = heading
+        title = " ".join(title.split())
+        path = [(lv, t) for lv, t in path if lv < level]
+        sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
+        path.append((level, title))
+        if below < len(starts):
+            sections.append((starts[below], HEADING_SEPARATOR.join(t for _, t in path)))
+    return sections
+
+
+def _titled(line: str) -> bool:
+    """Whether a line may title what follows: short, not closed by punctuation, and not prose
+    that goes on ("is equivalent to"): a line in lower case must hold a number, as a release's
+    name does ("procps (2:4.0.2-1) unstable")."""
+    words = line.split()
+    return (
+        0 < len(words) <= MAX_HEADING_WORDS
+        and not re.search(r"[.,;:!?]\s*$", line)
+        and (not line.lstrip()[:1].islower() or bool(re.search(r"\d", line)))
+    )
+
+
+def _heading_at(sections: list[tuple[int, str]], offset: int) -> str | None:
+    i = bisect.bisect_right([s[0] for s in sections], offset) - 1
+    return sections[i][1] or None if i >= 0 else None
+
+
+def heading_finder(text: str, layout: Layout | None = None) -> Callable[[int], str | None]:
+    """The heading path a character offset of a file sits under: a converted document's
+    (:meth:`Layout.heading_of`), or a plain-text file's (:func:`text_sections`)."""
+    if layout is not None:
+        return layout.heading_of
+    sections = text_sections(text)
+    return lambda offset: _heading_at(sections, offset)
+
+
+def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:
+    """The sentences of one file, each located by lines and characters (and by the headings it
+    sits under; for a converted document, by page)."""
+    starts = line_starts(text)
+    heading_of = heading_finder(text, layout)
     return [
         Sentence(
             file=path,
@@ -228,7 +345,7 @@ def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[
             char_end=b,
             text=text[a:b],
             page=layout.page_of(a) if layout else None,
-            heading=layout.heading_of(a) if layout else None,
+            heading=heading_of(a),
         )
         for a, b in sentence_spans(text)
     ]

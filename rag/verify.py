@@ -299,13 +299,19 @@ def _versioned(name: str, claim: str, cited_plain: str, context_plain: str) -> b
     )
 
 
-def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
+def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "") -> RuleResult:
     """Numbers, dates and names of the claim must be in the cited text; words mostly too.
 
     ``context`` is the text just before the citation in its file: a name the cited sentence
     refers to by a pronoun ("He did not respond") may be found there. Numbers and dates must be
-    in the cited text itself."""
-    claim, cited_text, context = (fold_name_digits(t) for t in (claim, cited_text, context))
+    in the cited text itself, or in ``heading``, the headings the cited text sits under: a
+    release note's item says what changed, its heading in which version and on which day."""
+    claim, cited_text, context, heading = (
+        fold_name_digits(t) for t in (claim, cited_text, context, heading)
+    )
+    words_text = cited_text
+    if heading:
+        cited_text = f"{heading}\n{cited_text}"
     missing: list[str] = []
     claim_dates, cited_dates = dates_in(claim), dates_in(cited_text)
     # reasons come in a fixed order (dates, numbers, then names as the claim says them)
@@ -381,7 +387,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if pairs and sum(p in cited_text for p in pairs) / len(pairs) < 0.5:
             missing.append(run)
     claim_tokens = set(tokenize(claim))
-    pool = set(tokenize(cited_text))
+    pool = set(tokenize(words_text))
     coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
 
@@ -476,14 +482,21 @@ class Checker:
     def mode(self) -> str:
         return "rules+llm" if self.judge is not None else "rules"
 
-    def assess(self, claim: str, evidence: str, context: str = "") -> Assessment:
+    def assess(self, claim: str, evidence: str, context: str = "", heading: str = "") -> Assessment:
         """The verdict on one claim against one piece of text: the name/number rules, then the
         claim-to-clause alignment (:func:`rag.alignment.inspect`: a negated or opposite word or
         a value bound to another event is a contradiction; a wider scope, an added cause or
-        another unit is unsupported), then the judge for whatever is left."""
+        another unit is unsupported), then the judge for whatever is left. ``heading``: the
+        headings the text sits under, read when the claim's numbers, dates or names are there
+        (the judge then reads them too)."""
         if quotes_whole_sentence(claim, evidence):
             return Assessment("supported", 1.0, "the claim quotes the cited text")
         rules = check_rules(claim, evidence, context)
+        under = ""  # the headings the claim's values were found in
+        if not rules.ok and heading:
+            with_heading = check_rules(claim, evidence, context, heading)
+            if with_heading.ok:
+                rules, under = with_heading, heading
         if not rules.ok:
             return Assessment(
                 "unsupported",
@@ -514,7 +527,10 @@ class Checker:
                 round(rules.coverage, 3),
                 "words and names match" if ok else "few words match",
             )
-        p = self.judge.yes_probability(judge_messages(claim, aligned_sentences(claim, evidence)))
+        sentences = aligned_sentences(claim, evidence)
+        if under:
+            sentences = f"{under}:\n{sentences}"
+        p = self.judge.yes_probability(judge_messages(claim, sentences))
         ok = p >= self.threshold
         return Assessment(
             "supported" if ok else "unsupported",
@@ -540,7 +556,7 @@ class Checker:
         # the likeliest citation first (rules alone): once one supports the claim, the others
         # are not read (each may cost a judge call)
         for c in sorted(cited[:3], key=lambda c: rule_rank(claim, [c]), reverse=True):
-            a = self.assess(claim, c.quote, contexts[c.n])
+            a = self.assess(claim, c.quote, contexts[c.n], c.heading or "")
             if a.verdict == "contradicted" and against is None:
                 against = (a, c)
             if best is None or (a.ok, a.score) > (best[0].ok, best[0].score):

@@ -363,3 +363,23 @@ def test_a_strict_bound_needs_more_than_the_very_number() -> None:
     assert check_rules("More than 90,000 firms use it.", "The 90,000+ firms use it.").ok
     assert check_rules("Fewer than ten people came.", "Fewer than ten people came.").ok
     assert not check_rules("More than 200 people came.", "200 people came.").ok
+
+
+def test_a_version_or_date_in_the_heading_of_the_cited_item() -> None:
+    """ "Dark mode came with release 2.3" citing the item "Dark mode is available in the viewer."
+    under the heading "Changes in release 2.3 (2023-11-02)" is what the lines say; another
+    version is not."""
+    item = "Dark mode is available in the viewer."
+    heading = "Noteworthy changes in release 2.3 (2023-11-02) [stable] › New features"
+    assert not check_rules("Release 2.3 made dark mode available in the viewer.", item).ok
+    assert check_rules("Release 2.3 made dark mode available in the viewer.", item, "", heading).ok
+    assert check_rules("On 2 November 2023 dark mode became available.", item, "", heading).ok
+    assert not check_rules(
+        "Release 2.4 made dark mode available in the viewer.", item, "", heading
+    ).ok
+    checker = Checker(judge=None)
+    cited = cite(1, item).model_copy(update={"heading": heading})
+    claim = "In 2.3, dark mode is available in the viewer."
+    assert checker.check(claim, [cited]).verdict == "supported"
+    assert checker.check(claim, [cite(1, item)]).verdict == "unsupported"  # no heading
+    assert checker.check(claim.replace("2.3", "2.4"), [cited]).verdict == "unsupported"
