@@ -23,7 +23,9 @@ semicolon or an abbreviation before a word in lower case, and behind an emphasis
 list item's number stays with its item ("3. Open the vent."); a sentence may start in lower
 case after a full stop that closes a word ("... the file. grep prints ..."); a heading in
 capitals over indented text ("SYNOPSIS") stands alone. 4: a plain-text sentence knows the
-headings it sits under (:func:`text_sections`), as one of a converted document does."""
+headings it sits under (:func:`text_sections`), as one of a converted document does; a web
+page's list items keep their marks ("2. ", "• ") and a definition's term heads it (the
+documents are converted again)."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
