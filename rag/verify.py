@@ -60,7 +60,7 @@ _SCALES = {
     "billion": 1e9, "t": 1e12, "trillion": 1e12,
 }  # fmt: skip
 _NUM = re.compile(
-    r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|percent|k|thousand|m|mn|million|b|bn|billion"
+    r"(?<![\w.])((?:[1-9]\d{0,2}(?:,\d{3}(?!\d))+|\d+)(?:\.\d+)?)\s*(%|percent|k|thousand|m|mn|million|b|bn|billion"
     r"|t|trillion)?(?![a-z])",
     re.I,
 )

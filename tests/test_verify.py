@@ -29,6 +29,16 @@ def test_number_formats() -> None:
     assert 262000.0 in numbers_in("262,000 tokens")
     assert 6e8 in numbers_in("over 600 million downloads")
     assert 4.0 in numbers_in("four ranks")
+    assert 1234567.0 in numbers_in("1,234,567 rows")
+
+
+def test_csv_fields_are_no_thousands() -> None:
+    """In a CSV record "2019-07-06,2021-08-14" the comma separates two dates: the years are
+    2019 and 2021, not a number 6,202."""
+    row = "11,Falcon,falcon,2019-07-06,2021-08-14,2024-08-14"
+    assert {2019.0, 2021.0, 2024.0} <= numbers_in(row)
+    assert 6202.0 not in numbers_in(row)
+    assert check_rules("Falcon was released on 14 August 2021.", row).ok
 
 
 def test_date_formats() -> None:
