@@ -76,6 +76,8 @@ def _hard_break(line: str, next_line: str) -> bool:
     stripped = line.strip()
     if _LIST_OR_HEADING.match(next_line) or stripped.startswith("#"):
         return True
+    if _record(line) and _record(next_line):
+        return True  # one table row or CSV record a line, however long
     nxt = next_line.lstrip()
     if _LINE_END_TERMINAL.search(stripped):
         return not _runs_on(line, stripped, next_line)
@@ -91,6 +93,12 @@ def _hard_break(line: str, next_line: str) -> bool:
 
 _MARKUP = "*_`\"“‘'"
 """Emphasis, code and quote marks a wrapped word may start with (``*expression*``)."""
+
+
+def _record(line: str) -> bool:
+    """A line of a table: cells split by tabs, or a CSV record (commas, hardly any spaces)."""
+    commas = line.count(",")
+    return "\t" in line.strip() or (commas >= 2 and line.count(" ") < commas)
 
 
 def _indent(line: str) -> int:
@@ -252,16 +260,33 @@ def text_sections(text: str) -> list[tuple[int, str]]:
                 return j, lines[j]
         return None
 
+    table_end = -1  # the line after the table whose header heads the lines before it
     for i, line in enumerate(lines):
+        if i == table_end:  # what follows a table is under the headings above it again
+            path = [(lv, t) for lv, t in path if lv < TABLE_HEADER_LEVEL]
+            sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
         if _FENCE.match(line):
             fenced = not fenced
             continue
-        if fenced or not line.strip():
+        if fenced or not line.strip() or i < table_end:
+            continue
+        end = _table_end(lines, i)
+        if end:
+            # a table's header row names its columns: its rows are read under it, and it is no
+            # value of its own (it sits under itself, as a heading line does)
+            path = [(lv, t) for lv, t in path if lv < TABLE_HEADER_LEVEL]
+            path.append((TABLE_HEADER_LEVEL, " ".join(line.split())))
+            sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
+            table_end = end
             continue
         heading: tuple[int, str] | None = None
         below = i + 1
         m = _ATX.match(line)
-        if m:
+        if (
+            m
+            and not (i > 0 and lines[i - 1].strip())
+            and not _ATX.match(lines[i + 1] if i + 1 < len(lines) else "")
+        ):
             heading = (len(m.group(1)), m.group(2))
         elif (
             i + 1 < len(lines)
@@ -305,6 +330,36 @@ def text_sections(text: str) -> list[tuple[int, str]]:
         if below < len(starts):
             sections.append((starts[below], HEADING_SEPARATOR.join(t for _, t in path)))
     return sections
+
+
+_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+"""The line under a Markdown table's header row (``|---|:--:|``)."""
+TABLE_HEADER_LEVEL = 8
+"""A table's header row heads its rows, below every other heading."""
+MIN_TABLE_ROWS = 2
+
+
+def _table_end(lines: list[str], i: int) -> int:
+    """When line ``i`` is the header row of a table (a Markdown one over its ``|---|`` rule; a
+    first line of comma- or tab-separated column names, without digits, over records with the
+    same separator), the index of the line after the table; else 0."""
+    line = lines[i]
+    if i + 1 < len(lines) and "|" in line and _TABLE_RULE.match(lines[i + 1]):
+        j = i + 2
+        while j < len(lines) and "|" in lines[j] and lines[j].strip():
+            j += 1
+        return j
+    if re.search(r"\d", line) or (i > 0 and lines[i - 1].strip() and "\t" not in line):
+        return 0
+    for sep, least in (("\t", 1), (",", 2)):
+        if line.count(sep) < least or (sep == "," and line.count(" ") > line.count(",")):
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].count(sep) >= least:
+            j += 1
+        if j - i - 1 >= MIN_TABLE_ROWS:
+            return j
+    return 0
 
 
 def _titled(line: str) -> bool:

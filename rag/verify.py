@@ -441,11 +441,16 @@ def _inflected(low: str, cited_plain: str) -> bool:
 
 
 def is_claim(sentence: str) -> bool:
-    """Whether an answer sentence states something (abstentions and fragments do not)."""
+    """Whether an answer sentence states something (abstentions and fragments do not). Two
+    words state something when both are names or values: a two-column table row quoted as
+    it stands ("DE Germany", "Lab manager | Kim"), not "See above"."""
     low = sentence.lower()
     if any(m in low for m in prompts.CANNOT_ANSWER_MARKERS):
         return False
-    return len(re.findall(r"\w+", sentence)) >= 3 or bool(_CJK_RUN.search(sentence))
+    words = re.findall(r"\w+", sentence)
+    if len(words) == 2 and all(w[0].isupper() or w[0].isdigit() for w in words):
+        return True
+    return len(words) >= 3 or bool(_CJK_RUN.search(sentence))
 
 
 def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:

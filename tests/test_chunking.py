@@ -301,3 +301,28 @@ def test_plain_text_sentences_know_their_headings() -> None:
 def test_a_hanging_indent_is_no_heading() -> None:
     text = "[1] This limitation occurs because the code that runs under these rules\n    is not known when the module is compiled.\n"
     assert all(s.heading is None for s in split_sentences("a.txt", text))
+
+
+def test_a_table_header_heads_its_rows_and_each_record_is_a_sentence() -> None:
+    """A CSV file's or a Markdown table's header row names the columns: each row is read under
+    it (and the header sits under itself, so it is never quoted as a value); each record is a
+    sentence of its own, however long."""
+    csv = (
+        "version,codename,created,release,end-of-life,extended-support-end\n"
+        "7,Falcon,falcon,2011-02-06,2013-05-04,2016-04-25,2018-05-31,2020-06-30\n"
+        "8,Heron,heron,2013-05-04,2015-04-26,2018-06-17,2020-06-30,2025-06-30\n"
+        "9,Osprey,osprey,2015-04-26,2017-06-17,2020-07-18,2022-06-30,2027-06-30\n"
+    )
+    sentences = split_sentences("r.csv", csv)
+    assert [s.text[:2] for s in sentences] == ["ve", "7,", "8,", "9,"]
+    header = " ".join(csv.splitlines()[0].split())
+    assert all(s.heading == header for s in sentences)
+    md = (
+        "# Pumps\n\nThe pumps we keep:\n\n| Pump | Flow |\n|------|-----:|\n| P-1 | 40 |\n"
+        "| P-2 | 55 |\n\nThe spare is P-2.\n"
+    )
+    assert _heading_of(md, "P-1 |") == "Pumps › | Pump | Flow |"
+    assert _heading_of(md, "spare") == "Pumps"
+    # comment lines are no headings
+    conf = "# the spool\n# kept on its own disk\nspool=/var/spool/frob\n"
+    assert all(s.heading is None for s in split_sentences("frob.conf", conf))

@@ -121,6 +121,8 @@ def test_the_likeliest_citation_is_judged_first_and_the_rest_not_at_all() -> Non
 def test_is_claim_and_faithfulness() -> None:
     assert not is_claim("The documents do not answer this question.")
     assert is_claim("Lin left Alibaba in March.")
+    assert is_claim("DE Germany")  # a two-column table row, quoted as it stands
+    assert not is_claim("See above.")
     checks = [
         SentenceCheck(text="Lin left Alibaba.", verdict="supported", score=0.9),
         SentenceCheck(text="He joined in 2019 too.", verdict="unsupported", score=0.1),
