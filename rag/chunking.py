@@ -250,8 +250,14 @@ def text_sections(text: str) -> list[tuple[int, str]]:
     sits under the headings above its own level (an empty path: none)."""
     lines = text.split("\n")
     starts = line_starts(text)
-    path: list[tuple[int, str]] = []
+    path: list[tuple[int, str, bool]] = []
+    """``(level, title, indented)``: ``indented``, a heading whose body is indented (outline
+    stars, a changelog entry): a line at the margin that is no heading ends its section."""
     sections: list[tuple[int, str]] = []
+
+    def joined() -> str:
+        return HEADING_SEPARATOR.join(t for _, t, _ in path)
+
     fenced = False
 
     def next_nonblank(i: int) -> tuple[int, str] | None:
@@ -263,8 +269,8 @@ def text_sections(text: str) -> list[tuple[int, str]]:
     table_end = -1  # the line after the table whose header heads the lines before it
     for i, line in enumerate(lines):
         if i == table_end:  # what follows a table is under the headings above it again
-            path = [(lv, t) for lv, t in path if lv < TABLE_HEADER_LEVEL]
-            sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
+            path = [p for p in path if p[0] < TABLE_HEADER_LEVEL]
+            sections.append((starts[i], joined()))
         if _FENCE.match(line):
             fenced = not fenced
             continue
@@ -274,9 +280,9 @@ def text_sections(text: str) -> list[tuple[int, str]]:
         if end:
             # a table's header row names its columns: its rows are read under it, and it is no
             # value of its own (it sits under itself, as a heading line does)
-            path = [(lv, t) for lv, t in path if lv < TABLE_HEADER_LEVEL]
-            path.append((TABLE_HEADER_LEVEL, " ".join(line.split())))
-            sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
+            path = [p for p in path if p[0] < TABLE_HEADER_LEVEL]
+            path.append((TABLE_HEADER_LEVEL, " ".join(line.split()), False))
+            sections.append((starts[i], joined()))
             table_end = end
             continue
         heading: tuple[int, str] | None = None
@@ -321,14 +327,19 @@ def text_sections(text: str) -> list[tuple[int, str]]:
         ):
             heading = (INDENT_HEADING_LEVEL, line.strip())
         if heading is None:
+            if not line[:1].isspace() and not _OUTLINE.match(line) and any(p[2] for p in path):
+                # text at the margin under headings whose bodies are indented: another part
+                # of the file ("Major changes from 0.7 to 0.8:" after the outline's releases)
+                path = [p for p in path if not p[2]]
+                sections.append((starts[i], joined()))
             continue
         level, title = heading
         title = " ".join(title.split())
-        path = [(lv, t) for lv, t in path if lv < level]
-        sections.append((starts[i], HEADING_SEPARATOR.join(t for _, t in path)))
-        path.append((level, title))
+        path = [p for p in path if p[0] < level]
+        sections.append((starts[i], joined()))
+        path.append((level, title, bool(m is None and below == i + 1)))
         if below < len(starts):
-            sections.append((starts[below], HEADING_SEPARATOR.join(t for _, t in path)))
+            sections.append((starts[below], joined()))
     return sections
 
 

@@ -326,3 +326,11 @@ def test_a_table_header_heads_its_rows_and_each_record_is_a_sentence() -> None:
     # comment lines are no headings
     conf = "# the spool\n# kept on its own disk\nspool=/var/spool/frob\n"
     assert all(s.heading is None for s in split_sentences("frob.conf", conf))
+
+
+def test_an_outline_section_ends_at_text_on_the_margin() -> None:
+    """Release notes whose older part has another layout: the items of "Major changes from 0.7
+    to 0.8" are not under the last outline release above them."""
+    text = RELEASE_NOTES + "\n\nMajor changes from 0.7 to 0.8:\n* the spool can be read back.\n"
+    assert _heading_of(text, "read back") is None
+    assert _heading_of(text, "Dark mode").startswith("Noteworthy changes in release 2.3")
