@@ -11,18 +11,21 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rag.formats import Layout
+from rag.formats import HEADING_SEPARATOR, Layout
 from rag.schema import Chunk, Sentence
 
-SPLITTER = 3
+SPLITTER = 4
 """Version of the sentence splitter; an index whose chunks were split by another is re-chunked
 (and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
 semicolon or an abbreviation before a word in lower case, and behind an emphasis mark. 3: a
 list item's number stays with its item ("3. Open the vent."); a sentence may start in lower
 case after a full stop that closes a word ("... the file. grep prints ..."); a heading in
-capitals over indented text ("SYNOPSIS") stands alone."""
+capitals over indented text ("SYNOPSIS") stands alone. 4: a plain-text sentence knows the
+headings it sits under (:func:`text_sections`), as one of a converted document does; a web
+page's list items keep their marks ("2. ", "• ") and a definition's term heads it (the
+documents are converted again)."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -73,6 +76,8 @@ def _hard_break(line: str, next_line: str) -> bool:
     stripped = line.strip()
     if _LIST_OR_HEADING.match(next_line) or stripped.startswith("#"):
         return True
+    if _record(line) and _record(next_line):
+        return True  # one table row or CSV record a line, however long
     nxt = next_line.lstrip()
     if _LINE_END_TERMINAL.search(stripped):
         return not _runs_on(line, stripped, next_line)
@@ -88,6 +93,12 @@ def _hard_break(line: str, next_line: str) -> bool:
 
 _MARKUP = "*_`\"“‘'"
 """Emphasis, code and quote marks a wrapped word may start with (``*expression*``)."""
+
+
+def _record(line: str) -> bool:
+    """A line of a table: cells split by tabs, or a CSV record (commas, hardly any spaces)."""
+    commas = line.count(",")
+    return "\t" in line.strip() or (commas >= 2 and line.count(" ") < commas)
 
 
 def _indent(line: str) -> int:
@@ -215,10 +226,184 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:
-    """The sentences of one file, each located by lines and characters (and, for a converted
-    document, by page or heading)."""
+_ATX = re.compile(r"[ ]{0,3}(#{1,6})[ \t]+(\S.*?)[ \t#]*$")
+_SETEXT = re.compile(r"[ ]{0,3}(=+|-+)[ \t]*$")
+_OUTLINE = re.compile(r"(\*{1,4})[ \t]+(\S.*?)\s*$")
+_FENCE = re.compile(r"[ ]{0,3}(```|~~~)")
+_NOT_A_TITLE = re.compile(r"\s|[-*+•·>|#]|\d{1,3}[.)]\s|.*[.,;:!?]\s*$")
+MAX_HEADING_WORDS = 12
+WRAPPED_LINE = 60
+"""A line this long, with the next indented right under it, is a paragraph's first line."""
+INDENT_HEADING_LEVEL = 7
+"""A line over an indented block heads it below the document's marked headings (a definition's
+term under "1. Definitions")."""
+
+
+def text_sections(text: str) -> list[tuple[int, str]]:
+    """``(offset, heading path)`` of the sections of a plain-text file: from ``offset`` on (the
+    line after a heading), the text sits under that path (``Part › Section``), as in a converted
+    document's :class:`~rag.formats.Layout`. A heading is a Markdown one (``## Bug fixes``, or
+    underlined with ``===``/``---``), an outline star line over indented text or deeper stars
+    (``* Changes in release 2.1``, ``** Bug fixes``: release notes), or a short line at the
+    margin, not closed by punctuation, over an indented block (a changelog entry's
+    ``package (1.2-1) unstable; urgency=low``, a manual's ``OPTIONS``). The heading line itself
+    sits under the headings above its own level (an empty path: none)."""
+    lines = text.split("\n")
     starts = line_starts(text)
+    path: list[tuple[int, str, bool]] = []
+    """``(level, title, indented)``: ``indented``, a heading whose body is indented (outline
+    stars, a changelog entry): a line at the margin that is no heading ends its section."""
+    sections: list[tuple[int, str]] = []
+
+    def joined() -> str:
+        return HEADING_SEPARATOR.join(t for _, t, _ in path)
+
+    fenced = False
+
+    def next_nonblank(i: int) -> tuple[int, str] | None:
+        for j in range(i + 1, min(len(lines), i + 3)):
+            if lines[j].strip():
+                return j, lines[j]
+        return None
+
+    table_end = -1  # the line after the table whose header heads the lines before it
+    for i, line in enumerate(lines):
+        if i == table_end:  # what follows a table is under the headings above it again
+            path = [p for p in path if p[0] < TABLE_HEADER_LEVEL]
+            sections.append((starts[i], joined()))
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or not line.strip() or i < table_end:
+            continue
+        end = _table_end(lines, i)
+        if end:
+            # a table's header row names its columns: its rows are read under it, and it is no
+            # value of its own (it sits under itself, as a heading line does)
+            path = [p for p in path if p[0] < TABLE_HEADER_LEVEL]
+            path.append((TABLE_HEADER_LEVEL, " ".join(line.split()), False))
+            sections.append((starts[i], joined()))
+            table_end = end
+            continue
+        heading: tuple[int, str] | None = None
+        below = i + 1
+        m = _ATX.match(line)
+        if (
+            m
+            and not (i > 0 and lines[i - 1].strip())
+            and not _ATX.match(lines[i + 1] if i + 1 < len(lines) else "")
+        ):
+            heading = (len(m.group(1)), m.group(2))
+        elif (
+            i + 1 < len(lines)
+            and _SETEXT.match(lines[i + 1])
+            and len(lines[i + 1].strip()) >= 3
+            and not _NOT_A_TITLE.match(line[:1])
+            and not (i > 0 and lines[i - 1].strip())  # a paragraph's last line over a rule
+        ):
+            heading = (1 if lines[i + 1].strip()[0] == "=" else 2, line.strip())
+            below = i + 2
+        elif (
+            (o := _OUTLINE.match(line))
+            and _titled(o.group(2))
+            and i + 1 < len(lines)
+            and not lines[i + 1].strip()
+        ):
+            nxt = next_nonblank(i)
+            deeper = nxt is not None and (
+                _indent(nxt[1]) >= 2
+                or (n := _OUTLINE.match(nxt[1])) is not None
+                and len(n.group(1)) > len(o.group(1))
+            )
+            if deeper:
+                heading = (len(o.group(1)), o.group(2))
+        elif (
+            not _NOT_A_TITLE.match(line)
+            and _titled(line)
+            and not (i > 0 and lines[i - 1].strip())
+            and (nxt := next_nonblank(i)) is not None
+            and _indent(nxt[1]) >= 2
+            and not (nxt[0] == i + 1 and len(line) >= WRAPPED_LINE)  # a hanging indent
+        ):
+            heading = (INDENT_HEADING_LEVEL, line.strip())
+        if heading is None:
+            if not line[:1].isspace() and not _OUTLINE.match(line) and any(p[2] for p in path):
+                # text at the margin under headings whose bodies are indented: another part
+                # of the file ("Major changes from 0.7 to 0.8:" after the outline's releases)
+                path = [p for p in path if not p[2]]
+                sections.append((starts[i], joined()))
+            continue
+        level, title = heading
+        title = " ".join(title.split())
+        path = [p for p in path if p[0] < level]
+        sections.append((starts[i], joined()))
+        path.append((level, title, bool(m is None and below == i + 1)))
+        if below < len(starts):
+            sections.append((starts[below], joined()))
+    return sections
+
+
+_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+"""The line under a Markdown table's header row (``|---|:--:|``)."""
+TABLE_HEADER_LEVEL = 8
+"""A table's header row heads its rows, below every other heading."""
+MIN_TABLE_ROWS = 2
+
+
+def _table_end(lines: list[str], i: int) -> int:
+    """When line ``i`` is the header row of a table (a Markdown one over its ``|---|`` rule; a
+    first line of comma- or tab-separated column names, without digits, over records with the
+    same separator), the index of the line after the table; else 0."""
+    line = lines[i]
+    if i + 1 < len(lines) and "|" in line and _TABLE_RULE.match(lines[i + 1]):
+        j = i + 2
+        while j < len(lines) and "|" in lines[j] and lines[j].strip():
+            j += 1
+        return j
+    if re.search(r"\d", line) or (i > 0 and lines[i - 1].strip() and "\t" not in line):
+        return 0
+    for sep, least in (("\t", 1), (",", 2)):
+        if line.count(sep) < least or (sep == "," and line.count(" ") > line.count(",")):
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].count(sep) >= least:
+            j += 1
+        if j - i - 1 >= MIN_TABLE_ROWS:
+            return j
+    return 0
+
+
+def _titled(line: str) -> bool:
+    """Whether a line may title what follows: short, not closed by punctuation, and not prose
+    that goes on ("is equivalent to"): a line in lower case must hold a number, as a release's
+    name does ("procps (2:4.0.2-1) unstable")."""
+    words = line.split()
+    return (
+        0 < len(words) <= MAX_HEADING_WORDS
+        and not re.search(r"[.,;:!?]\s*$", line)
+        and (not line.lstrip()[:1].islower() or bool(re.search(r"\d", line)))
+    )
+
+
+def _heading_at(sections: list[tuple[int, str]], offset: int) -> str | None:
+    i = bisect.bisect_right([s[0] for s in sections], offset) - 1
+    return sections[i][1] or None if i >= 0 else None
+
+
+def heading_finder(text: str, layout: Layout | None = None) -> Callable[[int], str | None]:
+    """The heading path a character offset of a file sits under: a converted document's
+    (:meth:`Layout.heading_of`), or a plain-text file's (:func:`text_sections`)."""
+    if layout is not None:
+        return layout.heading_of
+    sections = text_sections(text)
+    return lambda offset: _heading_at(sections, offset)
+
+
+def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:
+    """The sentences of one file, each located by lines and characters (and by the headings it
+    sits under; for a converted document, by page)."""
+    starts = line_starts(text)
+    heading_of = heading_finder(text, layout)
     return [
         Sentence(
             file=path,
@@ -228,7 +413,7 @@ def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[
             char_end=b,
             text=text[a:b],
             page=layout.page_of(a) if layout else None,
-            heading=layout.heading_of(a) if layout else None,
+            heading=heading_of(a),
         )
         for a, b in sentence_spans(text)
     ]

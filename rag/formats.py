@@ -410,6 +410,10 @@ _BLOCK_TAGS = frozenset(
 )
 _VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _SPACES = re.compile(r"\s+")
+_PILCROW = re.compile(r"\s*¶$")
+"""The anchor mark documentation generators put after a heading or a term ("ffi_type_void ¶")."""
+TERM_LEVEL = 7
+"""A definition list's term (``<dt>``) heads its definitions below any ``<h1>``–``<h6>``."""
 
 
 class _HtmlText(HTMLParser):
@@ -427,6 +431,10 @@ class _HtmlText(HTMLParser):
         self.current: list[str] = []
         self.heading: int | None = None
         self.cells = 0
+        self.lists: list[list[int]] = []
+        """Open lists, innermost last: ``[numbered, count]`` (``numbered``: 1 for ``<ol>``)."""
+        self.marker = ""
+        """The mark of the list item whose first paragraph comes next ("3. ", "• ")."""
 
     def flush(self) -> None:
         raw = "".join(self.current)
@@ -435,9 +443,10 @@ class _HtmlText(HTMLParser):
             lines = [ln.rstrip() for ln in raw.split("\n")]
             text = "\n".join(ln for ln in lines if ln.strip())
         else:
-            text = _SPACES.sub(" ", raw).strip()
+            text = _PILCROW.sub("", _SPACES.sub(" ", raw).strip())
         if text:
-            self.paragraphs.append((text, self.heading))
+            self.paragraphs.append((self.marker + text, self.heading))
+            self.marker = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID_TAGS:
@@ -456,6 +465,16 @@ class _HtmlText(HTMLParser):
             self.flush()
             if tag[0] == "h" and tag[1:].isdigit():
                 self.heading = int(tag[1:])
+            if tag == "dt":
+                self.heading = TERM_LEVEL
+            if tag in ("ul", "ol"):
+                start = a.get("start") or "1"
+                first = int(start) if tag == "ol" and start.strip().isdigit() else 1
+                self.lists.append([int(tag == "ol"), first - 1])
+            if tag == "li" and self.lists:
+                numbered, count = self.lists[-1]
+                self.lists[-1][1] = count + 1
+                self.marker = f"{count + 1}. " if numbered else "• "
             if tag == "pre":
                 self.pre += 1
             if tag == "tr":
@@ -484,8 +503,14 @@ class _HtmlText(HTMLParser):
     def close_tag(self, tag: str) -> None:
         if tag in _BLOCK_TAGS:
             self.flush()
-            if tag[0] == "h" and tag[1:].isdigit():
+            if (tag[0] == "h" and tag[1:].isdigit()) or tag == "dt":
                 self.heading = None
+            if tag in ("ul", "ol") and self.lists:
+                self.lists.pop()
+            if tag == "li":
+                self.marker = ""
+            if tag == "dl":
+                self.paragraphs.append(("", TERM_LEVEL))  # the terms' section ends here
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
         if tag in ("main", "article"):
@@ -542,6 +567,11 @@ def _assemble(paragraphs: list[tuple[str, int | None]], kind: Kind) -> Converted
     path: list[tuple[int, str]] = []
     offset = 0
     for text, level in paragraphs:
+        if not text:  # the end of a definition list: what follows is under no term
+            if level is not None and any(p[0] >= level for p in path):
+                path = [p for p in path if p[0] < level]
+                sections.append((offset, HEADING_SEPARATOR.join(p[1] for p in path)))
+            continue
         if parts:
             parts.append("\n\n")
             offset += 2

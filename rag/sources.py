@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel
 
-from rag.chunking import line_of, line_starts, sentence_spans, split_sentences
+from rag.chunking import heading_finder, line_of, line_starts, sentence_spans, split_sentences
 from rag.corpus import (
     CorpusError,
     Source,
@@ -154,6 +155,7 @@ class CorpusFiles:
         self._sources: dict[str, Source | None] = {}
         self._starts: dict[str, list[int]] = {}
         self._sentences: dict[str, list[Sentence]] = {}
+        self._headings: dict[str, Callable[[int], str | None]] = {}
         self._instructions: dict[str, list[tuple[int, int]]] = {}
 
     def _listing(self) -> tuple[list[str], str | None]:
@@ -270,6 +272,8 @@ class CorpusFiles:
         text = self.text(path) or ""
         starts = self.starts(path)
         layout = self.layout(path)
+        if path not in self._headings:
+            self._headings[path] = heading_finder(text, layout)
         return Citation(
             n=n,
             file=path,
@@ -279,7 +283,7 @@ class CorpusFiles:
             char_end=b,
             quote=text[a:b],
             page=layout.page_of(a) if layout else None,
-            heading=layout.heading_of(a) if layout else None,
+            heading=self._headings[path](a),
         )
 
     def lines(

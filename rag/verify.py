@@ -60,7 +60,7 @@ _SCALES = {
     "billion": 1e9, "t": 1e12, "trillion": 1e12,
 }  # fmt: skip
 _NUM = re.compile(
-    r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|percent|k|thousand|m|mn|million|b|bn|billion"
+    r"(?<![\w.])((?:[1-9]\d{0,2}(?:,\d{3}(?!\d))+|\d+)(?:\.\d+)?)\s*(%|percent|k|thousand|m|mn|million|b|bn|billion"
     r"|t|trillion)?(?![a-z])",
     re.I,
 )
@@ -74,6 +74,8 @@ _DATE_MD = re.compile(r"\b(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|
 _DATE_DM = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + "|".join(MONTHS) + r")\b", re.I
 )
+_DATE_ISO = re.compile(r"(?<![\w.-])(\d{4})-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])(?![\w-])")
+"""An ISO date, ``2022-04-07`` (changelogs, tables, CSV records): the same day as ``7 April 2022``."""
 _CAPITALISED = re.compile(r"\b([A-Z][\w'’-]*[\w])")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 COMMON_CAPITALISED = frozenset(
@@ -179,10 +181,17 @@ def numbers_in(text: str) -> set[float]:
 
 
 def dates_in(text: str) -> set[tuple[int, int]]:
-    """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``)."""
+    """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``,
+    ``2026-03-03``)."""
     out = {(MONTHS[m.group(1).lower()], int(m.group(2))) for m in _DATE_MD.finditer(text)}
     out |= {(MONTHS[m.group(2).lower()], int(m.group(1))) for m in _DATE_DM.finditer(text)}
+    out |= {(int(m.group(2)), int(m.group(3))) for m in _DATE_ISO.finditer(text)}
     return out
+
+
+def _iso_years(text: str) -> str:
+    """``text`` with each ISO date cut to its year: its month and day are checked as a date."""
+    return _DATE_ISO.sub(lambda m: m.group(1), text)
 
 
 def names_in(text: str) -> set[str]:
@@ -290,13 +299,19 @@ def _versioned(name: str, claim: str, cited_plain: str, context_plain: str) -> b
     )
 
 
-def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
+def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "") -> RuleResult:
     """Numbers, dates and names of the claim must be in the cited text; words mostly too.
 
     ``context`` is the text just before the citation in its file: a name the cited sentence
     refers to by a pronoun ("He did not respond") may be found there. Numbers and dates must be
-    in the cited text itself."""
-    claim, cited_text, context = (fold_name_digits(t) for t in (claim, cited_text, context))
+    in the cited text itself, or in ``heading``, the headings the cited text sits under: a
+    release note's item says what changed, its heading in which version and on which day."""
+    claim, cited_text, context, heading = (
+        fold_name_digits(t) for t in (claim, cited_text, context, heading)
+    )
+    words_text = cited_text
+    if heading:
+        cited_text = f"{heading}\n{cited_text}"
     missing: list[str] = []
     claim_dates, cited_dates = dates_in(claim), dates_in(cited_text)
     # reasons come in a fixed order (dates, numbers, then names as the claim says them)
@@ -311,7 +326,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
     for m in re.finditer(r"(\d[\d,.]*)\+", _plain(cited_text)):  # "90,000+ enterprises"
         for v in numbers_in(m.group(1)):
             text_bounds.setdefault(v, "more than")
-    for value in sorted(numbers_in(claim) - _date_days(claim_dates)):
+    for value in sorted(numbers_in(_iso_years(claim)) - _date_days(claim_dates)):
         bound = bounds.get(value, "")
         if value in cited_numbers and bound in _STRICT:
             # "fewer than four" is not said by "at least four": the text must put the same bound
@@ -372,7 +387,7 @@ def check_rules(claim: str, cited_text: str, context: str = "") -> RuleResult:
         if pairs and sum(p in cited_text for p in pairs) / len(pairs) < 0.5:
             missing.append(run)
     claim_tokens = set(tokenize(claim))
-    pool = set(tokenize(cited_text))
+    pool = set(tokenize(words_text))
     coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
 
@@ -426,11 +441,16 @@ def _inflected(low: str, cited_plain: str) -> bool:
 
 
 def is_claim(sentence: str) -> bool:
-    """Whether an answer sentence states something (abstentions and fragments do not)."""
+    """Whether an answer sentence states something (abstentions and fragments do not). Two
+    words state something when both are names or values: a two-column table row quoted as
+    it stands ("DE Germany", "Lab manager | Kim"), not "See above"."""
     low = sentence.lower()
     if any(m in low for m in prompts.CANNOT_ANSWER_MARKERS):
         return False
-    return len(re.findall(r"\w+", sentence)) >= 3 or bool(_CJK_RUN.search(sentence))
+    words = re.findall(r"\w+", sentence)
+    if len(words) == 2 and all(w[0].isupper() or w[0].isdigit() for w in words):
+        return True
+    return len(words) >= 3 or bool(_CJK_RUN.search(sentence))
 
 
 def judge_messages(claim: str, evidence: str) -> list[dict[str, str]]:
@@ -473,14 +493,21 @@ class Checker:
     def mode(self) -> str:
         return "rules+llm" if self.judge is not None else "rules"
 
-    def assess(self, claim: str, evidence: str, context: str = "") -> Assessment:
+    def assess(self, claim: str, evidence: str, context: str = "", heading: str = "") -> Assessment:
         """The verdict on one claim against one piece of text: the name/number rules, then the
         claim-to-clause alignment (:func:`rag.alignment.inspect`: a negated or opposite word or
         a value bound to another event is a contradiction; a wider scope, an added cause or
-        another unit is unsupported), then the judge for whatever is left."""
+        another unit is unsupported), then the judge for whatever is left. ``heading``: the
+        headings the text sits under, read when the claim's numbers, dates or names are there
+        (the judge then reads them too)."""
         if quotes_whole_sentence(claim, evidence):
             return Assessment("supported", 1.0, "the claim quotes the cited text")
         rules = check_rules(claim, evidence, context)
+        under = ""  # the headings the claim's values were found in
+        if not rules.ok and heading:
+            with_heading = check_rules(claim, evidence, context, heading)
+            if with_heading.ok:
+                rules, under = with_heading, heading
         if not rules.ok:
             return Assessment(
                 "unsupported",
@@ -512,7 +539,10 @@ class Checker:
                 "words and names match (no judge read it)" if ok else "few words match",
                 tentative=ok,
             )
-        p = self.judge.yes_probability(judge_messages(claim, aligned_sentences(claim, evidence)))
+        sentences = aligned_sentences(claim, evidence)
+        if under:
+            sentences = f"{under}:\n{sentences}"
+        p = self.judge.yes_probability(judge_messages(claim, sentences))
         ok = p >= self.threshold
         tentative = ok and p < self.sure
         return Assessment(
@@ -546,7 +576,7 @@ class Checker:
         # the likeliest citation first (rules alone): once one supports the claim, the others
         # are not read (each may cost a judge call)
         for c in sorted(cited[:3], key=lambda c: rule_rank(claim, [c]), reverse=True):
-            a = self.assess(claim, c.quote, contexts[c.n])
+            a = self.assess(claim, c.quote, contexts[c.n], c.heading or "")
             if a.verdict == "contradicted" and against is None:
                 against = (a, c)
             if best is None or (a.ok, a.score) > (best[0].ok, best[0].score):

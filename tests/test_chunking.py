@@ -224,3 +224,113 @@ def test_a_heading_in_capitals_over_indented_text_stands_alone() -> None:
         "squash [options] [file ...]",
         "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY\nAPPLICABLE LAW.",
     ]
+
+
+RELEASE_NOTES = """Frobnicator NEWS
+
+* Noteworthy changes in release 2.4 (2024-05-09) [stable]
+
+** Bug fixes
+
+  The spool is no longer truncated on a full disk.
+
+* Noteworthy changes in release 2.3 (2023-11-02) [stable]
+
+** New features
+
+  Dark mode is available in the viewer.
+"""
+
+DEBIAN_NEWS = """frobnicator (2.4-1) unstable; urgency=medium
+
+  * The spool moved to /var/spool/frob.
+
+ -- Ada Park <ada@example.org>  Thu, 09 May 2024 10:00:00 +0000
+
+frobnicator (2.3-1) unstable; urgency=low
+
+  * Dark mode is on by default.
+
+ -- Ada Park <ada@example.org>  Thu, 02 Nov 2023 10:00:00 +0000
+"""
+
+MARKDOWN = """# Frobnicator
+
+## Install
+
+Run the installer as root.
+
+Setup notes
+===========
+
+Keep the spool on its own disk.
+
+```sh
+# not a heading
+frob --init
+```
+
+is equivalent to
+
+    frob --init --force
+"""
+
+
+def _heading_of(text: str, words: str) -> str | None:
+    sentence = next(s for s in split_sentences("a.txt", text) if words in s.text)
+    return sentence.heading
+
+
+def test_plain_text_sentences_know_their_headings() -> None:
+    """A release note's item says what changed; the version and the day are in its heading
+    (outline stars, a Debian changelog entry, Markdown): the sentence knows them."""
+    assert _heading_of(RELEASE_NOTES, "spool is no longer") == (
+        "Noteworthy changes in release 2.4 (2024-05-09) [stable] › Bug fixes"
+    )
+    assert _heading_of(RELEASE_NOTES, "Dark mode").startswith("Noteworthy changes in release 2.3")
+    assert _heading_of(DEBIAN_NEWS, "Dark mode") == "frobnicator (2.3-1) unstable; urgency=low"
+    assert _heading_of(DEBIAN_NEWS, "Ada Park") == "frobnicator (2.4-1) unstable; urgency=medium"
+    assert _heading_of(MARKDOWN, "installer") == "Frobnicator › Install"
+    assert _heading_of(MARKDOWN, "own disk") == "Setup notes"
+    # a comment in a code block is no heading, nor prose that introduces an indented example
+    assert _heading_of(MARKDOWN, "frob --init --force") == "Setup notes"
+    # the heading line itself stays under the headings before it (it is no item of its own)
+    assert _heading_of(RELEASE_NOTES, "release 2.3") is None
+
+
+def test_a_hanging_indent_is_no_heading() -> None:
+    text = "[1] This limitation occurs because the code that runs under these rules\n    is not known when the module is compiled.\n"
+    assert all(s.heading is None for s in split_sentences("a.txt", text))
+
+
+def test_a_table_header_heads_its_rows_and_each_record_is_a_sentence() -> None:
+    """A CSV file's or a Markdown table's header row names the columns: each row is read under
+    it (and the header sits under itself, so it is never quoted as a value); each record is a
+    sentence of its own, however long."""
+    csv = (
+        "version,codename,created,release,end-of-life,extended-support-end\n"
+        "7,Falcon,falcon,2011-02-06,2013-05-04,2016-04-25,2018-05-31,2020-06-30\n"
+        "8,Heron,heron,2013-05-04,2015-04-26,2018-06-17,2020-06-30,2025-06-30\n"
+        "9,Osprey,osprey,2015-04-26,2017-06-17,2020-07-18,2022-06-30,2027-06-30\n"
+    )
+    sentences = split_sentences("r.csv", csv)
+    assert [s.text[:2] for s in sentences] == ["ve", "7,", "8,", "9,"]
+    header = " ".join(csv.splitlines()[0].split())
+    assert all(s.heading == header for s in sentences)
+    md = (
+        "# Pumps\n\nThe pumps we keep:\n\n| Pump | Flow |\n|------|-----:|\n| P-1 | 40 |\n"
+        "| P-2 | 55 |\n\nThe spare is P-2.\n"
+    )
+    assert _heading_of(md, "P-1 |") == "Pumps › | Pump | Flow |"
+    assert _heading_of(md, "spare") == "Pumps"
+    # comment lines are no headings
+    conf = "# the spool\n# kept on its own disk\nspool=/var/spool/frob\n"
+    assert all(s.heading is None for s in split_sentences("frob.conf", conf))
+
+
+def test_an_outline_section_ends_at_text_on_the_margin() -> None:
+    """Release notes whose older part has another layout: the items of "Major changes from 0.7
+    to 0.8" are not under the last outline release above them."""
+    text = RELEASE_NOTES + "\n\nMajor changes from 0.7 to 0.8:\n* the spool can be read back.\n"
+    assert _heading_of(text, "read back") is None
+    assert _heading_of(text, "Dark mode").startswith("Noteworthy changes in release 2.3")

@@ -465,3 +465,37 @@ def test_docx_numbered_list_items_keep_their_numbers() -> None:
     assert "1. Close the door.\n\n2. Switch off the compressor.\n\n3. Wait six hours." in text
     assert "\nSpare keys are in the office." in text  # a bullet gets no number
     assert "\nSign the log." in text and "Shutdown\n" in text
+
+
+LISTS_PAGE = b"""<!doctype html><html><body><main>
+<h2>Replacing the filter <a class="anchor" href="#f">&para;</a></h2>
+<p>Follow these steps:</p>
+<ol><li>Switch off the pump.</li><li><p>Open the lid.</p></li><li>Lift the old filter out.</li></ol>
+<ol start="7"><li>Close the lid.</li></ol>
+<p>The pump looks for its spare filter in this order:</p>
+<ul><li>the drawer under the tank,</li><li>the shelf by the door.</li></ul>
+<dl>
+<dt><code>flow_max</code><a href="#x"> &para;</a></dt>
+<dd><p>The highest flow in litres per minute.</p></dd>
+<dt>flow_min</dt><dd>The lowest flow.</dd>
+</dl>
+<p>Clean the lid every week.</p>
+</main></body></html>"""
+
+
+def test_html_lists_keep_their_marks_and_terms_head_their_definitions() -> None:
+    """A web page's numbered list keeps its numbers ("the third step"), a bulleted one its
+    bullets (a list a sentence introduces), and a definition sits under its term, as a Word
+    document's list and a heading do; a generator's anchor mark is no text."""
+    converted = formats.html_to_text(LISTS_PAGE)
+    lines = [ln for ln in converted.text.splitlines() if ln]
+    assert lines[0] == "Replacing the filter"
+    assert "1. Switch off the pump." in lines and "2. Open the lid." in lines
+    assert "3. Lift the old filter out." in lines and "7. Close the lid." in lines
+    assert "• the drawer under the tank," in lines
+    assert "flow_max" in lines
+    text = converted.text
+    layout = converted.layout
+    assert layout.heading_of(text.index("The highest flow")) == "Replacing the filter › flow_max"
+    assert layout.heading_of(text.index("The lowest flow")) == "Replacing the filter › flow_min"
+    assert layout.heading_of(text.index("Clean the lid")) == "Replacing the filter"

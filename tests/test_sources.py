@@ -10,7 +10,7 @@ import pytest
 from rag.chunking import split_sentences
 from rag.errors import SourceError
 from rag.schema import Citation, Span
-from rag.sources import LONG_LINE, source_html, source_view
+from rag.sources import LONG_LINE, CorpusFiles, source_html, source_view
 from tests.conftest import CORPUS
 
 LONG_FILE = "000_254a468e52e5a6d3.txt"  # one 2,358-character line, then a title line
@@ -164,7 +164,6 @@ def test_html_escapes_every_piece_of_document_text(tmp_path: Path) -> None:
 
 
 def test_a_citations_context_names_its_document(tmp_path: Path) -> None:
-    from rag.sources import CorpusFiles
     from rag.verify import check_rules
 
     text = (
@@ -191,3 +190,12 @@ def test_a_citations_context_names_its_document(tmp_path: Path) -> None:
     assert not check_rules(
         "Under the Port Authority rules, vessels pay on arrival.", quote, context
     ).ok
+
+
+def test_a_plain_text_citation_carries_its_heading(tmp_path: Path) -> None:
+    """A draft's citation of a release note's item carries the heading that gives its version."""
+    text = "man-frob 2.11.2 (8 January 2023)\n================================\n\n * Fix a crash on empty pages.\n"
+    (tmp_path / "NEWS.md").write_text(text, encoding="utf-8")
+    a = text.index("Fix")
+    c = CorpusFiles(tmp_path).citation("NEWS.md", a, text.index(".", a) + 1)
+    assert c.heading == "man-frob 2.11.2 (8 January 2023)"

@@ -29,10 +29,37 @@ def test_number_formats() -> None:
     assert 262000.0 in numbers_in("262,000 tokens")
     assert 6e8 in numbers_in("over 600 million downloads")
     assert 4.0 in numbers_in("four ranks")
+    assert 1234567.0 in numbers_in("1,234,567 rows")
+
+
+def test_csv_fields_are_no_thousands() -> None:
+    """In a CSV record "2019-07-06,2021-08-14" the comma separates two dates: the years are
+    2019 and 2021, not a number 6,202."""
+    row = "11,Falcon,falcon,2019-07-06,2021-08-14,2024-08-14"
+    assert {2019.0, 2021.0, 2024.0} <= numbers_in(row)
+    assert 6202.0 not in numbers_in(row)
+    assert check_rules("Falcon was released on 14 August 2021.", row).ok
 
 
 def test_date_formats() -> None:
     assert dates_in("on March 3") == {(3, 3)} == dates_in("on 3 March") == dates_in("Mar. 3rd")
+    assert dates_in("released 2026-03-03") == {(3, 3)}  # ISO, as changelogs and tables write it
+    assert dates_in("version 2026-13-40 of 12-03-2026") == set()  # no month 13; not ISO
+
+
+@pytest.mark.parametrize(
+    ("claim", "ok"),
+    [
+        ("Release 4.2 came out on 9 May 2024.", True),
+        ("Release 4.2 came out on May 9, 2024.", True),
+        ("Release 4.2 came out on 2024-05-09.", True),
+        ("Release 4.2 came out on 9 May 2023.", False),  # another year
+        ("Release 4.2 came out on 10 May 2024.", False),  # another day
+    ],
+)
+def test_iso_dates_in_the_text_are_dates(claim: str, ok: bool) -> None:
+    """A changelog's or a table's "2024-05-09" is the day a writer calls 9 May 2024."""
+    assert check_rules(claim, "* Changes in release 4.2 (2024-05-09) [stable]").ok is ok
 
 
 @pytest.mark.parametrize(
@@ -94,6 +121,8 @@ def test_the_likeliest_citation_is_judged_first_and_the_rest_not_at_all() -> Non
 def test_is_claim_and_faithfulness() -> None:
     assert not is_claim("The documents do not answer this question.")
     assert is_claim("Lin left Alibaba in March.")
+    assert is_claim("DE Germany")  # a two-column table row, quoted as it stands
+    assert not is_claim("See above.")
     checks = [
         SentenceCheck(text="Lin left Alibaba.", verdict="supported", score=0.9),
         SentenceCheck(text="He joined in 2019 too.", verdict="unsupported", score=0.1),
@@ -346,3 +375,23 @@ def test_a_strict_bound_needs_more_than_the_very_number() -> None:
     assert check_rules("More than 90,000 firms use it.", "The 90,000+ firms use it.").ok
     assert check_rules("Fewer than ten people came.", "Fewer than ten people came.").ok
     assert not check_rules("More than 200 people came.", "200 people came.").ok
+
+
+def test_a_version_or_date_in_the_heading_of_the_cited_item() -> None:
+    """ "Dark mode came with release 2.3" citing the item "Dark mode is available in the viewer."
+    under the heading "Changes in release 2.3 (2023-11-02)" is what the lines say; another
+    version is not."""
+    item = "Dark mode is available in the viewer."
+    heading = "Noteworthy changes in release 2.3 (2023-11-02) [stable] › New features"
+    assert not check_rules("Release 2.3 made dark mode available in the viewer.", item).ok
+    assert check_rules("Release 2.3 made dark mode available in the viewer.", item, "", heading).ok
+    assert check_rules("On 2 November 2023 dark mode became available.", item, "", heading).ok
+    assert not check_rules(
+        "Release 2.4 made dark mode available in the viewer.", item, "", heading
+    ).ok
+    checker = Checker(judge=None)
+    cited = cite(1, item).model_copy(update={"heading": heading})
+    claim = "In 2.3, dark mode is available in the viewer."
+    assert checker.check(claim, [cited]).verdict == "supported"
+    assert checker.check(claim, [cite(1, item)]).verdict == "unsupported"  # no heading
+    assert checker.check(claim.replace("2.3", "2.4"), [cited]).verdict == "unsupported"
