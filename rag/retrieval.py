@@ -285,6 +285,7 @@ _MARKUP = re.compile(
     r"<[^<>]*>"  # HTML tags
     r"|!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])"  # Markdown images, badges
     r"|^\s*\[[^\]]+\]:\s*\S.*$"  # Markdown link definitions ("[zlib]: https://...")
+    r"|\[[^\]]*\]\(#[^)]*\)"  # links within the page: a table of contents' entries
     r"|\w+://\S+",  # bare addresses
     re.MULTILINE,
 )
@@ -298,7 +299,8 @@ _MAN_TITLE = re.compile(r"[\w.:+-]+\(\d\w*\)")
 
 def is_markup(text: str) -> bool:
     """A line that is only markup: a logo ``<p><img ...></p>``, badges, link definitions, a
-    table's ``| --- |`` rule; nothing is left to read once tags, images and addresses go."""
+    table's ``| --- |`` rule, a table of contents (links to the page's own headings); nothing is
+    left to read once tags, images, addresses and such links go."""
     return not re.search(r"\w", _MARKUP.sub(" ", text))
 
 

@@ -39,6 +39,8 @@ MAN_FOOT = "1.21.22                           2023-05-11                       f
         ('![Speed vs Ratio](doc/speed.png "Speed vs Ratio") | ![Speed](doc/d.png "Speed")', None),
         ("Share this article", None),
         ("id,name,role,start_year", None),
+        # a table of contents: links to the page's own headings
+        ("- [Installation](#installation)\n- [Usage on a cluster](#usage-on-a-cluster)", None),
     ],
 )
 def test_titles_headings_running_heads_and_markup_are_never_evidence(
@@ -58,6 +60,8 @@ def test_titles_headings_running_heads_and_markup_are_never_evidence(
         "       --rsyncable",
         # a sentence under a heading of other words, and a man page's prose with wide spaces
         "The  gzip  command reduces the size of the named files using Lempel-Ziv coding.",
+        # prose with a link to a section of its page is prose
+        "Copy the settings file first, as [Installation](#installation) explains in detail.",
     ],
 )
 def test_rows_records_and_option_lines_are_evidence_however_short(text: str) -> None:
