@@ -95,6 +95,9 @@ _HAS: dict[Slot, re.Pattern[str]] = {
     "why": re.compile(
         r"\b(?:because|due to|owing to|as a result|so that|in order to|reason|since|thanks to|"
         r"after|amid|following|caused|led to|hence|therefore|aims?|purpose|goal|intended)\b|"
+        r"\bso (?:he|she|it|we|they|you|one|users?|people|programs?) (?:can|could|may|might|"
+        r"will|would|do not|don't|won't|need not)\b|"
+        r"\bto (?:avoid|prevent|ensure|make sure|allow|let|enable)\b|"
         r"因为|由于|所以",
         re.I,
     ),

@@ -52,6 +52,11 @@ def test_a_passage_carries_the_asked_kind() -> None:
     # a purpose answers "why" as a cause does
     assert carries("why", "This is at odds with the aim of keeping the river open.")
     assert carries("why", "The purpose of the fence is to keep cattle off the road.")
+    # and so does what a step is for ("so they can", "to avoid")
+    assert carries("why", "Packages ship the tool so users can check each file before it runs.")
+    assert carries("why", "The old copy is kept to avoid losing data if the write fails.")
+    assert not carries("why", "Users can check each file before it runs.")
+    assert not carries("why", "The copy is kept in a second folder so it is easy to find.")
     assert carries(None, "anything at all")
     # a stage of a process answers "when is it looked up?" as a date answers "when did it open?"
     assert carries("when", "Templates are compiled at load time; names are resolved at runtime.")
