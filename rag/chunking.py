@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from rag.formats import HEADING_SEPARATOR, Layout
 from rag.schema import Chunk, Sentence
 
-SPLITTER = 4
+SPLITTER = 5
 """Version of the sentence splitter; an index whose chunks were split by another is re-chunked
 (and re-embedded) by the next ``rag index``. 2: a wrapped line goes on after a colon, a
 semicolon or an abbreviation before a word in lower case, and behind an emphasis mark. 3: a
@@ -25,7 +25,8 @@ case after a full stop that closes a word ("... the file. grep prints ..."); a h
 capitals over indented text ("SYNOPSIS") stands alone. 4: a plain-text sentence knows the
 headings it sits under (:func:`text_sections`), as one of a converted document does; a web
 page's list items keep their marks ("2. ", "• ") and a definition's term heads it (the
-documents are converted again)."""
+documents are converted again). 5: a line that ends in a comma or a word no sentence or title
+ends with ("a", "the", "of") goes on in the next line, however short."""
 MAX_SENTENCE_CHARS = 600
 """Longer runs without a sentence end (tables, lists without punctuation) are cut at whitespace."""
 
@@ -85,10 +86,27 @@ def _hard_break(line: str, next_line: str) -> bool:
         return False  # Chinese wrapped mid-sentence
     if stripped.isupper() and _indent(next_line) > _indent(line):
         return True  # a heading in capitals over indented text: a manual's "SYNOPSIS"
-    # A line with no closing punctuation is wrapped prose if it is long or the next goes on in
-    # lower case (behind any emphasis or quote mark: "*expression*, the ..."); a short one
-    # followed by a capital is a title or a label.
+    # A line with no closing punctuation is wrapped prose if it is long, if it stops on a comma
+    # or a word no sentence or title ends with ("... an active exception, a / "RuntimeError"
+    # ..."), or if the next goes on in lower case (behind any emphasis or quote mark:
+    # "*expression*, the ..."); a short one followed by a capital is a title or a label.
+    if stripped.endswith(",") or _last_word(stripped) in _NEVER_LAST:
+        return False
     return not (len(stripped) >= 60 or nxt.lstrip(_MARKUP)[:1].islower())
+
+
+_NEVER_LAST = frozenset(
+    "a an the of to for with from by at in on into onto and or nor but than as that which whose "
+    "whether if when while because is are was were be been has have had its their his her our "
+    "your my this these those such no not".split()
+)
+"""Words a wrapped line may stop on but no sentence or title ends with."""
+
+
+def _last_word(line: str) -> str:
+    """The line's last word when written in lower case ("Vitamin A" ends on no article)."""
+    m = re.search(r"(?<![A-Za-z])([a-z]+)\W*$", line)
+    return m.group(1) if m else ""
 
 
 _MARKUP = "*_`\"“‘'"

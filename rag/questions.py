@@ -104,11 +104,24 @@ _HAS: dict[Slot, re.Pattern[str]] = {
 }
 
 
+_ASKING_BEFORE = re.compile(r"\b(?:what|which|who|whom|whose|how|why|where)\b", re.I)
+"""A question word before "when" makes the "when" a condition ("What is raised when no
+handler is active?" asks for a thing, not a time)."""
+
+
 def asked_slot(question: str) -> Slot | None:
     """The kind of fact a question asks for, if it asks for one of these kinds."""
     for slot, pattern in _ASKS:
-        if pattern.search(question):
-            return slot
+        m = pattern.search(question)
+        if m is None:
+            continue
+        if (
+            slot == "when"
+            and m.group(0).lower() == "when"
+            and _ASKING_BEFORE.search(question[: m.start()])
+        ):
+            continue
+        return slot
     return None
 
 

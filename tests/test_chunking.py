@@ -139,6 +139,30 @@ def test_a_wrapped_sentence_goes_on_after_a_colon_an_abbreviation_or_a_marked_wo
     assert "Entries are never shared." in sentences
 
 
+def test_a_short_wrapped_line_that_stops_on_a_comma_or_an_article_goes_on() -> None:
+    """A line shorter than a wrap's usual width that stops on a comma or on a word no sentence
+    ends with ("a", "the", "of") goes on in the next, even when that one starts with a capital
+    behind a quote mark; a short line that ends on a name or a capital is a title as before."""
+    text = (
+        "When the queue is full and no worker is free,\n"
+        '"QueueFull" is raised at once to the caller.\n\n'
+        "If the lock is already held by another thread, a\n"
+        '"LockError" is raised after the timeout.\n\n'
+        "Vitamin A\n"
+        "Vitamin A is needed for good eyesight.\n"
+    )
+    sentences = [s.text for s in split_sentences("q.txt", text)]
+    assert (
+        'When the queue is full and no worker is free,\n"QueueFull" is raised at once to the '
+        "caller." in sentences
+    )
+    assert (
+        'If the lock is already held by another thread, a\n"LockError" is raised after the '
+        "timeout." in sentences
+    )
+    assert "Vitamin A" in sentences and "Vitamin A is needed for good eyesight." in sentences
+
+
 def test_an_index_split_by_an_older_splitter_is_chunked_again(tmp_path: Path) -> None:
     """The splitter's version is in the manifest: an index written before a change to how
     sentences are found is re-chunked by the next ``rag index``, not kept as it was."""

@@ -32,6 +32,10 @@ from rag.questions import (
         ("How are doubtful cases resolved when deciding whether a product is covered?", None),
         ("What must you do in each file you change when modifying the work?", None),
         ("And when was the bridge reopened?", "when"),
+        # after another question word, "when" sets a condition: the other word asks
+        ("What error is raised when no handler is active?", None),
+        ("Who led the museum when the new wing opened?", "who"),
+        ("In what year did the museum reopen?", "when"),
         # a version is asked for by "which version", with or without the product's name
         ("In which Acme version was the loop statement added?", "version"),
         ("What release first shipped the new parser?", "version"),
