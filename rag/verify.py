@@ -166,9 +166,11 @@ def _plain(text: str) -> str:
 
 
 def numbers_in(text: str) -> set[float]:
-    """Every number in ``text`` as a value (``262,000`` and ``262K`` both give 262000)."""
+    """Every number in ``text`` as a value (``262,000`` and ``262K`` both give 262000); an ISO
+    date gives its year only (its month and day are a date, :func:`dates_in`, not the numbers
+    4 and 16)."""
     values: set[float] = set()
-    text = _plain(text)
+    text = _iso_years(_plain(text))
     for m in _NUM.finditer(text):
         value = float(m.group(1).replace(",", ""))
         unit = (m.group(2) or "").lower()

@@ -55,6 +55,9 @@ def test_date_formats() -> None:
         ("Release 4.2 came out on 2024-05-09.", True),
         ("Release 4.2 came out on 9 May 2023.", False),  # another year
         ("Release 4.2 came out on 10 May 2024.", False),  # another day
+        # the day and month of an ISO date are no numbers of their own
+        ("Release 9 came out in 2024.", False),
+        ("Release 4.2 came out after 5 betas in 2024.", False),
     ],
 )
 def test_iso_dates_in_the_text_are_dates(claim: str, ok: bool) -> None:
