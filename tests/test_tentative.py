@@ -170,3 +170,39 @@ def test_the_claims_evaluation_counts_what_a_sure_mark_is_worth() -> None:
     f = claim_figures(records)
     assert f["true_positive_rate"] == 2 / 3 and f["sure_supported"] == 1 / 3
     assert f["true_negative_rate"] == 3 / 5 and f["sure_unsupported"] == 1 / 5
+
+
+def test_the_report_shows_how_true_and_false_claims_are_marked(tmp_path: Path) -> None:
+    from rag.evaluation import ClaimsRun, EvalFile
+    from rag.evaluation.report import mark_shares, write_report
+
+    def rec(i: int, label: str, predicted: str, tentative: bool, split: str) -> ClaimRecord:
+        return ClaimRecord(
+            id=f"c{i}", kind="paraphrase" if label == "supported" else "negation", label=label,
+            predicted=predicted, correct=(predicted == "supported") == (label == "supported"),
+            score=0.6, reason="the judge", stage="judge", claim="x", tentative=tentative,
+            split=split,
+        )  # fmt: skip
+
+    records = [
+        rec(1, "supported", "supported", False, "test"),
+        rec(2, "supported", "supported", True, "test"),
+        rec(3, "unsupported", "supported", False, "test"),
+        rec(4, "unsupported", "unsupported", False, "test"),
+        rec(5, "unsupported", "contradicted", False, "dev"),
+        rec(6, "supported", "supported", True, "dev"),
+    ]
+    assert mark_shares(records[:2]) == (0.5, 0.5, 0.0)
+    assert mark_shares(records[2:4]) == (0.5, 0.0, 0.5)
+    f = claim_figures(records)
+    run = ClaimsRun(
+        checker="rules+llm", model="m", threshold=0.5, started_at="", seconds=1.0,
+        balanced_accuracy=f["balanced_accuracy"], accuracy=f["accuracy"],
+        true_positive_rate=f["true_positive_rate"], true_negative_rate=f["true_negative_rate"],
+        per_kind=f["per_kind"], records=records,
+        by_split={s: claim_figures([r for r in records if r.split == s]) for s in ("test", "dev")},
+    )  # fmt: skip
+    text = write_report(EvalFile(claims=[run]), tmp_path).read_text(encoding="utf-8")
+    assert "| rules+llm | test | 50.0% | 50.0% |" in text
+    assert (tmp_path / "claims_marks.png").stat().st_size > 1000
+    assert "claims_marks.png" in text

@@ -31,6 +31,7 @@ from rag.evaluation import (
     LABELS,
     STAGES,
     TARGETS,
+    ClaimRecord,
     ClaimsRun,
     EvalFile,
     EvalRun,
@@ -328,6 +329,54 @@ def plot_threshold(run: ClaimsRun, path: Path) -> Path:
     return path
 
 
+MARK_COLORS = ("#55A868", "#E1C340", "#C9C4B8")
+"""✓ sure, ≈ tentative, not supported."""
+
+
+def mark_shares(records: Sequence[ClaimRecord]) -> tuple[float, float, float]:
+    """Shares of ``records`` marked ✓ sure, ≈ tentative, and not supported."""
+    n = len(records) or 1
+    supported = [r for r in records if r.predicted == "supported"]
+    sure = sum(not r.tentative for r in supported)
+    return sure / n, (len(supported) - sure) / n, 1 - len(supported) / n
+
+
+def plot_marks(claims: Sequence[ClaimsRun], path: Path) -> Path:
+    """For each checker and split, how the true and the false claims were marked: ✓ sure,
+    ≈ tentative, not supported. The green bar of the false claims is what a writer must not
+    trust."""
+    plt = _plt()
+    rows: list[tuple[str, tuple[float, float, float]]] = []
+    for c in claims:
+        for split in ("test", "dev"):
+            group = [r for r in c.records if r.split == split]
+            for label, name in (("supported", "true"), ("unsupported", "false")):
+                chosen = [r for r in group if (r.label == "supported") == (label == "supported")]
+                if chosen:
+                    rows.append((f"{c.checker}, {split}, {name} claims", mark_shares(chosen)))
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
+    for i, (_, shares) in enumerate(rows):
+        left = 0.0
+        for share, color in zip(shares, MARK_COLORS, strict=True):
+            ax.barh(i, 100 * share, left=100 * left, color=color, height=0.7)
+            if share >= 0.06:
+                ax.text(100 * (left + share / 2), i, f"{100 * share:.0f}%", ha="center",
+                        va="center", fontsize=7)  # fmt: skip
+            left += share
+    ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of the claims")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in MARK_COLORS]
+    ax.legend(handles, ["✓ sure", "≈ tentative", "not supported"], fontsize=7, ncol=3,
+              loc="upper center", bbox_to_anchor=(0.5, -0.18))  # fmt: skip
+    ax.set_title("How true and false claims are marked")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def ordered_kinds(run: ClaimsRun) -> list[str]:
     """Claim kinds, supported ones first."""
     return sorted(run.per_kind, key=lambda k: (-run.per_kind[k]["label_supported"], k))
@@ -578,6 +627,8 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
                 for split, f in (c.by_split or {"all": claim_figures(c.records)}).items()
             ],
         )
+        if "claims_marks" in images:
+            doc.image(images["claims_marks"], "how true and false claims are marked")
         for c in data.claims:
             wrong = [r for r in c.records if not r.correct]
             if wrong:
@@ -620,6 +671,8 @@ def write_report(
             images["latency_hist"] = plot_latency_hist(data.runs, out_dir / "latency_hist.png").name
     if data.claims:
         images["claims"] = plot_claims(data.claims, out_dir / "claims.png").name
+        if any(r.split in ("test", "dev") for c in data.claims for r in c.records):
+            images["claims_marks"] = plot_marks(data.claims, out_dir / "claims_marks.png").name
         judged = judge_run(data.claims)
         if judged is not None:
             images["claims_threshold"] = plot_threshold(
