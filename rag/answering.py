@@ -128,12 +128,14 @@ def answer_messages(
     evidence: list[Evidence],
     lang: str = "en",
     labels: Mapping[str, str] | None = None,
+    documents: str = "en",
 ) -> list[dict[str, str]]:
     """The chat the model reads: fixed system prompt first (cacheable), evidence (with the
     documents' ``labels`` when given), the (standalone) question, and the language to answer
-    in when it is not English."""
+    in (``lang``, the question's) when it is not English or not the documents' (``documents``),
+    in which the model would otherwise answer."""
     user = prompts.ANSWER_USER.format(passages=format_passages(evidence, labels), question=question)
-    if lang != "en":
+    if lang != "en" or lang != documents:
         user += "\n" + prompts.LANGUAGE.format(language=LANGUAGE_NAMES.get(lang, lang))
     return [
         {"role": "system", "content": prompts.ANSWER_SYSTEM},
@@ -174,7 +176,7 @@ def translate_question(question: str, documents: str, llm: ChatLLM | None) -> st
     """The model's translation of ``question`` into the documents' language (``documents``, a
     :data:`rag.questions.LANGUAGE_NAMES` code); None without a model, for a question in that
     language already, or when the translation fails or is not in that language."""
-    asked = language(question)
+    asked = language(question, default=documents)  # unsure: taken to be the documents'
     if llm is None or asked == documents or documents not in LANGUAGE_NAMES:
         return None
     try:
@@ -193,7 +195,7 @@ def translate_question(question: str, documents: str, llm: ChatLLM | None) -> st
     except LLMError:
         return None
     line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
-    if not line or len(line) > 400 or "[" in line or language(line) != documents:
+    if not line or len(line) > 400 or "[" in line or language(line, default=documents) != documents:
         return None
     return line
 
@@ -616,9 +618,10 @@ def ask(
     standalone = rewrite_followup(q, history, chosen.llm) if history else q
     # asked in another language than the documents': searched (and read for what it asks)
     # with the model's translation too; the model still reads the question as asked
-    searched, meaning = standalone, None
+    searched, meaning, documents = standalone, None, "en"
     if chosen.llm is not None:
-        meaning = translate_question(standalone, documents_language(settings), chosen.llm)
+        documents = documents_language(settings)
+        meaning = translate_question(standalone, documents, chosen.llm)
         searched = f"{meaning} ({standalone})" if meaning else standalone
     found: RetrievalResult = retrieve(settings, searched, evidence_k, meaning)
     root, root_notices = corpus_root(settings)
@@ -653,7 +656,9 @@ def ask(
         stream = StreamRenumberer(Renumberer(evidence))
         pieces: list[str] = []
         for delta in chosen.llm.stream(
-            answer_messages(standalone, evidence, language(q), found.labels),
+            answer_messages(
+                standalone, evidence, language(q, default=documents), found.labels, documents
+            ),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
         ):

@@ -392,10 +392,10 @@ LANGUAGE_NAMES = {
 }
 
 
-def language(text: str) -> str:
+def language(text: str, default: str = "en") -> str:
     """A code of :data:`LANGUAGE_NAMES`: Chinese, Japanese, Korean, Russian, Arabic, Hebrew,
     Greek and Hindi by their script (when over 30% of the letters are in it), the languages
-    written in Latin letters by their commonest words (English when unsure)."""
+    written in Latin letters by their commonest words (``default`` when none is found)."""
     letters = len(_LETTER.findall(text))
     if letters:
         for code, script in _SCRIPTS:
@@ -405,6 +405,8 @@ def language(text: str) -> str:
     words = re.findall(r"[^\W\d_]+|[¿¡]", text.lower())
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOP.items()}
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
+    if scores[best] == 0:
+        return default
     return best if scores[best] > scores["en"] else "en"
 
 

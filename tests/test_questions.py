@@ -96,6 +96,27 @@ def test_language(text: str, lang: str) -> None:
     assert language(text) == lang
 
 
+def test_a_text_with_no_telling_word_is_in_the_default_language() -> None:
+    # names and figures only: nothing says which language; the caller says what to assume
+    assert language("Qwen 3.5 262K?") == "en"
+    assert language("Qwen 3.5 262K?", default="de") == "de"
+    assert language("Who wrote it?", default="de") == "en"  # English words decide
+
+
+def test_the_model_is_told_the_answer_language_when_it_is_not_the_documents() -> None:
+    from rag.answering import answer_messages
+
+    def told(lang: str, documents: str) -> str:
+        user = answer_messages("Q?", [], lang, None, documents)[1]["content"]
+        return user.split("\n")[-1] if "Write the answer in" in user else ""
+
+    assert told("en", "en") == ""  # the common case: the prompt as before
+    assert "Write the answer in Spanish" in told("es", "en")
+    # an English question over German documents: told to answer in English
+    assert "Write the answer in English" in told("en", "de")
+    assert told("de", "de").startswith("Write the answer in German")
+
+
 class TranslatingLLM:
     """Translates by a fixed table; records what it was asked."""
 
