@@ -28,6 +28,7 @@ from rag.llm.base import ChatLLM
 from rag.llm.choose import choose_backends
 from rag.questions import (
     LANGUAGE_NAMES,
+    Slot,
     asked_position,
     asked_slot,
     at_place,
@@ -166,10 +167,15 @@ def rewrite_followup(question: str, history: list[str], llm: ChatLLM | None) -> 
         )
     except LLMError:
         return by_rule
-    line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
+    line = _reply_line(text)
     if not line or len(line) > 300 or "[" in line or len(line) < len(question) // 2:
         return by_rule
     return line
+
+
+def _reply_line(text: str) -> str:
+    """The first line of a model's one-line reply, without surrounding quotes."""
+    return " ".join(text.strip().splitlines()[:1]).strip().strip('"')
 
 
 def translate_question(question: str, documents: str, llm: ChatLLM | None) -> str | None:
@@ -194,7 +200,7 @@ def translate_question(question: str, documents: str, llm: ChatLLM | None) -> st
         )
     except LLMError:
         return None
-    line = " ".join(text.strip().splitlines()[:1]).strip().strip('"')
+    line = _reply_line(text)
     if not line or len(line) > 400 or "[" in line or language(line, default=documents) != documents:
         return None
     return line
@@ -269,15 +275,22 @@ def continuing(
     for e in evidence:
         if len(picked) + len(found) >= EXTRACTIVE_MAX_COVERING:
             break
-        if e in picked or e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
+        if e in picked or not _may_join(question, slot, e, best):
             continue
         if not any((e.file, e.char_start - gap) in ends for gap in range(CONTINUATION_GAP + 1)):
-            continue
-        if slot is not None and not (gives_asked(question, e.text) and said_of(question, e.text)):
             continue
         found.append(e)
         ends.add((e.file, e.char_end))
     return found
+
+
+def _may_join(question: str, slot: Slot | None, e: Evidence, best: float) -> bool:
+    """Whether ``e`` is close enough to the question to be quoted beside the closest sentences
+    (within :data:`COVERING_REACH` of the best, above :data:`COVERING_MIN_SCORE`) and, for a
+    question that asks for a kind of fact (``slot``), gives one said of what is asked."""
+    if e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
+        return False
+    return slot is None or (gives_asked(question, e.text) and said_of(question, e.text))
 
 
 def ends_its_list(e: Evidence, evidence: list[Evidence]) -> bool:
@@ -308,9 +321,7 @@ def covering(
     for e in evidence:
         if len(found) >= room:
             break
-        if e in picked or e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
-            continue
-        if slot is not None and not (gives_asked(question, e.text) and said_of(question, e.text)):
+        if e in picked or not _may_join(question, slot, e, best):
             continue
         words = word_stems(e.text)
         if (words & asked) - covered:

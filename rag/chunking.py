@@ -403,18 +403,19 @@ def _titled(line: str) -> bool:
     )
 
 
-def _heading_at(sections: list[tuple[int, str]], offset: int) -> str | None:
-    i = bisect.bisect_right([s[0] for s in sections], offset) - 1
-    return sections[i][1] or None if i >= 0 else None
-
-
 def heading_finder(text: str, layout: Layout | None = None) -> Callable[[int], str | None]:
     """The heading path a character offset of a file sits under: a converted document's
     (:meth:`Layout.heading_of`), or a plain-text file's (:func:`text_sections`)."""
     if layout is not None:
         return layout.heading_of
     sections = text_sections(text)
-    return lambda offset: _heading_at(sections, offset)
+    offsets = [s[0] for s in sections]  # once per file, not once per sentence
+
+    def heading_of(offset: int) -> str | None:
+        i = bisect.bisect_right(offsets, offset) - 1
+        return sections[i][1] or None if i >= 0 else None
+
+    return heading_of
 
 
 def split_sentences(path: str, text: str, layout: Layout | None = None) -> list[Sentence]:

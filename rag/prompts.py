@@ -41,14 +41,15 @@ QUOTED_INSTEAD = (
 """The notice on an answer quoted from the evidence after the model's was declined."""
 
 LANGUAGE = "Write the answer in {language}; keep names, figures and quoted words as the passages have them."
-"""Added to the user message when the question is not in English."""
+"""Added to the user message when the question is not in English, or not in the documents'
+language."""
 
 TRANSLATE_SYSTEM = """You translate questions. Reply with the translation only, on one line."""
 
 TRANSLATE_USER = """Translate this question into {language}. Keep names, numbers and quoted words as they are.
 Question: {question}
 Translation:"""
-"""Asked when the question's language is not the documents' (:func:`rag.answering.in_documents_language`)."""
+"""Asked when the question's language is not the documents' (:func:`rag.answering.translate_question`)."""
 
 REWRITE_SYSTEM = """You rewrite a follow-up question so that it can be understood alone. Reply with the rewritten question only, on one line."""
 

@@ -21,6 +21,7 @@ _COLORS = {"supported": "32", "unsupported": "33", "contradicted": "31", "uncite
 TENTATIVE_MARK = "≈"
 """The mark of a supported sentence on a close call (:attr:`SentenceCheck.tentative`)."""
 TENTATIVE_NOTE = "supported on a close call: read the quote before relying on it"
+"""What a tentative mark means, in answers, drafts and the draft page alike."""
 
 
 def mark_of(s: SentenceCheck) -> str:

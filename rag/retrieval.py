@@ -291,7 +291,9 @@ _MARKUP = re.compile(
 )
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
 """A Markdown heading ("## Benchmarks")."""
-_UNDERLINED = re.compile(r"\n[ \t]*([=\-*~^#+])\1{2,}[ \t]*$")
+_RULE_LINE = re.compile(r"([=\-*~^#+])\1{2,}")
+"""A line of one repeated mark ("-----"), as underlines a heading in plain text."""
+_UNDERLINED = re.compile(r"\n[ \t]*" + _RULE_LINE.pattern + r"[ \t]*$")
 """A heading underlined on the next line ("Usage\n=====", reStructuredText and Markdown)."""
 _MAN_TITLE = re.compile(r"[\w.:+-]+\(\d\w*\)")
 """A manual page's name and section, "GZIP(1)", as its running header and footer carry it."""
@@ -312,10 +314,6 @@ def is_heading(text: str, heading: str | None = None) -> bool:
     if not heading:
         return False
     return " ".join(text.split()) == " ".join(heading.split("›")[-1].split())
-
-
-_RULE_LINE = re.compile(r"([=\-*~^#+])\1{2,}")
-"""A line of one repeated mark ("-----"), as underlines a heading in plain text."""
 
 
 def is_underlined(chunk: Chunk, i: int) -> bool:

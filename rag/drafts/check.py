@@ -136,9 +136,6 @@ class _Guard:
         sure: float = SURE_THRESHOLD,
     ) -> None:
         self.checker = Checker(judge, threshold, context_of, sure)
-        self.threshold = threshold
-        self.context_of = context_of
-        self.sure = sure
         self.notices: list[str] = []
 
     def run(self, fn: Callable[..., DraftSentence], *args: Any) -> DraftSentence:
@@ -149,7 +146,8 @@ class _Guard:
             if self.checker.judge is None:
                 raise
             self.notices.append(f"the judge failed ({user_message(exc)}); checking with rules only")
-            self.checker = Checker(None, self.threshold, self.context_of, self.sure)
+            c = self.checker
+            self.checker = Checker(None, c.threshold, c.context_of, c.sure)
             return fn(self.checker, *args)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.drafts.parse import FLAG_REF, FOOTNOTE_DEF, parse_draft
 from rag.drafts.schema import DRAFT_MARKS, VERDICT_LABELS, DraftReport, DraftSentence
-from rag.render import FLAG_LABEL, shorten, titles_for
+from rag.render import FLAG_LABEL, TENTATIVE_NOTE, shorten, titles_for
 from rag.safety import one_line
 from rag.schema import Citation
 
@@ -35,9 +35,6 @@ FLAG_WHY = {
 }
 
 # --- output -------------------------------------------------------------------------------------
-
-
-TENTATIVE_WHY = "supported on a close call: read the quote before relying on it"
 
 
 def _mark(s: DraftSentence) -> str:
@@ -126,7 +123,7 @@ def _footnote_body(c: Citation, quote: str) -> str:
 
 def _flag_note(s: DraftSentence, label: str) -> str:
     if not s.flagged:  # tentative: supported, but on a close call
-        return f"[^{label}]: {_mark(s)} Tentative: {TENTATIVE_WHY} ({' '.join(s.reason.split())})."
+        return f"[^{label}]: {_mark(s)} Tentative: {TENTATIVE_NOTE} ({' '.join(s.reason.split())})."
     why = " ".join(s.reason.split()) or FLAG_WHY.get(s.verdict, s.verdict)
     note = (
         f"[^{label}]: {_mark(s)} Not verified ({VERDICT_LABELS.get(s.verdict, s.verdict)}): {why}"

@@ -14,7 +14,7 @@ import streamlit as st
 from rag.config import get_settings
 from rag.errors import SourceError
 from rag.llm import choose_judge
-from rag.render import slug
+from rag.render import TENTATIVE_NOTE, slug
 from rag.schema import Citation
 from rag.sources import source_html, source_view
 from rag.ui.components import (
@@ -40,7 +40,7 @@ VERDICT_TEXT = {
 }
 VERDICT_WHY = {
     "supported": "the cited lines support it",
-    "tentative": "supported on a close call: read the quote before relying on it",
+    "tentative": TENTATIVE_NOTE,
     "proposed": "it cited nothing; these lines support it",
     "unsupported": "the cited lines do not support it",
     "bad_citation": "the citation does not point at readable lines",
