@@ -40,7 +40,7 @@ from rag.questions import (
     standalone_question,
     word_stems,
 )
-from rag.retrieval import RetrievalResult, documents_language, retrieve
+from rag.retrieval import RetrievalResult, documents_language, documents_names, retrieve
 from rag.schema import Answer, Citation, Conflict, Evidence, SentenceCheck
 from rag.sources import CorpusFiles
 from rag.trust import fresh_evidence, recheck_answer
@@ -178,23 +178,28 @@ def _reply_line(text: str) -> str:
     return " ".join(text.strip().splitlines()[:1]).strip().strip('"')
 
 
-def translate_question(question: str, documents: str, llm: ChatLLM | None) -> str | None:
+def translate_question(
+    question: str, documents: str, llm: ChatLLM | None, names: Sequence[str] = ()
+) -> str | None:
     """The model's translation of ``question`` into the documents' language (``documents``, a
-    :data:`rag.questions.LANGUAGE_NAMES` code); None without a model, for a question in that
-    language already, or when the translation fails or is not in that language."""
+    :data:`rag.questions.LANGUAGE_NAMES` code), told the documents' frequent ``names`` so that it
+    spells them as they do; None without a model, for a question in that language already, or
+    when the translation fails, is not in that language, or is no longer a question (a model
+    that answered it instead)."""
     asked = language(question, default=documents)  # unsure: taken to be the documents'
-    if llm is None or asked == documents or documents not in LANGUAGE_NAMES:
+    if llm is None or asked == documents or documents not in prompts.TRANSLATE_EXAMPLE:
         return None
+    system = prompts.TRANSLATE_SYSTEM.format(language=LANGUAGE_NAMES[documents])
+    if names:
+        system += prompts.TRANSLATE_NAMES.format(names=", ".join(names))
+    example = "es" if documents == "en" else "en"
     try:
         text = llm.complete(
             [
-                {"role": "system", "content": prompts.TRANSLATE_SYSTEM},
-                {
-                    "role": "user",
-                    "content": prompts.TRANSLATE_USER.format(
-                        language=LANGUAGE_NAMES[documents], question=question
-                    ),
-                },
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompts.TRANSLATE_EXAMPLE[example]},
+                {"role": "assistant", "content": prompts.TRANSLATE_EXAMPLE[documents]},
+                {"role": "user", "content": question},
             ],
             max_tokens=64,
         )
@@ -203,7 +208,38 @@ def translate_question(question: str, documents: str, llm: ChatLLM | None) -> st
     line = _reply_line(text)
     if not line or len(line) > 400 or "[" in line or language(line, default=documents) != documents:
         return None
+    if question.rstrip().endswith(prompts.QUESTION_MARKS) and not line.endswith(
+        prompts.QUESTION_MARKS
+    ):
+        return None  # answered, not translated
     return line
+
+
+def translate_answer(text: str, lang: str, llm: ChatLLM, max_tokens: int = 256) -> str | None:
+    """``text`` (an answer with ``[n]`` markers) translated by the model into ``lang`` (a
+    :data:`rag.questions.LANGUAGE_NAMES` code), its markers kept; a marker the answer does not
+    hold is dropped. None when the model fails or its reply is not in that language. For reading
+    only: what was checked is the answer as written."""
+    try:
+        reply = llm.complete(
+            [
+                {
+                    "role": "system",
+                    "content": prompts.TRANSLATE_ANSWER_SYSTEM.format(
+                        language=LANGUAGE_NAMES[lang]
+                    ),
+                },
+                {"role": "user", "content": text},
+            ],
+            max_tokens=max_tokens,
+        )
+    except LLMError:
+        return None
+    held = {m.group(0) for m in MARKER.finditer(text)}
+    translated = MARKER.sub(lambda m: m.group(0) if m.group(0) in held else "", reply).strip()
+    if not translated or language(translated, default="") != lang:
+        return None
+    return translated
 
 
 def extractive_answer(
@@ -632,8 +668,9 @@ def ask(
     searched, meaning, documents = standalone, None, "en"
     if chosen.llm is not None:
         documents = documents_language(settings)
-        meaning = translate_question(standalone, documents, chosen.llm)
+        meaning = translate_question(standalone, documents, chosen.llm, documents_names(settings))
         searched = f"{meaning} ({standalone})" if meaning else standalone
+    asked = language(q, default=documents)  # the language to answer in
     found: RetrievalResult = retrieve(settings, searched, evidence_k, meaning)
     root, root_notices = corpus_root(settings)
     # the index may be older than the files: what is gone is never shown to the model
@@ -667,9 +704,7 @@ def ask(
         stream = StreamRenumberer(Renumberer(evidence))
         pieces: list[str] = []
         for delta in chosen.llm.stream(
-            answer_messages(
-                standalone, evidence, language(q, default=documents), found.labels, documents
-            ),
+            answer_messages(standalone, evidence, asked, found.labels, documents),
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
         ):
@@ -734,6 +769,16 @@ def ask(
     elif not claims:
         answer = _abstain(answer, evidence)
     answer = recheck_answer(answer, root, settings.follow_symlinks, snapshots)
+    if (
+        chosen.llm is not None
+        and settings.translate_answers
+        and not answer.abstained
+        and asked in LANGUAGE_NAMES
+        and language(strip_markers(answer.answer), default=asked) != asked
+    ):
+        t_translate = time.perf_counter()
+        answer.translation = translate_answer(answer.answer, asked, chosen.llm, settings.max_tokens)
+        timings["translate"] = (time.perf_counter() - t_translate) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
     answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
     return answer

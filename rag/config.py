@@ -168,6 +168,14 @@ class Settings(BaseSettings):
             "give what the question asks; off: the model's decline stands."
         ),
     )
+    translate_answers: bool = Field(
+        True,
+        description=(
+            "When a model answers a question asked in another language than the one it wrote "
+            "in, it also translates its answer into the question's language: shown beside the "
+            "checked answer, for reading only (the checks hold for the answer as written)."
+        ),
+    )
     show_unsupported: bool = Field(
         False,
         description=(

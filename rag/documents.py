@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -46,6 +46,32 @@ _CAPITALISED = re.compile(r"[A-Z][A-Za-z]*")
 _NAME_WORD = re.compile(r"[A-Z][A-Za-z0-9\u00c0-\u024f'’]*|[A-Za-z]*\d[A-Za-z0-9.]*")
 """What names a document in a question: a capitalised word, an acronym, a number ("GPL",
 "Apache", "2.1"); lower-case words say what the question is about, not where to look."""
+
+
+FREQUENT_NAMES = 30
+"""At most this many of the documents' own names are listed (:func:`frequent_names`)."""
+_MID_NAME = re.compile(
+    r"(?<=[a-z0-9,;:)\u2019'\"] )(?:[A-Z][a-z]+[A-Za-z]*|[A-Z]{2,6})(?![A-Za-z])"
+)
+"""A capitalised word or an acronym after a lower-case word, a figure or a comma: a name,
+not a sentence's first word."""
+_LOWER_WORD = re.compile(r"\b[a-z]+\b")
+
+
+def frequent_names(texts: Iterable[str], limit: int = FREQUENT_NAMES) -> list[str]:
+    """The names the texts use most (people, products, organisations, acronyms): capitalised
+    words met inside a sentence in at least two texts, and in more texts than written in lower
+    case, by how many texts hold them. Given to the model that translates a question, so that a
+    name asked in another script is written the way the documents write it."""
+    count: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    for text in texts:
+        for word in set(_LOWER_WORD.findall(text)):
+            lower[word] = lower.get(word, 0) + 1
+        for word in set(_MID_NAME.findall(text)):
+            count[word] = count.get(word, 0) + 1
+    names = [w for w, n in count.items() if n >= 2 and n > lower.get(w.lower(), 0)]
+    return sorted(names, key=lambda w: (-count[w], w))[:limit]
 
 
 def name_lines(first_text: str) -> list[str]:

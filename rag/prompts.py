@@ -44,12 +44,37 @@ LANGUAGE = "Write the answer in {language}; keep names, figures and quoted words
 """Added to the user message when the question is not in English, or not in the documents'
 language."""
 
-TRANSLATE_SYSTEM = """You translate questions. Reply with the translation only, on one line."""
+TRANSLATE_SYSTEM = """You translate questions into {language}. Reply with the translated question only, on one line. Never answer it. Keep numbers and quoted words as they are."""
 
-TRANSLATE_USER = """Translate this question into {language}. Keep names, numbers and quoted words as they are.
-Question: {question}
-Translation:"""
-"""Asked when the question's language is not the documents' (:func:`rag.answering.translate_question`)."""
+TRANSLATE_NAMES = " Write names the way the documents write them: {names}."
+"""Added to :data:`TRANSLATE_SYSTEM` when the documents' frequent names are known, so that a name
+asked in another script is searched as the documents spell it."""
+
+TRANSLATE_EXAMPLE = {
+    "en": "Who wrote the report, and in which year?",
+    "zh": "谁写了这份报告，是哪一年？",
+    "ja": "誰がその報告書を書きましたか、それは何年ですか？",
+    "ko": "누가 그 보고서를 썼고, 몇 년도입니까?",
+    "ru": "Кто написал этот отчёт и в каком году?",
+    "ar": "من كتب التقرير، وفي أي سنة؟",
+    "he": "מי כתב את הדוח, ובאיזו שנה?",
+    "el": "Ποιος έγραψε την έκθεση και ποια χρονιά;",
+    "hi": "रिपोर्ट किसने लिखी, और किस वर्ष में?",
+    "de": "Wer hat den Bericht geschrieben, und in welchem Jahr?",
+    "fr": "Qui a écrit le rapport, et en quelle année ?",
+    "es": "¿Quién escribió el informe, y en qué año?",
+    "it": "Chi ha scritto il rapporto, e in quale anno?",
+    "pt": "Quem escreveu o relatório, e em que ano?",
+}
+"""One question in every language :func:`rag.questions.language` tells: the translation shown
+to the model as an example (from another language into the documents'), so that a small model
+translates the question it is given instead of answering it (:func:`rag.answering.translate_question`)."""
+
+QUESTION_MARKS = ("?", "？", ";", "؟")
+"""What ends a question in the languages above (Greek writes ";", Arabic "؟")."""
+
+TRANSLATE_ANSWER_SYSTEM = """You translate text into {language}. Reply with the translation only. Keep every number in brackets such as [2] where it is, and keep names and figures as they are."""
+"""Asked of the model for :func:`rag.answering.translate_answer`; the user message is the answer."""
 
 REWRITE_SYSTEM = """You rewrite a follow-up question so that it can be understood alone. Reply with the rewritten question only, on one line."""
 

@@ -363,17 +363,30 @@ _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _LETTER = re.compile(r"[^\W\d_]")
 _STOP: dict[str, frozenset[str]] = {
     "de": frozenset(
-        "der die das und ist wer wann wie was warum nicht ein eine mit für von".split()
+        "der die das und ist wer wann wie was warum nicht ein eine mit für von den dem des im zu "
+        "auf sich wurde sind auch nach bei".split()
     ),
-    "fr": frozenset("le la les et est qui quand comment quoi pourquoi un une des du pour".split()),
+    "fr": frozenset(
+        "le la les et est qui quand comment quoi pourquoi un une des du pour de en a à dans avec "
+        "sur il elle au aux sont selon été".split()
+    ),
     "es": frozenset(
         "el la los las y es quién cuándo cómo qué por un una del para cuál cuáles cuánto "
-        "cuántos cuánta cuántas dónde ¿ ¡".split()
+        "cuántos cuánta cuántas dónde ¿ ¡ de en a al se su sus con fue según también pero más".split()
     ),
-    "it": frozenset("il gli della che chi quando perché non sono nel alla anche".split()),
-    "pt": frozenset("os quem quando porque não uma são também você pelo".split()),
+    "it": frozenset(
+        "il gli della che chi quando perché non sono nel alla anche di del per è stato degli "
+        "nella".split()
+    ),
+    "pt": frozenset(
+        "os quem quando porque não uma são também você pelo de em com foi ao pela seu sua dos "
+        "na".split()
+    ),
     "en": frozenset("the and is who when how what why a an of for to in did does was".split()),
 }
+"""The commonest words of the languages written in Latin letters, by which
+:func:`language` tells them: question words and the words of any sentence (articles,
+prepositions, "is" and "was")."""
 LANGUAGE_NAMES = {
     "en": "English",
     "zh": "Chinese",

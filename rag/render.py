@@ -24,6 +24,11 @@ TENTATIVE_NOTE = "supported on a close call: read the quote before relying on it
 """What a tentative mark means, in answers, drafts and the draft page alike."""
 
 
+def capitalised(text: str) -> str:
+    """``text`` with its first letter in upper case (a heading constant at the start of a line)."""
+    return text[:1].upper() + text[1:]
+
+
 def mark_of(s: SentenceCheck) -> str:
     """A sentence's mark: its verdict's, or ``≈`` when it is supported but tentative."""
     return TENTATIVE_MARK if s.verdict == "supported" and s.tentative else MARKS[s.verdict]
@@ -35,6 +40,8 @@ def verdict_words(s: SentenceCheck) -> str:
 
 
 REMOVED_HEADING = "removed: not supported by the sources"
+TRANSLATION_HEADING = "translation by the model, not checked (the checks are for the answer above)"
+"""Heads :attr:`rag.schema.Answer.translation` wherever it is shown."""
 FLAG_LABEL = "check-"
 """Footnote labels of the checker's notes on flagged sentences (``[^check-1]``)."""
 
@@ -150,6 +157,8 @@ def render_answer_terminal(
             lines.append(answer.answer)
         if answer.faithfulness is not None:
             lines.append(f"faithfulness {answer.faithfulness:.0%} of claim sentences supported")
+        if answer.translation:
+            lines += ["", f"{TRANSLATION_HEADING}:", f"  {answer.translation}"]
         if answer.removed:
             lines.append("")
             lines.append("removed: not supported by the sources")
@@ -265,6 +274,11 @@ def answer_markdown(
             pos = at + len(rendered)
         pieces.append(_markers(body[pos:], label))
         out += ["".join(pieces).strip(), ""]
+        if answer.translation:
+            out += [
+                f"*{capitalised(TRANSLATION_HEADING)}:* {_markers(answer.translation, label)}",
+                "",
+            ]
     if answer.conflicts:
         for conflict in answer.conflicts:
             out.append(f"> **⚠ The sources disagree** on: {conflict.claim}")
@@ -272,7 +286,7 @@ def answer_markdown(
                 out.append(f"> - {', '.join(side.files)}: {side.statement}{refs(side.citations)}")
             out.append("")
     if answer.removed:
-        out.append(f"**{REMOVED_HEADING[0].upper()}{REMOVED_HEADING[1:]}**")
+        out.append(f"**{capitalised(REMOVED_HEADING)}**")
         for s in answer.removed:
             why = f" ({' '.join(s.reason.split())})" if s.reason else ""
             out.append(f"- {MARKS[s.verdict]} {s.text}{why}")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.documents import DocumentNames, label, name_tokens
+from rag.documents import DocumentNames, frequent_names, label, name_tokens
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import IndexMissingError, StoreError
 from rag.index import store
@@ -115,6 +115,7 @@ class IndexHandle:
     by_id: Mapping[str, Chunk] = field(default_factory=dict)
     _names: DocumentNames | None = None
     _language: str | None = None
+    _frequent_names: list[str] | None = None
     _sentence_cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -165,6 +166,15 @@ class IndexHandle:
             self._language = max(weight, key=lambda k: weight[k]) if weight else "en"
         return self._language
 
+    def frequent_names(self) -> list[str]:
+        """The names the documents use most (:func:`rag.documents.frequent_names`), over up to
+        :data:`NAMES_SAMPLE` chunks spread over the index, read once."""
+        if self._frequent_names is None:
+            step = max(1, len(self.chunks) // NAMES_SAMPLE)
+            texts = (self.chunks[i].text for i in range(0, len(self.chunks), step))
+            self._frequent_names = frequent_names(texts)
+        return self._frequent_names
+
     def sentence_vectors(self, sentences: list[Sentence]) -> np.ndarray:
         """Embeddings of sentences (cached per handle)."""
         keys = [(s.file, s.char_start, s.char_end) for s in sentences]
@@ -180,6 +190,8 @@ LANGUAGE_SAMPLE = 200
 """Chunks read to tell the documents' main language ..."""
 LANGUAGE_CHARS = 400
 """... and the characters read of each."""
+NAMES_SAMPLE = 2000
+"""Chunks read for the documents' frequent names."""
 
 _handles: dict[tuple[str, str, str | None], IndexHandle] = {}
 _handles_lock = threading.Lock()
@@ -770,6 +782,11 @@ class RetrievalResult:
 def documents_language(settings: Settings) -> str:
     """The main language of the live index's documents (:meth:`IndexHandle.language`)."""
     return open_index(settings).language()
+
+
+def documents_names(settings: Settings) -> list[str]:
+    """The names the live index's documents use most (:meth:`IndexHandle.frequent_names`)."""
+    return open_index(settings).frequent_names()
 
 
 def retrieve(

@@ -134,6 +134,9 @@ class Answer(BaseModel):
     searched_for: str | None = None
     """The standalone question retrieval searched for, when it differs from ``question`` (a
     follow-up rewritten from the conversation)."""
+    translation: str | None = None
+    """The answer in the question's language, translated by the model when it wrote in another
+    (the documents'): for reading only. The checks hold for ``answer``, not for this."""
     backend: str
     model: str
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from rag.answering import QuestionError, ask, check_answer
 from rag.citations import parse_answer
 from rag.config import Settings
 from rag.index.build import build_index
+from rag.render import TRANSLATION_HEADING, answer_markdown, render_answer_terminal
 from rag.retrieval import retrieve
 from rag.schema import Answer, Evidence
 from rag.sources import quote_is_exact
@@ -290,9 +291,15 @@ class TranslatorThenDecliner:
 
     last_usage: dict[str, float] = {}
 
+    def __init__(self) -> None:
+        self.translated: list[str] = []
+
     def complete(self, messages: list[dict[str, str]], **_: object) -> str:
-        if "Translate this question into English" in messages[-1]["content"]:
+        if "translate questions into English" in messages[0]["content"]:
             return "When did Junyang Lin join Alibaba?"
+        if "translate text into Spanish" in messages[0]["content"]:  # the answer, once checked
+            self.translated.append(messages[-1]["content"])
+            return "Lin se unió a Alibaba en julio de 2019 [1][42]."
         return prompts.CANNOT_ANSWER
 
     def stream(self, messages: list[dict[str, str]], **_: object) -> Iterator[str]:
@@ -302,17 +309,29 @@ class TranslatorThenDecliner:
 def test_a_question_in_another_language_is_searched_with_its_translation(
     corpus_index: Settings, fake_ollama_factory: Any
 ) -> None:
-    server = fake_ollama_factory(llm=TranslatorThenDecliner(), models=["qwen2.5:7b-instruct"])
+    llm = TranslatorThenDecliner()
+    server = fake_ollama_factory(llm=llm, models=["qwen2.5:7b-instruct"])
     s = settings_for_ollama(corpus_index, server.url, checker="rules")
     q = "¿Cuándo se incorporó Junyang Lin a Alibaba?"
     a = ask(q, s, backend="ollama")
     # what was searched is said: the translation, then the question as asked
     assert a.searched_for == f"When did Junyang Lin join Alibaba? ({q})"
     # the model reads the question as asked, and is told to answer in its language
-    sent = server.chat_requests()[-1]["messages"][-1]["content"]
+    asked = [
+        r for r in server.chat_requests() if r["messages"][0]["content"] == prompts.ANSWER_SYSTEM
+    ]
+    sent = asked[-1]["messages"][-1]["content"]
     assert q in sent and "Write the answer in Spanish" in sent
     # it declined: the quoted evidence, found through the translation, gives the date asked for
     assert not a.abstained and "2019" in a.answer and prompts.QUOTED_INSTEAD in a.notices
+    # the checked (English) answer is translated into the question's language, for reading
+    # only: a marker the answer does not hold is dropped, and every surface says "not checked"
+    assert llm.translated == [a.answer]
+    assert a.translation == "Lin se unió a Alibaba en julio de 2019 [1]."
+    assert f"{TRANSLATION_HEADING}:\n  {a.translation}" in render_answer_terminal(a)
+    assert "Translation by the model, not checked" in answer_markdown(a)
+    untranslated = s.model_copy(update={"translate_answers": False})
+    assert ask(q, untranslated, backend="ollama").translation is None
     # the extractive backend has no model to translate with: searched as asked
     assert ask(q, corpus_index, backend="extractive").searched_for is None
 

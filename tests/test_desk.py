@@ -200,6 +200,17 @@ def test_chat_html_shows_removed_contradicted_and_searched_for(docs: Path) -> No
     assert "When did the harbour bridge open?" in searched_html(a)
 
 
+def test_chat_html_shows_a_translation_marked_unchecked() -> None:
+    from rag.ui.components import translation_html
+
+    a = checked_answer()
+    assert translation_html(a) == ""
+    a.translation = "El puente abrió en <1932> [1]."
+    shown = translation_html(a)
+    assert "Translation by the model, not checked" in shown
+    assert "&lt;1932&gt;" in shown and "<1932>" not in shown
+
+
 def test_hostile_titles_and_quotes_are_escaped(docs: Path) -> None:
     from rag.ui.components import card_html, passages_html
 

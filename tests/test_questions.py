@@ -90,6 +90,14 @@ def test_a_passage_carries_the_asked_kind() -> None:
         # English words that other languages also use ("do", "as") leave it English
         ("What do they do as a rule?", "en"),
         ("How do I do this?", "en"),
+        ("Can I write `from os.path import *` inside a function body?", "en"),
+        # statements too (a translated answer): the words of any sentence, not only questions
+        ("Lin se unió a la empresa en julio de 2019 [1].", "es"),
+        ("Lin a rejoint l'entreprise en juillet 2019.", "fr"),
+        ("Lin ist im Juli 2019 zu der Firma gekommen.", "de"),
+        ("Lin è entrato in azienda nel luglio 2019.", "it"),
+        ("Lin entrou na empresa em julho de 2019.", "pt"),
+        ("Lin joined the company in July 2019 [1].", "en"),
     ],
 )
 def test_language(text: str, lang: str) -> None:
@@ -125,7 +133,7 @@ class TranslatingLLM:
         self.asked: list[str] = []
 
     def complete(self, messages: list[dict[str, str]], **kwargs: object) -> str:
-        self.asked.append(messages[-1]["content"])
+        self.asked.append("\n".join(m["content"] for m in messages))
         if isinstance(self.reply, Exception):
             raise self.reply
         return self.reply
@@ -138,11 +146,14 @@ def test_a_question_in_another_language_is_translated_into_the_documents_languag
     asked = "¿Quién fundó el museo de Lima?"
     llm = TranslatingLLM("Who founded the Lima museum?\n(translated from Spanish)")
     assert translate_question(asked, "en", llm) == "Who founded the Lima museum?"  # type: ignore[arg-type]
-    assert "into English" in llm.asked[0] and asked in llm.asked[0]
+    assert "into English" in llm.asked[0] and llm.asked[0].endswith(asked)
+    # shown one translation first (from Spanish when the documents are English)
+    assert "Who wrote the report, and in which year?" in llm.asked[0]
     # documents in German: the translation asked for is German
     german = TranslatingLLM("Wer hat das Museum in Lima gegründet?")
     assert translate_question(asked, "de", german) == "Wer hat das Museum in Lima gegründet?"  # type: ignore[arg-type]
     assert "into German" in german.asked[0]
+    assert "Wer hat den Bericht geschrieben" in german.asked[0]
     # no model call when the question is in the documents' language already
     same = TranslatingLLM("unused")
     assert translate_question("Who founded it?", "en", same) is None  # type: ignore[arg-type]
@@ -152,6 +163,47 @@ def test_a_question_in_another_language_is_translated_into_the_documents_languag
     assert translate_question(asked, "en", TranslatingLLM(LLMError("down"))) is None  # type: ignore[arg-type]
     assert translate_question(asked, "en", TranslatingLLM("¿Quién fundó el museo?")) is None  # type: ignore[arg-type]
     assert translate_question(asked, "en", TranslatingLLM("")) is None  # type: ignore[arg-type]
+
+
+def test_the_translation_is_told_the_documents_names_and_must_stay_a_question() -> None:
+    from rag.answering import translate_question
+
+    asked = "千里博物馆是谁建的？"
+    llm = TranslatingLLM("Who built the Qianli Museum?")
+    names = ["Qianli", "Marta", "UNESCO"]
+    assert translate_question(asked, "en", llm, names) == "Who built the Qianli Museum?"  # type: ignore[arg-type]
+    assert "Qianli, Marta, UNESCO" in llm.asked[0] and "Never answer" in llm.asked[0]
+    # without names, no names line
+    bare = TranslatingLLM("Who built the museum?")
+    translate_question(asked, "en", bare)  # type: ignore[arg-type]
+    assert "the way the documents write them" not in bare.asked[0]
+    # a model that answers the question instead of translating it: no translation
+    answering = TranslatingLLM("Marta built the Qianli Museum.")
+    assert translate_question(asked, "en", answering, names) is None  # type: ignore[arg-type]
+    # Greek ends a question with ";"
+    greek = TranslatingLLM("Ποιος έχτισε το μουσείο;")
+    assert translate_question(asked, "el", greek) == "Ποιος έχτισε το μουσείο;"  # type: ignore[arg-type]
+
+
+def test_the_documents_frequent_names_are_names_met_inside_sentences() -> None:
+    from rag.documents import frequent_names
+
+    texts = [
+        "The museum in Lima was built by Marta Ruiz for UNESCO. Visitors come every day.",
+        "Since then, Marta has led the museum, and UNESCO pays for the roof. Lima grew.",
+        "Visitors say the museum is the best in Lima; Marta agrees.",
+        "An apple a day. The Apple trees in the garden, and apple pie for the Visitors.",
+    ]
+    names = frequent_names(texts)
+    assert names[:3] == [
+        "Marta",
+        "Lima",
+        "UNESCO",
+    ]  # by how many texts hold them (inside a sentence)
+    assert "Visitors" not in names  # a sentence's first word, or met once inside one
+    assert "Apple" not in names  # written in lower case in more texts
+    assert "Ruiz" not in names  # in one text only
+    assert frequent_names(texts, limit=1) == ["Marta"]
 
 
 def test_the_documents_language_is_the_language_of_most_of_their_text(tmp_path: Path) -> None:

@@ -16,7 +16,16 @@ import streamlit as st
 
 from rag import prompts
 from rag.errors import SourceError
-from rag.render import MARKS, REMOVED_HEADING, answer_markdown, mark_of, slug, verdict_words
+from rag.render import (
+    MARKS,
+    REMOVED_HEADING,
+    TRANSLATION_HEADING,
+    answer_markdown,
+    capitalised,
+    mark_of,
+    slug,
+    verdict_words,
+)
 from rag.schema import Answer, Citation, Evidence, SentenceCheck
 from rag.sources import (
     SOURCE_CSS,
@@ -107,6 +116,9 @@ a.rag-dsent:focus .rag-card{display:block;}
 .rag-contra a{color:#9b1c1c;}
 .rag-searched{font-family:"Source Sans","Source Sans Pro",ui-sans-serif,system-ui,sans-serif;font-size:.82rem;
   color:var(--desk-muted);margin:.1rem 0 .35rem;}
+.rag-translation{font-size:.92rem;color:#3d3a33;border-left:3px solid #d9d4c7;padding:.1rem 0 .1rem .6rem;
+  margin:.35rem 0;}
+.rag-translation .rag-translation-head{display:block;font-size:.78rem;color:var(--desk-muted);}
 .rag-removed{background:#f7f5ef;border:1px dashed #d9d4c7;color:#55524a;}
 .rag-removed ul{margin:.3rem 0 0 1.1rem;padding:0;}
 .rag-reading{margin:0;padding:0 0 0 1.1rem;font-size:.88rem;line-height:1.45;
@@ -326,6 +338,17 @@ def searched_html(answer: Answer) -> str:
     return f'<div class="rag-searched">Searched for: “{esc(answer.searched_for)}”</div>'
 
 
+def translation_html(answer: Answer) -> str:
+    """The model's translation of the answer into the question's language, marked unchecked."""
+    if not answer.translation:
+        return ""
+    return (
+        f'<div class="rag-translation"><span class="rag-translation-head">'
+        f"{esc(capitalised(TRANSLATION_HEADING))}</span>"
+        f"{esc(answer.translation)}</div>"
+    )
+
+
 def removed_html(answer: Answer) -> str:
     if not answer.removed:
         return ""
@@ -336,7 +359,7 @@ def removed_html(answer: Answer) -> str:
         for s in answer.removed
     )
     return (
-        f'<div class="rag-box rag-removed" data-kind="removed"><b>{esc(REMOVED_HEADING[0].upper() + REMOVED_HEADING[1:])}</b>'
+        f'<div class="rag-box rag-removed" data-kind="removed"><b>{esc(capitalised(REMOVED_HEADING))}</b>'
         f"<ul>{items}</ul></div>"
     )
 
@@ -581,6 +604,8 @@ def render_answer(
     else:
         st.html(sentences_html(answer, key, corpus_dir) + panes_html(answer, key, corpus_dir))
         st.html(summary_html(answer))
+        if answer.translation:
+            st.html(translation_html(answer))
         if answer.conflicts:
             st.html(conflicts_html(answer, corpus_dir))
     if answer.removed:
