@@ -255,6 +255,30 @@ def test_aggregate_faithfulness_and_alce_averages() -> None:
     assert set(m["by_type"]) == {"single"}
 
 
+def test_answers_to_questions_in_another_language_are_counted_by_the_language_they_read_in() -> (
+    None
+):
+    def rec(qid: str, answer: str, translation: str | None = None) -> ev.QuestionRecord:
+        return ev.QuestionRecord(
+            id=qid, type="non_english", question="¿Cuándo abrió el puente?", answerable=True,
+            answer=answer, abstained=False, translation=translation,
+        )  # fmt: skip
+
+    english = rec("a", "The bridge opened in 1932 [1].")
+    translated = rec("b", "The bridge opened in 1932 [1].", "El puente abrió en 1932 [1].")
+    spanish = rec("c", "El puente se abrió en 1932 [1].")
+    assert not ev.in_question_language(english)
+    assert ev.in_question_language(translated) and ev.in_question_language(spanish)
+    assert ev.aggregate([english, translated, spanish])["answered_in_question_language"] == 2 / 3
+    # no question in another language: not measured
+    assert (
+        ev.aggregate([english.model_copy(update={"type": "single"})])[
+            "answered_in_question_language"
+        ]
+        is None
+    )
+
+
 def test_percentile_matches_linear_interpolation() -> None:
     assert ev.percentile([], 50) is None
     assert ev.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5

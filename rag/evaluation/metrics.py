@@ -44,7 +44,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rag.citations import strip_markers
-from rag.evaluation.data import Question, locate_gold
+from rag.evaluation.data import NON_ENGLISH, Question, locate_gold
+from rag.questions import language
 from rag.schema import Answer, Citation, Span
 from rag.sources import quote_is_exact
 from rag.stats import percentile
@@ -101,6 +102,7 @@ LABELS: dict[str, str] = {
     "unanswerable_declined": "unanswerable declined",
     "answerable_answered": "answerable answered",
     "false_abstention_rate": "answerable wrongly declined",
+    "answered_in_question_language": "non-English answers in the question's language",
 }
 
 
@@ -223,6 +225,8 @@ class QuestionRecord(BaseModel):
     answer: str
     abstained: bool
     split: str = "dev"
+    translation: str | None = None
+    """The model's translation of the answer into the question's language (not checked)."""
     abstain_cause: str | None = None
     """``answerer`` (the backend declined), ``checker`` (no sentence supported) or ``no_evidence``."""
     citations: list[CitationRecord] = Field(default_factory=list)
@@ -295,6 +299,7 @@ def score_answer(
         answerable=question.answerable,
         answer=answer.answer,
         abstained=answer.abstained,
+        translation=answer.translation,
         abstain_cause=abstain_cause(answer),
         timings_ms=dict(answer.timings_ms),
         notices=list(answer.notices),
@@ -419,6 +424,16 @@ def mean_of(values: Iterable[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def in_question_language(rec: QuestionRecord) -> bool:
+    """Whether the answer can be read in the question's language: written in it, or translated
+    into it (:attr:`rag.schema.Answer.translation`)."""
+    asked = language(rec.question)
+    return any(
+        language(strip_markers(text), default="") == asked
+        for text in (rec.answer, rec.translation or "")
+    )
+
+
 def aggregate(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     """All run-level figures from the per-question records (see the module docstring)."""
     answerable = [r for r in records if r.answerable]
@@ -449,6 +464,10 @@ def aggregate(records: Sequence[QuestionRecord]) -> dict[str, Any]:
         "answerable_answered": share(sum(not r.abstained for r in answerable), len(answerable)),
         "false_abstention_rate": share(sum(r.abstained for r in answerable), len(answerable)),
     }
+    foreign = [r for r in answered if r.type == NON_ENGLISH]
+    m["answered_in_question_language"] = share(
+        sum(in_question_language(r) for r in foreign), len(foreign)
+    )
     causes = Counter(r.abstain_cause for r in records if r.abstained)
     m["counts"] = {
         "questions": len(records),

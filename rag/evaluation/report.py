@@ -498,7 +498,12 @@ def build_doc(data: EvalFile, images: dict[str, str], gate: str | None = None) -
             rows.append(
                 [LABELS[n], *[pct(r.metric(n)) for r in data.runs], pct(target) if target else ""]
             )
-        for n in ("chunk_recall", "answer_complete", "citation_recall_micro"):
+        for n in (
+            "chunk_recall",
+            "answer_complete",
+            "citation_recall_micro",
+            "answered_in_question_language",
+        ):
             rows.append([LABELS[n], *[pct(r.metric(n)) for r in data.runs], ""])
         doc.table(header, rows)
         doc.p(
