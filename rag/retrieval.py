@@ -259,8 +259,9 @@ def retrieve_chunks(
     query_embedding: list[float] | None = None,
     named: Mapping[str, float] | None = None,
 ) -> list[Retrieved]:
-    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks. ``named``: the
-    documents the question names, whose chunks are lifted (:data:`NAMED_RRF`)."""
+    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks, always with the
+    first of each search. ``named``: the documents the question names, whose chunks are lifted
+    (:data:`NAMED_RRF`)."""
     if query_embedding is None:
         query_embedding = handle.embedder.embed_query(query)
     depth = max(k * 3, 20) * (NAMED_DEPTH if named else 1)
@@ -278,7 +279,12 @@ def retrieve_chunks(
     if named:
         for r in fused.values():
             r.score += NAMED_RRF * named.get(r.chunk.file, 0.0)
-    return sorted(fused.values(), key=lambda r: -r.score)[:k]
+    ranked = sorted(fused.values(), key=lambda r: -r.score)
+    # the first of either search is always kept: a chunk that holds the question's words best
+    # (or is closest in meaning) but ranks low in the other search is not crowded out by chunks
+    # middling in both
+    firsts = [r for r in ranked[k:] if r.lexical_rank == 1 or r.dense_rank == 1]
+    return ranked[: max(k - len(firsts), 0)] + firsts[:k]
 
 
 _MARKUP = re.compile(
