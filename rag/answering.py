@@ -28,9 +28,9 @@ from rag.llm.base import ChatLLM
 from rag.llm.choose import choose_backends
 from rag.questions import (
     LANGUAGE_NAMES,
+    Slot,
     asked_position,
     asked_slot,
-    asks_kind,
     at_place,
     gives_asked,
     item_numbers,
@@ -230,9 +230,9 @@ def extractive_answer(
         picked = [
             e for e in picked if at_place(position, e.text, ends_its_list(e, picked))
         ] or picked
-    asks = asks_kind(question)
+    slot = asked_slot(question)
     fitting = [e for e in picked if gives_asked(question, e.text)]
-    if asks and not fitting:
+    if slot is not None and not fitting:
         # none of the closest sentences gives the asked kind of fact: a slightly less close one
         # that gives it, said of what is asked ("joined the project in April 2023"), answers
         fitting = [
@@ -243,7 +243,7 @@ def extractive_answer(
             and said_of(question, e.text)
         ]
     terms = word_stems(question, common_only=True)
-    if asks and len(fitting) > 1 and terms:
+    if slot is not None and len(fitting) > 1 and terms:
         # of the sentences that hold a value of the asked kind, those that share most of what
         # the question is about ("joined" for "when did … join"), not another event's date
         overlap = {e.n: len(terms & word_stems(e.text)) for e in fitting}
@@ -269,13 +269,13 @@ def continuing(
     special terms of the other licence apply to the combination"). Quoting the one without the
     other gives half of a rule. For a question that asks for a kind of fact, only sentences
     that give one, said of what is asked, count (as for :func:`covering`)."""
-    asks = asks_kind(question)
+    slot = asked_slot(question)
     found: list[Evidence] = []
     ends = {(e.file, e.char_end) for e in picked}
     for e in evidence:
         if len(picked) + len(found) >= EXTRACTIVE_MAX_COVERING:
             break
-        if e in picked or not _may_join(question, asks, e, best):
+        if e in picked or not _may_join(question, slot, e, best):
             continue
         if not any((e.file, e.char_start - gap) in ends for gap in range(CONTINUATION_GAP + 1)):
             continue
@@ -284,14 +284,13 @@ def continuing(
     return found
 
 
-def _may_join(question: str, asks: bool, e: Evidence, best: float) -> bool:
+def _may_join(question: str, slot: Slot | None, e: Evidence, best: float) -> bool:
     """Whether ``e`` is close enough to the question to be quoted beside the closest sentences
     (within :data:`COVERING_REACH` of the best, above :data:`COVERING_MIN_SCORE`) and, for a
-    question that asks for a kind of fact (``asks``: :func:`rag.questions.asks_kind`), gives
-    one said of what is asked."""
+    question that asks for a kind of fact (``slot``), gives one said of what is asked."""
     if e.score < max(COVERING_MIN_SCORE, best - COVERING_REACH):
         return False
-    return not asks or (gives_asked(question, e.text) and said_of(question, e.text))
+    return slot is None or (gives_asked(question, e.text) and said_of(question, e.text))
 
 
 def ends_its_list(e: Evidence, evidence: list[Evidence]) -> bool:
@@ -316,13 +315,13 @@ def covering(
     :data:`EXTRACTIVE_MAX_COVERING` sentences are quoted in all."""
     asked = word_stems(question, common_only=True)
     covered = set().union(*(word_stems(e.text) for e in picked))
-    asks = asks_kind(question)
+    slot = asked_slot(question)
     room = EXTRACTIVE_MAX_COVERING - len(picked)
     found: list[Evidence] = []
     for e in evidence:
         if len(found) >= room:
             break
-        if e in picked or not _may_join(question, asks, e, best):
+        if e in picked or not _may_join(question, slot, e, best):
             continue
         words = word_stems(e.text)
         if (words & asked) - covered:
@@ -391,7 +390,8 @@ CONFLICT_OVERLAP = 0.5
 
 def answers_the_question(answer: Answer, question: str) -> bool:
     """Whether a supported sentence (or what it cites) carries the kind of fact asked for."""
-    if not asks_kind(question):
+    slot = asked_slot(question)
+    if slot is None:
         return True
     by_n = {c.n: c for c in answer.citations}
     for s in answer.sentences:

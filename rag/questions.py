@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rag.lexical import stem
-
 Slot = Literal["version", "when", "who", "how_many", "where", "why"]
 
 _ASKS: list[tuple[Slot, re.Pattern[str]]] = [
@@ -217,38 +215,10 @@ def _name_words(name: str) -> set[str]:
     return {re.sub(r"['’]s$", "", w.lower()) for w in re.split(r"[\s.-]+", name) if w}
 
 
-_ACTED_ON = re.compile(
-    r"(?:^|[,;:]\s*|\band\s+)(?:which|what)\s+(?:[\w-]+\s+){0,2}?[a-z][\w-]*\s+"
-    r"(?:is|are|was|were)\s+(?:\w+ly\s+)?(?!(?:often|even|open)\b)([a-z]{3,}(?:ed|en|wn))\b",
-    re.I,
-)
-"""A question that asks which thing something is done to: "which exception is raised if
-…?", "What value is returned when …?" (a thing named, then the act in the passive)."""
-
-
-def asked_action(question: str) -> str | None:
-    """What is done to the thing a "which thing is done?" question asks for, as a
-    :func:`rag.lexical.stem` ("rais" for "Which exception is raised if …?"): a sentence that
-    names no such act names no such thing. None for other questions ("What is allowed …?"
-    names no thing, "the order in which they are defined" asks nothing)."""
-    m = _ACTED_ON.search(question)
-    return stem(m.group(1)) if m else None
-
-
-def asks_kind(question: str) -> bool:
-    """Whether ``question`` asks for a kind of fact :func:`gives_asked` can tell in a text: an
-    :func:`asked_slot`, or a thing something is done to (:func:`asked_action`)."""
-    return asked_slot(question) is not None or asked_action(question) is not None
-
-
 def gives_asked(question: str, text: str) -> bool:
     """Whether ``text`` holds a value of the kind ``question`` asks for; for a count, a number
     said of the thing counted (a sentence with "24 hours" does not say how many people); for
-    a person, one the question does not already name (:func:`_gives_who`); for "which thing is
-    done?", a sentence that says it is done (:func:`asked_action`)."""
-    action = asked_action(question)
-    if action is not None and action not in {stem(w) for w in _WORD.findall(text)}:
-        return False
+    a person, one the question does not already name (:func:`_gives_who`)."""
     slot = asked_slot(question)
     if slot == "who":
         return _gives_who(question, text)

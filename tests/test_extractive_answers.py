@@ -37,31 +37,3 @@ def test_a_sentence_elsewhere_is_no_continuation() -> None:
     other_file = [ev(1, PERMIT, 0.86, 1000), ev(2, CAVEAT, 0.71, 1000 + len(PERMIT) + 1, "b.txt")]
     answer = extractive_answer(other_file, "May I bundle the plugin with a Harbour program?")
     assert [s.text for s in answer.sentences] == [PERMIT]
-
-
-def test_which_thing_is_done_quotes_the_sentence_that_says_it_is_done() -> None:
-    """A question "Which error is raised …?": of the closest sentences, the one that says
-    something is raised; when none of them does, the answer gives no such thing and declines."""
-    from rag.answering import answers_the_question
-    from rag.schema import Answer, Citation, SentenceCheck
-
-    reads = "The loader reads the manifest file before every rebuild."
-    raised = "A MissingManifest error is raised when the manifest file cannot be found."
-    question = "Which error is raised if the manifest file is missing?"
-    evidence = [ev(1, reads, 0.80, 1000), ev(2, raised, 0.74, 3000)]
-    answer = extractive_answer(evidence, question)
-    assert [s.text for s in answer.sentences] == [raised]
-
-    def quoting(text: str) -> Answer:
-        cited = Citation(
-            n=1, file="rules.txt", line_start=1, line_end=1, char_start=0,
-            char_end=len(text), quote=text,
-        )  # fmt: skip
-        check = SentenceCheck(text=text, citations=[1], verdict="supported", score=1.0)
-        return Answer(
-            question=question, answer=text, abstained=False, citations=[cited],
-            sentences=[check], backend="extractive", model="",
-        )  # fmt: skip
-
-    assert answers_the_question(quoting(raised), question)
-    assert not answers_the_question(quoting(reads), question)

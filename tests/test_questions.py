@@ -289,20 +289,3 @@ def test_a_person_pronoun_after_a_who_holds_this_role_question(
     question: str, previous: str, standalone: str
 ) -> None:
     assert standalone_question(question, [previous]) == standalone
-
-
-def test_which_thing_is_done_is_given_only_by_a_sentence_that_says_it_is_done() -> None:
-    from rag.questions import asked_action, asks_kind, gives_asked
-
-    question = "During a rebuild, which error is raised if the manifest file is missing?"
-    assert asked_action(question) == "rais" and asks_kind(question)
-    assert asked_action("What value is returned when the queue is empty?") == "return"
-    # a sentence about the same things that names no such act names no such thing
-    assert not gives_asked(question, "The loader reads the manifest file before the rebuild.")
-    assert gives_asked(question, "A MissingManifest error is raised and the rebuild stops.")
-    assert gives_asked(question, "The loader raises MissingManifest when it finds no file.")
-    # no thing named ("What is allowed …"), a relative clause ("in which …"), an adverb: none
-    assert asked_action("What is allowed to appear before the header?") is None
-    assert asked_action("Is the order in which fields are defined kept?") is None
-    assert asked_action("Which tool is often used for it?") is None
-    assert not asks_kind("What does the loader do first?")
