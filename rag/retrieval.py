@@ -86,6 +86,10 @@ NAMED_BONUS = 0.1
 NAMED_DEPTH = 4
 """With a named document, each ranking is read this many times deeper, so that the named
 document's best chunks are among those fused."""
+SEARCH_FIRSTS = 2
+"""The first chunks of each search (BM25, dense) that are always retrieved, whatever their rank
+in the other: the best match and its twin (the same passage in another version of a document,
+or the rest of it in the next chunk)."""
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -271,8 +275,9 @@ def retrieve_chunks(
     query_embedding: list[float] | None = None,
     named: Mapping[str, float] | None = None,
 ) -> list[Retrieved]:
-    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks. ``named``: the
-    documents the question names, whose chunks are lifted (:data:`NAMED_RRF`)."""
+    """Dense and BM25 results fused by reciprocal rank; the best ``k`` chunks, always with the
+    first :data:`SEARCH_FIRSTS` of each search. ``named``: the documents the question names, whose chunks are lifted
+    (:data:`NAMED_RRF`)."""
     if query_embedding is None:
         query_embedding = handle.embedder.embed_query(query)
     depth = max(k * 3, 20) * (NAMED_DEPTH if named else 1)
@@ -290,7 +295,16 @@ def retrieve_chunks(
     if named:
         for r in fused.values():
             r.score += NAMED_RRF * named.get(r.chunk.file, 0.0)
-    return sorted(fused.values(), key=lambda r: -r.score)[:k]
+    ranked = sorted(fused.values(), key=lambda r: -r.score)
+    # the first of either search are always kept: a chunk that holds the question's words best
+    # (or is closest in meaning) but ranks low in the other search is not crowded out by chunks
+    # middling in both
+    firsts = [
+        r
+        for r in ranked[k:]
+        if min(r.lexical_rank or k + 1, r.dense_rank or k + 1) <= SEARCH_FIRSTS
+    ]
+    return ranked[: max(k - len(firsts), 0)] + firsts[:k]
 
 
 _MARKUP = re.compile(

@@ -254,3 +254,34 @@ def test_a_heading_underlined_on_its_own_line_is_never_evidence(tmp_path: Path) 
     assert ev_ and not any(title in e.text for e in ev_)
     assert any("repaired at the owner's cost" in e.text for e in ev_)
     assert not any(title in quote for quote in _quotes(settings, question))
+
+
+def test_the_first_chunk_of_either_search_is_always_retrieved() -> None:
+    """Reciprocal rank fusion favours chunks that both searches rank fairly well: the chunk that
+    holds the question's words best, far down the search by meaning, would be crowded out."""
+    from types import SimpleNamespace
+
+    from rag.retrieval import retrieve_chunks
+    from rag.schema import Chunk
+
+    def chunk(i: int) -> Chunk:
+        text = f"Sentence number {i} of the manual."
+        return Chunk(
+            file="manual.txt", line_start=i + 1, line_end=i + 1, char_start=100 * i,
+            char_end=100 * i + len(text), id=f"c{i}", text=text, file_hash="h", sentences=[],
+        )  # fmt: skip
+
+    chunks = [chunk(i) for i in range(40)]
+    # by meaning: c1..c30 in order; by words: c0 and its twin c31 first, then c1..c30 in
+    # order; c0 and c31 are nowhere in the search by meaning
+    dense = [(f"c{i}", 0.9 - i / 100) for i in range(1, 31)]
+    lexical = [(0, 9.0), (31, 8.9)] + [(i, 8.0 - i / 10) for i in range(1, 31)]
+    handle = SimpleNamespace(
+        chunks=chunks,
+        by_id={c.id: c for c in chunks},
+        dense=lambda _embedding, depth: dense[:depth],
+        lexical=SimpleNamespace(search=lambda _query, depth: lexical[:depth]),
+    )
+    found = retrieve_chunks(handle, "question", 5, [0.0])  # type: ignore[arg-type]
+    ids = [r.chunk.id for r in found]
+    assert ids == ["c1", "c2", "c3", "c0", "c31"]
