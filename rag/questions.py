@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from rag.chunking import speaker_of
+from rag.data import is_common_word
+
 Slot = Literal["version", "when", "who", "how_many", "where", "why"]
 
 _ASKS: list[tuple[Slot, re.Pattern[str]]] = [
@@ -202,6 +205,11 @@ def _gives_who(question: str, text: str) -> bool:
         if thing and re.search(_SAID_TO_BE + thing + r"\b", text, re.I):
             return True
     asked = [run for run in map(_name_words, _ASKED_NAME.findall(question)) if run]
+    speaker = _speaker_name(text)
+    if speaker:
+        named = _name_words(speaker)
+        if not any(run <= named or named <= run for run in asked):
+            return True
     for found in _HAS["who"].finditer(text):
         if found.group(0).lower() == "they":  # as often things ("whether they have a suffix")
             continue
@@ -209,6 +217,16 @@ def _gives_who(question: str, text: str) -> bool:
         if not any(run <= named or named <= run for run in asked):
             return True
     return False
+
+
+def _speaker_name(text: str) -> str | None:
+    """The name of the speaker whose turn ``text`` opens: a turn says who said it ("DEV: I'd
+    propose ..."). None when it opens no turn, or its label names no one: a single letter
+    ("Q:", "A:") or only ordinary words ("Note:", "Interviewer:")."""
+    label = speaker_of(text)
+    if not label or len(label) < 2 or all(is_common_word(w) for w in label.split()):
+        return None
+    return label
 
 
 def _name_words(name: str) -> set[str]:
@@ -264,6 +282,8 @@ def carries(slot: Slot | None, text: str) -> bool:
     """Whether ``text`` holds a value of the asked kind (a date for "when", ...). True when
     the question asks for no particular kind."""
     if slot is None:
+        return True
+    if slot == "who" and _speaker_name(text):
         return True
     return _HAS[slot].search(_LABEL.sub(" ", text)) is not None
 

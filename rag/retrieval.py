@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.chunking import speaker_turns, turn_start
 from rag.config import Settings
 from rag.documents import DocumentNames, label, name_tokens
 from rag.embeddings import Embedder, get_embedder
@@ -514,6 +515,18 @@ def _described(chunk: Chunk, i: int) -> tuple[int, int]:
     return i, i
 
 
+def _turn_opener(chunk: Chunk, s: Sentence, end: int) -> Sentence:
+    """In a conversation, the sentence of ``chunk`` that opens the speaker's turn that ``s``
+    goes on (its label: "DEV: We can't. I'd propose ..."), when the text from it to ``end`` is
+    within :data:`QUALIFIED_CHARS`: a sentence quoted without its speaker does not say who
+    said it. ``s`` itself otherwise."""
+    opened = turn_start(speaker_turns(chunk.text, turns=1), s.char_start - chunk.char_start)
+    if opened is None or end - (chunk.char_start + opened) > QUALIFIED_CHARS:
+        return s
+    at = chunk.char_start + opened
+    return next((o for o in chunk.sentences if o.char_start <= at < o.char_end), s)
+
+
 def _with_context(chunk: Chunk, i: int) -> Sentence:
     """The sentence, joined to the one before when it leans on it ("He ...", "This ..."), and to
     the one after when that one qualifies it ("This is incompatible with ...", "Thus, ...",
@@ -534,6 +547,7 @@ def _with_context(chunk: Chunk, i: int) -> Sentence:
             and first.char_end - prev.char_start <= QUALIFIED_CHARS
         ):
             first = prev
+    first = _turn_opener(chunk, first, last.char_end)
     after = _introduced(chunk, base) + 1
     if after < len(sentences) and _QUALIFIERS.match(sentences[after].text):
         nxt = sentences[after]

@@ -14,15 +14,14 @@ coverage decide alone.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
 from rag.alignment import aligned_sentences, inspect
+from rag.data import is_common_word
 from rag.lexical import STOPWORDS, fold_accents, tokenize
 from rag.questions import asked_slot, language
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
@@ -104,8 +103,6 @@ _NAME_NUMBER = re.compile(
 )
 
 
-COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
-"""Ordinary English words that are never names (WordNet; ``rag.data.build_common_words``)."""
 FOREIGN_OPENERS = frozenset(
     """
     der die das dem den des ein eine einer eines einem einen im am um zum zur beim vom ins ans
@@ -120,30 +117,6 @@ FOREIGN_OPENERS = frozenset(
 )
 """German, French and Spanish articles, prepositions, pronouns and conjunctions: capitalised at
 the start of a sentence ("Im Protokoll ...", "Um 18 Uhr ..."), never names."""
-
-
-@functools.cache
-def common_words() -> frozenset[str]:
-    """The words of :data:`COMMON_WORDS_FILE`."""
-    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if w and not w.startswith("#"))
-
-
-def is_common_word(word: str) -> bool:
-    """Whether ``word`` is an ordinary English word that is never a name ("Operators",
-    "Afterwards", "Compressed"), in any of its usual endings; not "Smith" or "Bell", which
-    WordNet also writes as names."""
-    low = word.lower()
-    forms = {low}
-    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
-                         ("ing", ""), ("ing", "e")):  # fmt: skip
-        if low.endswith(suffix) and len(low) - len(suffix) >= 3:
-            stem = low[: -len(suffix)] + repl
-            forms.add(stem)
-            if len(stem) > 3 and stem[-1] == stem[-2]:
-                forms.add(stem[:-1])  # "stopped" -> "stop"
-    words = common_words()
-    return any(f in words for f in forms)
 
 
 def fold_name_digits(text: str) -> str:

@@ -254,3 +254,42 @@ def test_a_heading_underlined_on_its_own_line_is_never_evidence(tmp_path: Path) 
     assert ev_ and not any(title in e.text for e in ev_)
     assert any("repaired at the owner's cost" in e.text for e in ev_)
     assert not any(title in quote for quote in _quotes(settings, question))
+
+
+HEARING = """Parish Council Hearing on the Mill Bridge
+
+GRETA: The first item is the footbridge by the old mill.
+OSWIN: The survey found rot in four of the beams. I'd propose we close the bridge until spring.
+GRETA: Oswin, how long would the repair take?
+OSWIN: The repair would take about six weeks, once the timber arrives.
+PELL: I object to closing it. The school children cross there every morning.
+GRETA: Then we put up a temporary rail and keep it open.
+"""
+
+
+def test_a_transcripts_answer_says_who_spoke(tmp_path: Path) -> None:
+    """In a transcript, a sentence in the middle of a speaker's turn is quoted with the turn's
+    label, and the label answers "who": the answer says who said it."""
+    settings = indexed_corpus(tmp_path, {"hearing.txt": HEARING}, backend="extractive")
+    a = ask("Who proposed closing the bridge until spring?", settings, backend="extractive")
+    assert not a.abstained
+    assert a.citations[0].quote.startswith("OSWIN: The survey found rot")
+    assert a.citations[0].quote.endswith("close the bridge until spring.")
+
+
+def test_a_draft_may_not_give_a_turn_to_another_speaker(tmp_path: Path) -> None:
+    """``rag check``: a claim that someone said what the cited turn has another speaker say
+    fails, though that someone spoke (or was addressed) just before."""
+    from rag.drafts import check_draft
+
+    settings = indexed_corpus(tmp_path, {"hearing.txt": HEARING}, checker="rules")
+    draft = (
+        "Greta said the repair would take about six weeks, once the timber arrives "
+        "[hearing.txt:6].\n\n"
+        "Oswin said the repair would take about six weeks, once the timber arrives "
+        "[hearing.txt:6].\n"
+    )
+    report = check_draft(draft, settings)
+    verdicts = [s.verdict for s in report.sentences]
+    assert verdicts[1] == "supported"
+    assert verdicts[0] != "supported"

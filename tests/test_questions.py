@@ -289,3 +289,17 @@ def test_a_person_pronoun_after_a_who_holds_this_role_question(
     question: str, previous: str, standalone: str
 ) -> None:
     assert standalone_question(question, [previous]) == standalone
+
+
+def test_a_speakers_turn_says_who_said_it() -> None:
+    """A transcript's turn opens with its speaker: that is a name for a "who" question; a
+    "Q:"/"A:" mark or an ordinary word ("Note:") is none."""
+    from rag.questions import gives_asked
+
+    question = "Who proposed closing the bridge?"
+    assert gives_asked(question, "OSWIN: The beams are rotten. I'd propose we close the bridge.")
+    assert carries("who", "[00:01:02] Pell: I object.")
+    assert not gives_asked(question, "A: I'd propose we close the bridge.")
+    assert not gives_asked(question, "Note: the bridge may be closed.")
+    # the speaker the question names is no answer about someone else
+    assert not gives_asked("Who did Oswin blame?", "OSWIN: the beams are rotten.")
