@@ -23,7 +23,7 @@ from rag import prompts
 from rag.alignment import aligned_sentences, inspect
 from rag.data import is_common_word
 from rag.lexical import STOPWORDS, fold_accents, tokenize
-from rag.questions import asked_slot, language
+from rag.questions import asked_slot, day_digits, language
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
 if TYPE_CHECKING:
@@ -157,7 +157,8 @@ def numbers_in(text: str) -> set[float]:
 
 def dates_in(text: str) -> set[tuple[int, int]]:
     """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``,
-    ``2026-03-03``)."""
+    ``2026-03-03``, ``the third of March``)."""
+    text = day_digits(text)
     out = {(MONTHS[m.group(1).lower()], int(m.group(2))) for m in _DATE_MD.finditer(text)}
     out |= {(MONTHS[m.group(2).lower()], int(m.group(1))) for m in _DATE_DM.finditer(text)}
     out |= {(int(m.group(2)), int(m.group(3))) for m in _DATE_ISO.finditer(text)}

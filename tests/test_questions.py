@@ -303,3 +303,17 @@ def test_a_speakers_turn_says_who_said_it() -> None:
     assert not gives_asked(question, "Note: the bridge may be closed.")
     # the speaker the question names is no answer about someone else
     assert not gives_asked("Who did Oswin blame?", "OSWIN: the beams are rotten.")
+
+
+def test_a_day_written_in_words_is_a_date() -> None:
+    """Novels and deeds write a date's day in words: "the ninth of November" answers "when"."""
+    from rag.questions import day_digits, gives_asked, said_of
+
+    text = "They sailed for the island on the ninth of November, in a borrowed boat."
+    question = "When did they sail for the island?"
+    assert gives_asked(question, text) and said_of(question, text)
+    assert day_digits("dated the twenty-second of August") == "dated the 22nd of August"
+    assert day_digits("on August the thirty-first") == "on August 31st"
+    assert day_digits("the thirtieth day of June") == "the 30th day of June"
+    for plain in ("the first of all", "in May. The third step", "may the first one win"):
+        assert day_digits(plain) == plain

@@ -398,3 +398,13 @@ def test_a_version_or_date_in_the_heading_of_the_cited_item() -> None:
     assert checker.check(claim, [cited]).verdict == "supported"
     assert checker.check(claim, [cite(1, item)]).verdict == "unsupported"  # no heading
     assert checker.check(claim.replace("2.3", "2.4"), [cited]).verdict == "unsupported"
+
+
+def test_a_date_whose_day_is_written_in_words() -> None:
+    """ "the ninth of November" is 9 November: the claim's date is checked against it."""
+    text = "They sailed for the island on the ninth of November, in a borrowed boat."
+    assert dates_in(text) == {(11, 9)}
+    assert dates_in("its last entry dated the twenty-second of August") == {(8, 22)}
+    assert check_rules("They sailed for the island on 9 November.", text).ok
+    assert check_rules("They sailed for the island on November 9.", text).ok
+    assert check_rules("They sailed for the island on 19 November.", text).missing == ["date 11/19"]
