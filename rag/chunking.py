@@ -98,6 +98,17 @@ def speaker_turns(text: str, speakers: int = 2, turns: int = 2) -> list[tuple[in
     return [(a, b) for a, b, _ in found]
 
 
+_QUESTION_END = re.compile(r"[?？][\s\"'”’»)\]]*$")
+
+
+def statements(text: str) -> str:
+    """``text`` without its questions: what it states ("Q: Do they ship abroad? A: No." ->
+    "A: No."); empty when it only asks (an FAQ's question line states nothing)."""
+    return " ".join(
+        text[a:b] for a, b in sentence_spans(text) if not _QUESTION_END.search(text[a:b])
+    )
+
+
 def speaker_of(text: str) -> str | None:
     """The label of the speaker whose turn ``text`` opens ("DEV" for "DEV: We can't ...", "Bob
     Lee" for "[00:12:03] Bob Lee: ..."), or None."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
 from rag.alignment import aligned_sentences, inspect
+from rag.chunking import statements
 from rag.data import is_common_word
 from rag.lexical import STOPWORDS, fold_accents, tokenize
 from rag.questions import asked_slot, day_digits, language
@@ -478,6 +479,11 @@ class Checker:
         (the judge then reads them too)."""
         if quotes_whole_sentence(claim, evidence):
             return Assessment("supported", 1.0, "the claim quotes the cited text")
+        # a question says nothing is so: "Do they ship abroad?" neither supports nor contradicts
+        # "They ship abroad"; its answer does ("No.")
+        stated = statements(evidence)
+        if not stated.strip():
+            return Assessment("unsupported", 0.0, ASKS_ONLY)
         rules = check_rules(claim, evidence, context)
         under = ""  # the headings the claim's values were found in
         if not rules.ok and heading:
@@ -496,7 +502,7 @@ class Checker:
                 round(0.4 * rules.coverage, 3),
                 "the cited text is about something else",
             )
-        found = inspect(claim, evidence)
+        found = inspect(claim, stated)
         if found.findings:
             first = found.contradiction or found.findings[0]
             if first.contradicts and found.coverage >= CONTRADICTION_COVERAGE:
@@ -508,10 +514,12 @@ class Checker:
                 )
             return Assessment("unsupported", round(0.3 * rules.coverage, 3), first.detail)
         if self.judge is None:
-            ok = rules.coverage >= RULES_ONLY_COVERAGE
+            # the words the claim shares with a question are not said by its answer
+            said = rules if stated == evidence else check_rules(claim, stated, context)
+            ok = said.coverage >= RULES_ONLY_COVERAGE
             return Assessment(
                 "supported" if ok else "unsupported",
-                round(rules.coverage, 3),
+                round(said.coverage, 3),
                 "words and names match (no judge read it)" if ok else "few words match",
                 tentative=ok,
             )
@@ -588,6 +596,9 @@ class Checker:
         )
 
 
+ASKS_ONLY = "the cited text only asks a question: it states nothing"
+
+
 @dataclass
 class Assessment:
     """What the checker made of one claim against one piece of text."""
@@ -638,9 +649,12 @@ def overlaps(a: Span, b: Span) -> bool:
 
 def rule_rank(claim: str, cited: Sequence[Citation]) -> tuple[bool, float, int]:
     """How well ``cited`` (taken together) holds ``claim`` by the rules alone: names and numbers
-    first, then word coverage (a group pays a little per extra citation), then the shorter."""
-    rules = check_rules(claim, " ".join(c.quote for c in cited))
-    return (rules.ok, rules.coverage - 0.01 * (len(cited) - 1), -sum(len(c.quote) for c in cited))
+    first (a question, which states nothing, never holds them), then word coverage (a group
+    pays a little per extra citation), then the shorter."""
+    text = " ".join(c.quote for c in cited)
+    rules = check_rules(claim, text)
+    ok = rules.ok and bool(statements(text).strip())
+    return (ok, rules.coverage - 0.01 * (len(cited) - 1), -sum(len(c.quote) for c in cited))
 
 
 def find_support(

@@ -408,3 +408,18 @@ def test_a_date_whose_day_is_written_in_words() -> None:
     assert check_rules("They sailed for the island on 9 November.", text).ok
     assert check_rules("They sailed for the island on November 9.", text).ok
     assert check_rules("They sailed for the island on 19 November.", text).missing == ["date 11/19"]
+
+
+def test_a_question_states_nothing() -> None:
+    """An FAQ's question ("Do they ship abroad?") neither supports nor contradicts a claim; its
+    answer is what says so, and the words a claim shares only with the question are not said."""
+    checker = Checker(judge=None)
+    question = "Q: Does the shop ship parcels abroad?"
+    for claim in ("The shop ships parcels abroad.", "The shop does not ship parcels abroad."):
+        a = checker.assess(claim, question)
+        assert a.verdict == "unsupported" and "asks" in a.reason
+    answered = f"{question}\n\nA: No. Only within the country, by post."
+    assert checker.assess("The shop ships parcels abroad.", answered).verdict == "unsupported"
+    # what the answer says stands as before
+    answered = f"{question}\n\nA: No. The shop sends its parcels by post within the country."
+    assert checker.assess("The shop sends parcels by post within the country.", answered).ok

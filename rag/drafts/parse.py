@@ -167,7 +167,9 @@ _LINK = re.compile(r"(\[)([^\[\]\n]+)(\]\([^)\s\n]*(?:\s+\"[^\"\n]*\")?\))")
 _AUTOLINK = re.compile(r"<(?:https?|mailto):[^>\s]+>|https?://\S+")
 _LINE_PREFIX = re.compile(r"^\s*(?:>\s?)*(?:[-*+•·]\s+|\d{1,3}[.)]\s+)?")
 _EMPHASIS = re.compile(r"\*\*|__|~~|`|(?<!\w)[*_]+|[*_]+(?!\w)")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])(?![A-Za-z0-9])")
+"""The space a removed citation leaves before the punctuation after it ("format [x:3]."),
+not the one before a name that starts with a dot (".xz files")."""
 
 
 @dataclass
