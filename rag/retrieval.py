@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import speaker_turns, turn_start
+from rag.chunking import speaker_turns, statements, turn_start
 from rag.config import Settings
 from rag.documents import DocumentNames, label, name_tokens
 from rag.embeddings import Embedder, get_embedder
@@ -553,7 +553,28 @@ def _with_context(chunk: Chunk, i: int) -> Sentence:
         nxt = sentences[after]
         if nxt.char_end - first.char_start <= QUALIFIED_CHARS:
             last = nxt
+    last = _answered(chunk, first, last)
     return s if first is s and last is s else _joined(chunk, first, last)
+
+
+def _answered(chunk: Chunk, first: Sentence, last: Sentence) -> Sentence:
+    """A question standing on its own lines (an FAQ's "Q: Do you ship abroad?": the text read
+    from ``first`` to ``last`` starts a line and ends with the question) read on to the first
+    sentence of its answer on the lines after it ("A: No."), within :data:`QUALIFIED_CHARS`: a
+    question alone states nothing. ``last`` otherwise."""
+    sentences = chunk.sentences
+    j = sentences.index(last) + 1
+    if statements(last.text).strip() or _column(chunk, first) is None:
+        return last
+    while j < len(sentences) and sentences[j].char_end - first.char_start <= QUALIFIED_CHARS:
+        nxt = sentences[j]
+        between = chunk.text[last.char_end - chunk.char_start : nxt.char_start - chunk.char_start]
+        if "\n" not in between and j == sentences.index(last) + 1:
+            return last  # the question goes on in its paragraph: no FAQ's
+        if statements(nxt.text).strip():
+            return nxt
+        j += 1
+    return last
 
 
 def select_evidence(

@@ -293,3 +293,29 @@ def test_a_draft_may_not_give_a_turn_to_another_speaker(tmp_path: Path) -> None:
     verdicts = [s.verdict for s in report.sentences]
     assert verdicts[1] == "supported"
     assert verdicts[0] != "supported"
+
+
+SHOP_FAQ = """Frequently asked questions
+
+Q: Do you ship parcels abroad?
+
+A: No. We send parcels within the country only, by post.
+
+Q: I lost my receipt. Can I still return a lamp?
+
+A: Yes, within thirty days, with the card you paid with.
+"""
+
+
+def test_an_faq_question_is_quoted_with_its_answer(tmp_path: Path) -> None:
+    """An FAQ's question on its own lines is read on to its answer: the answer quotes "No."
+    or "Yes, ..." with the question it answers, never the question alone."""
+    settings = indexed_corpus(tmp_path, {"faq.txt": SHOP_FAQ}, backend="extractive")
+    for question, answer in (
+        ("Do you ship parcels abroad?", "A: No."),
+        ("Can I return a lamp without a receipt?", "A: Yes, within thirty days"),
+    ):
+        a = ask(question, settings, backend="extractive")
+        assert not a.abstained, question
+        assert any(answer in c.quote for c in a.citations), question
+        assert not any(c.quote.rstrip().endswith("?") for c in a.citations), question
