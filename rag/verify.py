@@ -327,6 +327,9 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
         ):
             missing.append(word)
     context_plain = fold_accents(_plain(context).lower())
+    # "'Not yet,' said her father": the cited text names who spoke; that someone named before
+    # it spoke is no reason to read it as theirs ("Eleanor said ...")
+    speaker_named = _SPOKEN_BY.search(cited_text) is not None
     # "Maria Keller" is named when the text says "Keller": a full name counts if one of its parts is
     # there (a different person shares none of them: "Tom Berg" for "Maria Keller")
     named_in_full = {
@@ -350,7 +353,11 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
         parts = [fold_accents(w.lower()) for w in name.split("-") if w[:1].isupper()]
         if "-" in name and parts and all(w in cited_plain for w in parts):
             continue
-        if context_plain and low in context_plain:
+        if (
+            context_plain
+            and low in context_plain
+            and not (speaker_named and re.search(rf"\b{re.escape(name)}\s+{_SPEECH}", claim))
+        ):
             continue
         if german and _inflected(low, cited_plain):
             continue  # a noun in another case or number: "Pumpen" for "Pumpe"
@@ -368,6 +375,19 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
     coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
 
+
+_SPEECH = (
+    r"(?:said|says|say|asked|asks|replied|replies|answered|answers|told|tells|added|adds|"
+    r"cried|shouted|whispered|insisted|admitted|explained|argued|claimed|warned)\b"
+)
+"""A verb that gives what someone said."""
+_SPOKEN_BY = re.compile(
+    rf"[\"”’'],?\s+{_SPEECH}\s+(?!(?:he|she|they|I|we|you|it)\b)\w|"
+    rf"[\"”’'],?\s+(?!(?:he|she|they|I|we|you|it)\b)(?:[A-Z]\w+|(?:the|her|his|my|their)\s+\w+)"
+    rf"\s+{_SPEECH}"
+)
+"""Words in quotation marks given to a speaker who is named, not "he" or "she": '..." said
+her father', '..." Silas said'."""
 
 _OPENERS = frozenset(
     "whoever whatever whichever once option tens hundreds thousands dozens millions each every "

@@ -423,3 +423,14 @@ def test_a_question_states_nothing() -> None:
     # what the answer says stands as before
     answered = f"{question}\n\nA: No. The shop sends its parcels by post within the country."
     assert checker.assess("The shop sends parcels by post within the country.", answered).ok
+
+
+def test_words_given_to_a_named_speaker_are_not_anothers() -> None:
+    """In a story, '"...," said her father' names who spoke: a claim that someone named in the
+    sentences before said it fails; "he said" still takes the name from before."""
+    text = '"You will want it by spring," said her father. "Everyone wants the boat by spring."'
+    before = '"I do not want it," said Elsbeth.'
+    assert not check_rules("Elsbeth said that everyone wants the boat by spring.", text, before).ok
+    assert check_rules("Her father said that everyone wants the boat by spring.", text, before).ok
+    told = '"It is from the city," he said. "Nobody here gets letters from the city."'
+    assert check_rules("Corwin said nobody there gets letters from the city.", told, "Corwin").ok
