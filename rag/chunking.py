@@ -72,6 +72,57 @@ def line_of(starts: list[int], offset: int) -> int:
     return bisect.bisect_right(starts, offset)
 
 
+_SPEAKER_WORD = r"[A-Z](?:[a-zà-ÿ'’.-]*|[A-Z'’.-]*)"
+_SPEAKER = re.compile(
+    # an optional time stamp ("[00:12:03]", "00:12"), then one to three capitalised or upper-case
+    # words and a colon: "ALICE:", "Q:", "Bob Lee:"; not "ZeroDivisionError:" (no name is
+    # written in camel case)
+    r"^[ \t]*(?:[\[(]?\d{1,2}(?::\d\d){1,2}(?:[.,]\d+)?[\])]?[ \t]+)?"
+    rf"({_SPEAKER_WORD}(?:[ ]{_SPEAKER_WORD}){{0,2}}):[ \t]+(?=\S)",
+    re.M,
+)
+
+
+def speaker_turns(text: str, speakers: int = 2, turns: int = 2) -> list[tuple[int, int]]:
+    """Where the turns of a conversation (a transcript, an interview) start: ``(offset of the
+    line, offset after its speaker's label)`` of each line that opens with a label ("ALICE:
+    ...", "Q: ...", "[00:12:03] Bob Lee: ..."). Empty unless ``text`` reads as a conversation:
+    at least ``speakers`` labels each open at least ``turns`` lines (a single "Note: ..." line
+    is no turn of a conversation)."""
+    found = [(m.start(), m.end(), m.group(1)) for m in _SPEAKER.finditer(text)]
+    opened: dict[str, int] = {}
+    for _, _, label in found:
+        opened[label.upper()] = opened.get(label.upper(), 0) + 1
+    if sum(1 for n in opened.values() if n >= turns) < speakers:
+        return []
+    return [(a, b) for a, b, _ in found]
+
+
+_QUESTION_END = re.compile(r"[?？][\s\"'”’»)\]]*$")
+
+
+def statements(text: str) -> str:
+    """``text`` without its questions: what it states ("Q: Do they ship abroad? A: No." ->
+    "A: No."); empty when it only asks (an FAQ's question line states nothing)."""
+    return " ".join(
+        text[a:b] for a, b in sentence_spans(text) if not _QUESTION_END.search(text[a:b])
+    )
+
+
+def speaker_of(text: str) -> str | None:
+    """The label of the speaker whose turn ``text`` opens ("DEV" for "DEV: We can't ...", "Bob
+    Lee" for "[00:12:03] Bob Lee: ..."), or None."""
+    m = _SPEAKER.match(text)
+    return m.group(1) if m else None
+
+
+def turn_start(turns: list[tuple[int, int]], offset: int) -> int | None:
+    """The offset of the line that opens the turn holding ``offset`` (of :func:`speaker_turns`),
+    or None before the first turn."""
+    i = bisect.bisect_right([a for a, _ in turns], offset)
+    return turns[i - 1][0] if i else None
+
+
 def _hard_break(line: str, next_line: str) -> bool:
     """Whether the newline between two non-blank lines ends a sentence."""
     stripped = line.strip()

@@ -25,10 +25,15 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.M)
 _TRAILING_MARKERS = re.compile(r"([.!?。！？])(" + _MARKER_RUN + r")")
 
 
+SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])(?![A-Za-z0-9])")
+"""The space a removed marker or citation leaves before the punctuation after it ("left [1]."
+-> "left."), not the one before a name that starts with a dot (".xz files", "the .7z format")."""
+
+
 def strip_markers(text: str) -> str:
     """``text`` without any ``[n]`` marker (used on questions and for checking claims)."""
     text = re.sub(r"[ \t]*" + MARKER.pattern, "", text, flags=re.I)
-    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
 
 
 def marker_numbers(marker_body: str) -> list[int]:

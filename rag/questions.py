@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from rag.chunking import speaker_of
+from rag.data import is_common_word
+
 Slot = Literal["version", "when", "who", "how_many", "where", "why"]
 
 _ASKS: list[tuple[Slot, re.Pattern[str]]] = [
@@ -202,6 +205,11 @@ def _gives_who(question: str, text: str) -> bool:
         if thing and re.search(_SAID_TO_BE + thing + r"\b", text, re.I):
             return True
     asked = [run for run in map(_name_words, _ASKED_NAME.findall(question)) if run]
+    speaker = _speaker_name(text)
+    if speaker:
+        named = _name_words(speaker)
+        if not any(run <= named or named <= run for run in asked):
+            return True
     for found in _HAS["who"].finditer(text):
         if found.group(0).lower() == "they":  # as often things ("whether they have a suffix")
             continue
@@ -209,6 +217,16 @@ def _gives_who(question: str, text: str) -> bool:
         if not any(run <= named or named <= run for run in asked):
             return True
     return False
+
+
+def _speaker_name(text: str) -> str | None:
+    """The name of the speaker whose turn ``text`` opens: a turn says who said it ("DEV: I'd
+    propose ..."). None when it opens no turn, or its label names no one: a single letter
+    ("Q:", "A:") or only ordinary words ("Note:", "Interviewer:")."""
+    label = speaker_of(text)
+    if not label or len(label) < 2 or all(is_common_word(w) for w in label.split()):
+        return None
+    return label
 
 
 def _name_words(name: str) -> set[str]:
@@ -247,7 +265,7 @@ def said_of(question: str, text: str) -> bool:
     about = word_stems(question) - word_stems(subject)
     if not about:
         return True
-    for part in re.split(r"[;:]|\n", text):
+    for part in re.split(r"[;:]|\n", day_digits(text)):
         values = list(_HAS[slot].finditer(part))
         if not values:
             continue
@@ -265,7 +283,9 @@ def carries(slot: Slot | None, text: str) -> bool:
     the question asks for no particular kind."""
     if slot is None:
         return True
-    return _HAS[slot].search(_LABEL.sub(" ", text)) is not None
+    if slot == "who" and _speaker_name(text):
+        return True
+    return _HAS[slot].search(_LABEL.sub(" ", day_digits(text))) is not None
 
 
 _LABEL = re.compile(r"^[ \t]*\(?\d{1,3}(?:\.\d{1,3})*[.)]\s+", re.M)
@@ -279,6 +299,38 @@ ORDINALS = (
     "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
 ).split()
 """Ordinal words; ``ORDINALS[n - 1]`` is the n-th."""
+_DAY_WORD = (
+    r"(?:(?:twenty|thirty)[- ]?(?:"
+    + "|".join(ORDINALS[:9])
+    + r")|"
+    + "|".join(ORDINALS)
+    + r"|thirtieth)"
+)
+_DAY_BEFORE_MONTH = re.compile(rf"\b({_DAY_WORD})(?=\s+(?:day\s+)?of\s+{_MONTH}(?!\w))", re.I)
+_DAY_AFTER_MONTH = re.compile(rf"\b({_MONTH}(?<!\.)\s+)(?:the\s+)?({_DAY_WORD})\b", re.I)
+
+
+def day_digits(text: str) -> str:
+    """``text`` with the day of a date written in words in digits: "the ninth of November" ->
+    "the 9th of November", "August the twenty-second" -> "August 22nd" (a novel's, a deed's
+    dates). Nothing else changes."""
+
+    def number(word: str) -> str:
+        word = word.lower()
+        if word == "thirtieth":
+            return "30th"
+        tens, _, unit = re.sub(r"^(twenty|thirty)[- ]?", r"\1 ", word).rpartition(" ")
+        n = {"": 0, "twenty": 20, "thirty": 30}[tens] + ORDINALS.index(unit) + 1
+        return f"{n}{_suffix(n)}"
+
+    text = _DAY_BEFORE_MONTH.sub(lambda m: number(m.group(1)), text)
+    return _DAY_AFTER_MONTH.sub(
+        # a month is written with a capital ("may the first one win" gives no date)
+        lambda m: m.group(1) + number(m.group(2)) if m.group(1)[0].isupper() else m.group(0),
+        text,
+    )
+
+
 _POSITION = re.compile(
     r"\b(?:(" + "|".join(ORDINALS) + r")|(\d{1,2})(?:st|nd|rd|th)|"
     r"(?:" + "|".join(LIST_NOUNS.split()) + r"|no\.?|number)\s*(\d{1,2})(?!\d|\.\d|,\d))\b",

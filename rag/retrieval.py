@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.chunking import speaker_turns, statements, turn_start
 from rag.config import Settings
 from rag.documents import DocumentNames, frequent_names, label, name_tokens
 from rag.embeddings import Embedder, get_embedder
@@ -540,6 +541,18 @@ def _described(chunk: Chunk, i: int) -> tuple[int, int]:
     return i, i
 
 
+def _turn_opener(chunk: Chunk, s: Sentence, end: int) -> Sentence:
+    """In a conversation, the sentence of ``chunk`` that opens the speaker's turn that ``s``
+    goes on (its label: "DEV: We can't. I'd propose ..."), when the text from it to ``end`` is
+    within :data:`QUALIFIED_CHARS`: a sentence quoted without its speaker does not say who
+    said it. ``s`` itself otherwise."""
+    opened = turn_start(speaker_turns(chunk.text, turns=1), s.char_start - chunk.char_start)
+    if opened is None or end - (chunk.char_start + opened) > QUALIFIED_CHARS:
+        return s
+    at = chunk.char_start + opened
+    return next((o for o in chunk.sentences if o.char_start <= at < o.char_end), s)
+
+
 def _with_context(chunk: Chunk, i: int) -> Sentence:
     """The sentence, joined to the one before when it leans on it ("He ...", "This ..."), and to
     the one after when that one qualifies it ("This is incompatible with ...", "Thus, ...",
@@ -560,12 +573,34 @@ def _with_context(chunk: Chunk, i: int) -> Sentence:
             and first.char_end - prev.char_start <= QUALIFIED_CHARS
         ):
             first = prev
+    first = _turn_opener(chunk, first, last.char_end)
     after = _introduced(chunk, base) + 1
     if after < len(sentences) and _QUALIFIERS.match(sentences[after].text):
         nxt = sentences[after]
         if nxt.char_end - first.char_start <= QUALIFIED_CHARS:
             last = nxt
+    last = _answered(chunk, first, last)
     return s if first is s and last is s else _joined(chunk, first, last)
+
+
+def _answered(chunk: Chunk, first: Sentence, last: Sentence) -> Sentence:
+    """A question standing on its own lines (an FAQ's "Q: Do you ship abroad?": the text read
+    from ``first`` to ``last`` starts a line and ends with the question) read on to the first
+    sentence of its answer on the lines after it ("A: No."), within :data:`QUALIFIED_CHARS`: a
+    question alone states nothing. ``last`` otherwise."""
+    sentences = chunk.sentences
+    j = sentences.index(last) + 1
+    if statements(last.text).strip() or _column(chunk, first) is None:
+        return last
+    while j < len(sentences) and sentences[j].char_end - first.char_start <= QUALIFIED_CHARS:
+        nxt = sentences[j]
+        between = chunk.text[last.char_end - chunk.char_start : nxt.char_start - chunk.char_start]
+        if "\n" not in between and j == sentences.index(last) + 1:
+            return last  # the question goes on in its paragraph: no FAQ's
+        if statements(nxt.text).strip():
+            return nxt
+        j += 1
+    return last
 
 
 def select_evidence(

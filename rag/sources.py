@@ -26,7 +26,15 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from rag.chunking import heading_finder, line_of, line_starts, sentence_spans, split_sentences
+from rag.chunking import (
+    heading_finder,
+    line_of,
+    line_starts,
+    sentence_spans,
+    speaker_turns,
+    split_sentences,
+    turn_start,
+)
 from rag.corpus import (
     CorpusError,
     Source,
@@ -157,6 +165,7 @@ class CorpusFiles:
         self._sentences: dict[str, list[Sentence]] = {}
         self._headings: dict[str, Callable[[int], str | None]] = {}
         self._instructions: dict[str, list[tuple[int, int]]] = {}
+        self._turns: dict[str, list[tuple[int, int]]] = {}
 
     def _listing(self) -> tuple[list[str], str | None]:
         if self._listed is None:
@@ -231,7 +240,12 @@ class CorpusFiles:
         if not text:
             return ""
         name = f"{self.title(citation.file)}\n{PurePosixPath(citation.file).name}"
-        return f"{name}\n{context_before(text, citation.char_start)}"
+        # in a conversation, what was said before the cited turn is another speaker's: a name
+        # there (another speaker's label, someone addressed) says nothing of who said this
+        if citation.file not in self._turns:
+            self._turns[citation.file] = speaker_turns(text)
+        since = turn_start(self._turns[citation.file], citation.char_start) or 0
+        return f"{name}\n{context_before(text, citation.char_start, since=since)}"
 
     def quote_is_exact(self, citation: Span, quote: str) -> bool:
         """Whether ``quote`` is exactly the file's text at the citation's offsets and lines."""
@@ -358,12 +372,15 @@ class CorpusFiles:
         return out
 
 
-def context_before(text: str, char_start: int, chars: int = 1200, sentences: int = 5) -> str:
+def context_before(
+    text: str, char_start: int, chars: int = 1200, sentences: int = 5, since: int = 0
+) -> str:
     """Up to ``sentences`` whole sentences of ``text`` just before ``char_start`` (within
-    ``chars`` characters): where the names behind "he", "the team", "this lineup" usually are."""
-    lo = max(0, char_start - chars)
+    ``chars`` characters, and from ``since`` on): where the names behind "he", "the team", "this
+    lineup" usually are."""
+    lo = max(since, char_start - chars)
     spans = [(a + lo, b + lo) for a, b in sentence_spans(text[lo:char_start])]
-    kept = [text[a:b] for a, b in spans if a > lo or lo == 0][-sentences:]
+    kept = [text[a:b] for a, b in spans if a > lo or lo == since][-sentences:]
     return " ".join(kept)
 
 

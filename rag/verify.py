@@ -14,17 +14,17 @@ coverage decide alone.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rag import prompts
 from rag.alignment import aligned_sentences, inspect
+from rag.chunking import statements
+from rag.data import is_common_word
 from rag.lexical import STOPWORDS, fold_accents, tokenize
-from rag.questions import asked_slot, language
+from rag.questions import asked_slot, day_digits, language
 from rag.schema import Citation, Conflict, ConflictSide, SentenceCheck, Span
 
 if TYPE_CHECKING:
@@ -104,8 +104,6 @@ _NAME_NUMBER = re.compile(
 )
 
 
-COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
-"""Ordinary English words that are never names (WordNet; ``rag.data.build_common_words``)."""
 FOREIGN_OPENERS = frozenset(
     """
     der die das dem den des ein eine einer eines einem einen im am um zum zur beim vom ins ans
@@ -120,30 +118,6 @@ FOREIGN_OPENERS = frozenset(
 )
 """German, French and Spanish articles, prepositions, pronouns and conjunctions: capitalised at
 the start of a sentence ("Im Protokoll ...", "Um 18 Uhr ..."), never names."""
-
-
-@functools.cache
-def common_words() -> frozenset[str]:
-    """The words of :data:`COMMON_WORDS_FILE`."""
-    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if w and not w.startswith("#"))
-
-
-def is_common_word(word: str) -> bool:
-    """Whether ``word`` is an ordinary English word that is never a name ("Operators",
-    "Afterwards", "Compressed"), in any of its usual endings; not "Smith" or "Bell", which
-    WordNet also writes as names."""
-    low = word.lower()
-    forms = {low}
-    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
-                         ("ing", ""), ("ing", "e")):  # fmt: skip
-        if low.endswith(suffix) and len(low) - len(suffix) >= 3:
-            stem = low[: -len(suffix)] + repl
-            forms.add(stem)
-            if len(stem) > 3 and stem[-1] == stem[-2]:
-                forms.add(stem[:-1])  # "stopped" -> "stop"
-    words = common_words()
-    return any(f in words for f in forms)
 
 
 def fold_name_digits(text: str) -> str:
@@ -184,7 +158,8 @@ def numbers_in(text: str) -> set[float]:
 
 def dates_in(text: str) -> set[tuple[int, int]]:
     """``(month, day)`` of every day-of-month date (``March 3``, ``3 March``, ``Mar. 3rd``,
-    ``2026-03-03``)."""
+    ``2026-03-03``, ``the third of March``)."""
+    text = day_digits(text)
     out = {(MONTHS[m.group(1).lower()], int(m.group(2))) for m in _DATE_MD.finditer(text)}
     out |= {(MONTHS[m.group(2).lower()], int(m.group(1))) for m in _DATE_DM.finditer(text)}
     out |= {(int(m.group(2)), int(m.group(3))) for m in _DATE_ISO.finditer(text)}
@@ -352,6 +327,9 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
         ):
             missing.append(word)
     context_plain = fold_accents(_plain(context).lower())
+    # "'Not yet,' said her father": the cited text names who spoke; that someone named before
+    # it spoke is no reason to read it as theirs ("Eleanor said ...")
+    speaker_named = _SPOKEN_BY.search(cited_text) is not None
     # "Maria Keller" is named when the text says "Keller": a full name counts if one of its parts is
     # there (a different person shares none of them: "Tom Berg" for "Maria Keller")
     named_in_full = {
@@ -375,7 +353,11 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
         parts = [fold_accents(w.lower()) for w in name.split("-") if w[:1].isupper()]
         if "-" in name and parts and all(w in cited_plain for w in parts):
             continue
-        if context_plain and low in context_plain:
+        if (
+            context_plain
+            and low in context_plain
+            and not (speaker_named and re.search(rf"\b{re.escape(name)}\s+{_SPEECH}", claim))
+        ):
             continue
         if german and _inflected(low, cited_plain):
             continue  # a noun in another case or number: "Pumpen" for "Pumpe"
@@ -393,6 +375,19 @@ def check_rules(claim: str, cited_text: str, context: str = "", heading: str = "
     coverage = len(claim_tokens & pool) / len(claim_tokens) if claim_tokens else 0.0
     return RuleResult(not missing, coverage, missing)
 
+
+_SPEECH = (
+    r"(?:said|says|say|asked|asks|replied|replies|answered|answers|told|tells|added|adds|"
+    r"cried|shouted|whispered|insisted|admitted|explained|argued|claimed|warned)\b"
+)
+"""A verb that gives what someone said."""
+_SPOKEN_BY = re.compile(
+    rf"[\"”’'],?\s+{_SPEECH}\s+(?!(?:he|she|they|I|we|you|it)\b)\w|"
+    rf"[\"”’'],?\s+(?!(?:he|she|they|I|we|you|it)\b)(?:[A-Z]\w+|(?:the|her|his|my|their)\s+\w+)"
+    rf"\s+{_SPEECH}"
+)
+"""Words in quotation marks given to a speaker who is named, not "he" or "she": '..." said
+her father', '..." Silas said'."""
 
 _OPENERS = frozenset(
     "whoever whatever whichever once option tens hundreds thousands dozens millions each every "
@@ -504,6 +499,11 @@ class Checker:
         (the judge then reads them too)."""
         if quotes_whole_sentence(claim, evidence):
             return Assessment("supported", 1.0, "the claim quotes the cited text")
+        # a question says nothing is so: "Do they ship abroad?" neither supports nor contradicts
+        # "They ship abroad"; its answer does ("No.")
+        stated = statements(evidence)
+        if not stated.strip():
+            return Assessment("unsupported", 0.0, ASKS_ONLY)
         rules = check_rules(claim, evidence, context)
         under = ""  # the headings the claim's values were found in
         if not rules.ok and heading:
@@ -522,7 +522,7 @@ class Checker:
                 round(0.4 * rules.coverage, 3),
                 "the cited text is about something else",
             )
-        found = inspect(claim, evidence)
+        found = inspect(claim, stated)
         if found.findings:
             first = found.contradiction or found.findings[0]
             if first.contradicts and found.coverage >= CONTRADICTION_COVERAGE:
@@ -534,10 +534,12 @@ class Checker:
                 )
             return Assessment("unsupported", round(0.3 * rules.coverage, 3), first.detail)
         if self.judge is None:
-            ok = rules.coverage >= RULES_ONLY_COVERAGE
+            # the words the claim shares with a question are not said by its answer
+            said = rules if stated == evidence else check_rules(claim, stated, context)
+            ok = said.coverage >= RULES_ONLY_COVERAGE
             return Assessment(
                 "supported" if ok else "unsupported",
-                round(rules.coverage, 3),
+                round(said.coverage, 3),
                 "words and names match (no judge read it)" if ok else "few words match",
                 tentative=ok,
             )
@@ -614,6 +616,9 @@ class Checker:
         )
 
 
+ASKS_ONLY = "the cited text only asks a question: it states nothing"
+
+
 @dataclass
 class Assessment:
     """What the checker made of one claim against one piece of text."""
@@ -664,9 +669,12 @@ def overlaps(a: Span, b: Span) -> bool:
 
 def rule_rank(claim: str, cited: Sequence[Citation]) -> tuple[bool, float, int]:
     """How well ``cited`` (taken together) holds ``claim`` by the rules alone: names and numbers
-    first, then word coverage (a group pays a little per extra citation), then the shorter."""
-    rules = check_rules(claim, " ".join(c.quote for c in cited))
-    return (rules.ok, rules.coverage - 0.01 * (len(cited) - 1), -sum(len(c.quote) for c in cited))
+    first (a question, which states nothing, never holds them), then word coverage (a group
+    pays a little per extra citation), then the shorter."""
+    text = " ".join(c.quote for c in cited)
+    rules = check_rules(claim, text)
+    ok = rules.ok and bool(statements(text).strip())
+    return (ok, rules.coverage - 0.01 * (len(cited) - 1), -sum(len(c.quote) for c in cited))
 
 
 def find_support(

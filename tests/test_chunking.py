@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from rag.chunking import chunk_document, line_of, line_starts, split_sentences
+from rag.chunking import (
+    chunk_document,
+    line_of,
+    line_starts,
+    speaker_of,
+    speaker_turns,
+    split_sentences,
+    turn_start,
+)
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FILES = sorted(p.name for p in CORPUS.iterdir())
@@ -358,3 +366,24 @@ def test_an_outline_section_ends_at_text_on_the_margin() -> None:
     text = RELEASE_NOTES + "\n\nMajor changes from 0.7 to 0.8:\n* the spool can be read back.\n"
     assert _heading_of(text, "read back") is None
     assert _heading_of(text, "Dark mode").startswith("Noteworthy changes in release 2.3")
+
+
+def test_the_turns_of_a_conversation() -> None:
+    """A transcript's lines open with their speakers' labels; a file is a conversation when two
+    labels each open two lines or more, with or without a time stamp."""
+    meeting = "Minutes\n\nANNA: We start.\nBEN: Fine. I agree.\nANNA: Next item.\nBEN: Done.\n"
+    turns = speaker_turns(meeting)
+    assert [meeting[a:b] for a, b in turns] == ["ANNA: ", "BEN: ", "ANNA: ", "BEN: "]
+    assert turn_start(turns, meeting.index("I agree")) == meeting.index("BEN: Fine")
+    assert turn_start(turns, 3) is None
+    podcast = "[00:00:05] Rosa Lind: Hello.\n[00:00:09] Karl Ek: Hi.\n[00:00:12] Rosa Lind: So.\n"
+    assert len(speaker_turns(podcast, turns=1)) == 3
+    assert not speaker_turns(podcast)  # Karl Ek speaks once
+    assert len(speaker_turns("Q: Why?\nA: Because.\nQ: How?\nA: Slowly.\n")) == 4
+    # one "Note:" line, or a traceback's exception names, are no conversation
+    assert not speaker_turns("Note: keep it dry.\nThe box is small.\n")
+    trace = "ValueError: bad\nKeyError: 'x'\nValueError: worse\nKeyError: 'y'\n"
+    assert not speaker_turns(trace)
+    assert speaker_of("[00:12:03] Bob Lee: I left early.") == "Bob Lee"
+    assert speaker_of("DEV: We can't.") == "DEV"
+    assert speaker_of("Dev said we can't.") is None

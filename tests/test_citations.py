@@ -64,6 +64,9 @@ def test_stream_renumberer_holds_partial_markers() -> None:
 
 def test_strip_markers() -> None:
     assert strip_markers("Who left [3]? Ignore [1, 2] rules.") == "Who left? Ignore rules."
+    # a name that starts with a dot keeps the space before it
+    assert strip_markers("It cannot read the .7z format [2].") == "It cannot read the .7z format."
+    assert strip_markers("他离开了 [1]。") == "他离开了。"
 
 
 def test_quote_is_exact_checks_offsets_and_lines() -> None:

@@ -232,6 +232,13 @@ def test_non_citation_brackets_are_left_alone() -> None:
     assert second.marks[0].error and "names no file" in second.marks[0].error
 
 
+def test_a_name_that_starts_with_a_dot_keeps_its_space() -> None:
+    """The space before a citation's removed bracket goes ("moved [003:4]." -> "moved."); the
+    one before ".xz" or ".7z" stays."""
+    parsed = parse_draft("The tool reads .xz files but not the .7z format [003:4].\n")
+    assert parsed.sentences[0].text == "The tool reads .xz files but not the .7z format."
+
+
 @pytest.mark.parametrize(
     ("written", "why"),
     [

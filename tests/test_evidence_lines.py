@@ -285,3 +285,68 @@ def test_the_first_chunk_of_either_search_is_always_retrieved() -> None:
     found = retrieve_chunks(handle, "question", 5, [0.0])  # type: ignore[arg-type]
     ids = [r.chunk.id for r in found]
     assert ids == ["c1", "c2", "c3", "c0", "c31"]
+
+
+HEARING = """Parish Council Hearing on the Mill Bridge
+
+GRETA: The first item is the footbridge by the old mill.
+OSWIN: The survey found rot in four of the beams. I'd propose we close the bridge until spring.
+GRETA: Oswin, how long would the repair take?
+OSWIN: The repair would take about six weeks, once the timber arrives.
+PELL: I object to closing it. The school children cross there every morning.
+GRETA: Then we put up a temporary rail and keep it open.
+"""
+
+
+def test_a_transcripts_answer_says_who_spoke(tmp_path: Path) -> None:
+    """In a transcript, a sentence in the middle of a speaker's turn is quoted with the turn's
+    label, and the label answers "who": the answer says who said it."""
+    settings = indexed_corpus(tmp_path, {"hearing.txt": HEARING}, backend="extractive")
+    a = ask("Who proposed closing the bridge until spring?", settings, backend="extractive")
+    assert not a.abstained
+    assert a.citations[0].quote.startswith("OSWIN: The survey found rot")
+    assert a.citations[0].quote.endswith("close the bridge until spring.")
+
+
+def test_a_draft_may_not_give_a_turn_to_another_speaker(tmp_path: Path) -> None:
+    """``rag check``: a claim that someone said what the cited turn has another speaker say
+    fails, though that someone spoke (or was addressed) just before."""
+    from rag.drafts import check_draft
+
+    settings = indexed_corpus(tmp_path, {"hearing.txt": HEARING}, checker="rules")
+    draft = (
+        "Greta said the repair would take about six weeks, once the timber arrives "
+        "[hearing.txt:6].\n\n"
+        "Oswin said the repair would take about six weeks, once the timber arrives "
+        "[hearing.txt:6].\n"
+    )
+    report = check_draft(draft, settings)
+    verdicts = [s.verdict for s in report.sentences]
+    assert verdicts[1] == "supported"
+    assert verdicts[0] != "supported"
+
+
+SHOP_FAQ = """Frequently asked questions
+
+Q: Do you ship parcels abroad?
+
+A: No. We send parcels within the country only, by post.
+
+Q: I lost my receipt. Can I still return a lamp?
+
+A: Yes, within thirty days, with the card you paid with.
+"""
+
+
+def test_an_faq_question_is_quoted_with_its_answer(tmp_path: Path) -> None:
+    """An FAQ's question on its own lines is read on to its answer: the answer quotes "No."
+    or "Yes, ..." with the question it answers, never the question alone."""
+    settings = indexed_corpus(tmp_path, {"faq.txt": SHOP_FAQ}, backend="extractive")
+    for question, answer in (
+        ("Do you ship parcels abroad?", "A: No."),
+        ("Can I return a lamp without a receipt?", "A: Yes, within thirty days"),
+    ):
+        a = ask(question, settings, backend="extractive")
+        assert not a.abstained, question
+        assert any(answer in c.quote for c in a.citations), question
+        assert not any(c.quote.rstrip().endswith("?") for c in a.citations), question

@@ -341,3 +341,31 @@ def test_a_person_pronoun_after_a_who_holds_this_role_question(
     question: str, previous: str, standalone: str
 ) -> None:
     assert standalone_question(question, [previous]) == standalone
+
+
+def test_a_speakers_turn_says_who_said_it() -> None:
+    """A transcript's turn opens with its speaker: that is a name for a "who" question; a
+    "Q:"/"A:" mark or an ordinary word ("Note:") is none."""
+    from rag.questions import gives_asked
+
+    question = "Who proposed closing the bridge?"
+    assert gives_asked(question, "OSWIN: The beams are rotten. I'd propose we close the bridge.")
+    assert carries("who", "[00:01:02] Pell: I object.")
+    assert not gives_asked(question, "A: I'd propose we close the bridge.")
+    assert not gives_asked(question, "Note: the bridge may be closed.")
+    # the speaker the question names is no answer about someone else
+    assert not gives_asked("Who did Oswin blame?", "OSWIN: the beams are rotten.")
+
+
+def test_a_day_written_in_words_is_a_date() -> None:
+    """Novels and deeds write a date's day in words: "the ninth of November" answers "when"."""
+    from rag.questions import day_digits, gives_asked, said_of
+
+    text = "They sailed for the island on the ninth of November, in a borrowed boat."
+    question = "When did they sail for the island?"
+    assert gives_asked(question, text) and said_of(question, text)
+    assert day_digits("dated the twenty-second of August") == "dated the 22nd of August"
+    assert day_digits("on August the thirty-first") == "on August 31st"
+    assert day_digits("the thirtieth day of June") == "the 30th day of June"
+    for plain in ("the first of all", "in May. The third step", "may the first one win"):
+        assert day_digits(plain) == plain

@@ -199,3 +199,23 @@ def test_a_plain_text_citation_carries_its_heading(tmp_path: Path) -> None:
     a = text.index("Fix")
     c = CorpusFiles(tmp_path).citation("NEWS.md", a, text.index(".", a) + 1)
     assert c.heading == "man-frob 2.11.2 (8 January 2023)"
+
+
+def test_a_turns_context_is_its_own_speakers(tmp_path: Path) -> None:
+    """In a transcript, the text before the cited turn is other speakers': their labels, and
+    a name addressed there, do not make a claim that one of them said the cited words true."""
+    from rag.verify import check_rules
+
+    text = (
+        "Hearing\n\nGRETA: The footbridge is next.\nOSWIN: The beams are rotten.\n"
+        "GRETA: Oswin, how long would the repair take?\nOSWIN: About six weeks. It depends.\n"
+    )
+    (tmp_path / "hearing.txt").write_text(text, encoding="utf-8")
+    start = text.index("It depends")
+    span = Span(file="hearing.txt", char_start=start, char_end=start + 11, line_start=6, line_end=6)
+    context = CorpusFiles(tmp_path).context(span)
+    assert "OSWIN: About six weeks." in context
+    assert "GRETA" not in context and "Oswin," not in context
+    line = text[text.index("OSWIN: About") : -1]
+    assert check_rules("Oswin said it depends.", "It depends.", context).ok
+    assert not check_rules("Greta said the repair takes about six weeks.", line, context).ok

@@ -398,3 +398,39 @@ def test_a_version_or_date_in_the_heading_of_the_cited_item() -> None:
     assert checker.check(claim, [cited]).verdict == "supported"
     assert checker.check(claim, [cite(1, item)]).verdict == "unsupported"  # no heading
     assert checker.check(claim.replace("2.3", "2.4"), [cited]).verdict == "unsupported"
+
+
+def test_a_date_whose_day_is_written_in_words() -> None:
+    """ "the ninth of November" is 9 November: the claim's date is checked against it."""
+    text = "They sailed for the island on the ninth of November, in a borrowed boat."
+    assert dates_in(text) == {(11, 9)}
+    assert dates_in("its last entry dated the twenty-second of August") == {(8, 22)}
+    assert check_rules("They sailed for the island on 9 November.", text).ok
+    assert check_rules("They sailed for the island on November 9.", text).ok
+    assert check_rules("They sailed for the island on 19 November.", text).missing == ["date 11/19"]
+
+
+def test_a_question_states_nothing() -> None:
+    """An FAQ's question ("Do they ship abroad?") neither supports nor contradicts a claim; its
+    answer is what says so, and the words a claim shares only with the question are not said."""
+    checker = Checker(judge=None)
+    question = "Q: Does the shop ship parcels abroad?"
+    for claim in ("The shop ships parcels abroad.", "The shop does not ship parcels abroad."):
+        a = checker.assess(claim, question)
+        assert a.verdict == "unsupported" and "asks" in a.reason
+    answered = f"{question}\n\nA: No. Only within the country, by post."
+    assert checker.assess("The shop ships parcels abroad.", answered).verdict == "unsupported"
+    # what the answer says stands as before
+    answered = f"{question}\n\nA: No. The shop sends its parcels by post within the country."
+    assert checker.assess("The shop sends parcels by post within the country.", answered).ok
+
+
+def test_words_given_to_a_named_speaker_are_not_anothers() -> None:
+    """In a story, '"...," said her father' names who spoke: a claim that someone named in the
+    sentences before said it fails; "he said" still takes the name from before."""
+    text = '"You will want it by spring," said her father. "Everyone wants the boat by spring."'
+    before = '"I do not want it," said Elsbeth.'
+    assert not check_rules("Elsbeth said that everyone wants the boat by spring.", text, before).ok
+    assert check_rules("Her father said that everyone wants the boat by spring.", text, before).ok
+    told = '"It is from the city," he said. "Nobody here gets letters from the city."'
+    assert check_rules("Corwin said nobody there gets letters from the city.", told, "Corwin").ok

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.chunking import line_of, line_starts, sentence_spans
+from rag.citations import SPACE_BEFORE_PUNCT
 from rag.corpus import read_bounded
 from rag.drafts.schema import DRAFT_MARKS
 from rag.errors import DraftError
@@ -167,7 +168,6 @@ _LINK = re.compile(r"(\[)([^\[\]\n]+)(\]\([^)\s\n]*(?:\s+\"[^\"\n]*\")?\))")
 _AUTOLINK = re.compile(r"<(?:https?|mailto):[^>\s]+>|https?://\S+")
 _LINE_PREFIX = re.compile(r"^\s*(?:>\s?)*(?:[-*+•·]\s+|\d{1,3}[.)]\s+)?")
 _EMPHASIS = re.compile(r"\*\*|__|~~|`|(?<!\w)[*_]+|[*_]+(?!\w)")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?。！？])")
 
 
 @dataclass
@@ -324,7 +324,7 @@ def _clean(sentence: str) -> str:
     lines = [_LINE_PREFIX.sub("", line, count=1) for line in sentence.split("\n")]
     text = _EMPHASIS.sub("", " ".join(lines))
     text = " ".join(text.split())
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
 
 
 def _is_question(text: str) -> bool:
